@@ -1,0 +1,66 @@
+"""Sessions of flask-admin-compat: one per matrix cell, ``matrix`` for all of them at once.
+
+Listing (``nox -l``) reads matrix.toml and works offline. Running goes through the harness's
+own environment (``uv sync``), and each cell then gets an environment of its own, made by the
+harness with uv, so nox's per-session virtualenvs are not used (``venv_backend="none"``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+MATRIX = ROOT / "matrix.toml"
+# The harness is imported from the source tree so that `nox -l` works with nox alone.
+sys.path.insert(0, str(ROOT / "src"))
+
+from flask_admin_compat.cells import Cell  # noqa: E402
+from flask_admin_compat.matrix import load_matrix  # noqa: E402
+from flask_admin_compat.plan import list_cells  # noqa: E402
+
+nox.needs_version = ">=2026.8.10"
+nox.options.sessions = ["matrix"]
+nox.options.error_on_external_run = False
+
+HARNESS = ("uv", "run", "--no-sync", "--project", str(ROOT), "flask-admin-compat")
+
+
+def install_harness(session: nox.Session) -> None:
+    """Sync the harness's own environment; `nox -R` skips it."""
+    session.run_install(
+        "uv", "sync", "--project", str(ROOT), "--inexact", "--no-default-groups", "--quiet",
+        external=True,
+    )  # fmt: skip
+
+
+@nox.session(venv_backend="none")
+def matrix(session: nox.Session) -> None:
+    """Run every cell in parallel (posargs: -k EXPR, --jobs N, --force, -- pytest args)."""
+    install_harness(session)
+    session.run(*HARNESS, "--matrix", str(MATRIX), "run", *session.posargs, external=True)
+
+
+def cell_session(cell: Cell) -> None:
+    """Register the nox session that runs this one cell; posargs go to pytest."""
+
+    def run_one(session: nox.Session) -> None:
+        install_harness(session)
+        session.run(
+            *HARNESS, "--matrix", str(MATRIX), "run", "--cell", cell.id, "--echo", "--force",
+            "--", *session.posargs,
+            external=True,
+        )  # fmt: skip
+
+    run_one.__doc__ = cell.description
+    # Named by the bare cell id (not `cell(id)` as nox.parametrize would), so that
+    # `nox -s py312-flask31-admin22-sqla20-fsa31` runs it; default=False keeps a bare `nox`
+    # to the one `matrix` session rather than 180 sessions one after another.
+    nox.session(run_one, name=cell.id, venv_backend="none", tags=list(cell.tags), default=False)
+
+
+for _cell in list_cells(load_matrix(MATRIX), series_cache=ROOT / "series-cache.json")[0]:
+    if _cell.excluded_by is None:
+        cell_session(_cell)

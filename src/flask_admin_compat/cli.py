@@ -1,0 +1,252 @@
+"""Command line of the harness: list the cells, run one or all of them.
+
+The noxfile calls :func:`main`; so can a user (``flask-admin-compat run -k admin22``) and the
+tests, which call it directly with an argument list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from flask_admin_compat.cells import Cell, needs_index, unused_rules
+from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
+from flask_admin_compat.matrix import Matrix, MatrixError, load_matrix
+from flask_admin_compat.plan import (
+    check_against_index,
+    choose,
+    fingerprints,
+    is_fresh,
+    list_cells,
+    write_series_cache,
+)
+from flask_admin_compat.pool import Finished, run_pool
+from flask_admin_compat.process import Reaper
+from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
+from flask_admin_compat.runner import RunOptions, run_cell
+
+EXIT_OK = 0
+EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+SERIES_CACHE = "series-cache.json"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a run reads and writes, all relative to the matrix file's folder."""
+
+    root: Path
+
+    @property
+    def cells_dir(self) -> Path:
+        return self.root / "reports" / "cells"
+
+    @property
+    def venvs_dir(self) -> Path:
+        return self.root / ".venvs"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / ".cache" / "index-snapshot.json"
+
+    @property
+    def series_cache(self) -> Path:
+        return self.root / SERIES_CACHE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flask-admin-compat", description=__doc__)
+    parser.add_argument("--matrix", type=Path, default=Path("matrix.toml"), help="the matrix file")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    listing = commands.add_parser("list", help="list the cells, offline")
+    listing.add_argument("--json", action="store_true", help="one JSON document, for CI")
+    listing.add_argument("-k", dest="keyword", help="nox-style keyword expression on ids and tags")
+
+    run = commands.add_parser("run", help="run cells in parallel and record their results")
+    run.add_argument("-k", dest="keyword", help="nox-style keyword expression, e.g. 'admin22 and lite'")
+    run.add_argument("--cell", action="append", default=[], help="run this cell id (repeatable)")
+    run.add_argument("--jobs", "-j", type=_positive_int, help="cells at once (default: the matrix's setting)")
+    run.add_argument("--force", action="store_true", help="run cells even when their result is fresh")
+    run.add_argument("--exclude-newer", type=_date, help="resolve every spec as of this date (YYYY-MM-DD)")
+    run.add_argument("--refresh-index", action="store_true", help="ask the index again now")
+    run.add_argument("--echo", action="store_true", help="show each command's output as it runs")
+    run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _date(text: str) -> datetime:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-01-31") from None
+    # The whole day counts: releases uploaded on that date are included.
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+
+
+def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        matrix = load_matrix(args.matrix)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    layout = Layout(args.matrix.resolve().parent)
+    if args.command == "list":
+        return _list(matrix, layout, keyword=args.keyword, as_json=args.json, out=out)
+    return _run(matrix, layout, args, out=out)
+
+
+def _list(matrix: Matrix, layout: Layout, *, keyword: str | None, as_json: bool, out: IO[str]) -> int:
+    try:
+        cells, notes = list_cells(matrix, series_cache=layout.series_cache)
+        cells = choose(cells, keyword=keyword)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if as_json:
+        json.dump({"cells": [_cell_json(c) for c in cells]}, out, indent=1)
+        out.write("\n")
+    else:
+        for cell in cells:
+            excluded = f"  (excluded: {cell.excluded_by.reason})" if cell.excluded_by else ""
+            out.write(f"{cell.id}  {cell.description}{excluded}\n")
+    return EXIT_OK
+
+
+def _cell_json(cell: Cell) -> dict[str, object]:
+    return {
+        "id": cell.id,
+        "requested": cell.requested,
+        "tags": list(cell.tags),
+        "excluded": cell.excluded_by.reason if cell.excluded_by else None,
+    }
+
+
+def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[str]) -> int:
+    exclude_newer: datetime | None = args.exclude_newer
+    try:
+        snapshot, fetched = load_or_fetch_snapshot(
+            layout.snapshot,
+            matrix.packages,
+            max_age_s=matrix.settings.index_max_age_s,
+            refresh=args.refresh_index or exclude_newer is not None,
+        )
+    except IndexUnavailable as exc:
+        print(f"error: the package index did not answer: {exc}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    problems = check_against_index(matrix, snapshot, exclude_newer=exclude_newer)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if fetched and write_series_cache(layout.series_cache, matrix, snapshot):
+        print(f"note: refreshed {layout.series_cache.name}; commit it", file=sys.stderr)
+    releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}
+    try:
+        from flask_admin_compat.cells import expand
+
+        all_cells = expand(matrix, releases=releases)
+        cells = choose(all_cells, keyword=args.keyword, names=args.cell)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for rule in unused_rules(matrix, all_cells):
+        print(f"warning: {matrix.path}: exclude[{rule.index}] matches no cell", file=sys.stderr)
+    if not cells:
+        print("error: no cell matches the selection", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    suite = matrix.settings.suites[0]
+    reaper = Reaper()
+    options = RunOptions(
+        repo_root=layout.root,
+        cells_dir=layout.cells_dir,
+        venvs_dir=layout.venvs_dir,
+        timeout_s=matrix.settings.timeout_s,
+        fingerprint_of=fingerprints(
+            cells,
+            snapshot=snapshot,
+            suite=suite,
+            suite_dir=layout.root / "tests" / suite,
+            exclude_newer=exclude_newer,
+            pytest_args=args.pytest_args,
+        ),
+        exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
+        pytest_args=tuple(args.pytest_args),
+        suite=suite,
+        reaper=reaper,
+    )
+    fresh = [] if args.force else [
+        c for c in cells if is_fresh(layout.cells_dir / c.id, options.fingerprint_of[c.id])
+    ]  # fmt: skip
+    stale = [c for c in cells if c not in fresh]
+    jobs = args.jobs or matrix.settings.jobs or os.cpu_count() or 1
+    out.write(
+        f"{len(cells)} cells: {len(stale)} to run, {len(fresh)} fresh (kept; --force runs them), "
+        f"{min(jobs, max(1, len(stale)))} at a time\n"
+    )
+    echo = out if args.echo and len(stale) == 1 else None
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        finished = run_pool(
+            stale,
+            lambda cell: run_cell(cell, options, echo=echo),
+            jobs=jobs,
+            out=out,
+            on_interrupt=reaper.kill_all,
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished cells are kept; run again to go on", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    kept = [read_result(layout.cells_dir / c.id / RESULT_FILE) for c in fresh]
+    results = [f.result for f in finished] + kept
+    out.write(summary(results, finished=finished))
+    return EXIT_HARNESS_ERROR if any(r.verdict == "error" for r in results) else EXIT_OK
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def summary(results: Sequence[CellResult], *, finished: Sequence[Finished]) -> str:
+    """A plain table of the cells of this run, then the verdict counts and the slowest."""
+    lines = ["", f"{'cell':<46} {'verdict':<13} reason"]
+    for result in sorted(results, key=lambda r: r.cell_id):
+        reason = result.reason.splitlines()[0] if result.reason else ""
+        lines.append(f"{result.cell_id:<46} {result.verdict:<13} {reason[:100]}")
+    counts = Counter(r.verdict for r in results)
+    lines.append("")
+    lines.append("verdicts: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v]))
+    slowest = sorted(finished, key=lambda f: f.elapsed_s, reverse=True)[:3]
+    if slowest:
+        lines.append("slowest: " + ", ".join(f"{f.cell.id} ({f.elapsed_s:.1f} s)" for f in slowest))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,347 @@
+"""matrix.toml: load it, validate it, and hold it as a typed :class:`Matrix`.
+
+Loading is pure apart from reading the one file and works offline: specs that need the
+package index (``{ each = "minor" }``) stay unexpanded here and are expanded by
+:mod:`flask_admin_compat.cells` from a release list handed to it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from flask_admin_compat.specs import SpecError, VersionSpec, parse_spec, parse_specifier
+
+PYTHON = "python"
+FLASK = "flask"
+FLASK_ADMIN = "flask-admin"
+SQLALCHEMY = "sqlalchemy"
+BACKEND = "backend"
+FLASK_SQLALCHEMY = "flask-sqlalchemy"
+FLASK_SQLALCHEMY_LITE = "flask-sqlalchemy-lite"
+
+REQUIRED_AXES: tuple[str, ...] = (PYTHON, FLASK, FLASK_ADMIN, SQLALCHEMY)
+BACKENDS: tuple[str, ...] = (FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE)
+SUITES: tuple[str, ...] = ("scoping",)
+
+_TOP_LEVEL_KEYS = frozenset({"settings", "axes", "backends", "exclude", "include"})
+_PYTHON_RE = re.compile(r"^3\.[0-9]+(?:\.[0-9]+)?$")
+# PEP 508 names; anything else could not be a package on an index.
+_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+class MatrixError(ValueError):
+    """A problem in matrix.toml, said in one line naming the file, the key and the value."""
+
+    def __init__(self, path: Path | str, key: str, value: object, problem: str) -> None:
+        self.path, self.key, self.value, self.problem = str(path), key, value, problem
+        super().__init__(f"{path}: {key} = {value!r}: {problem}")
+
+
+@dataclass(frozen=True)
+class EachMinor:
+    """``{ each = "minor", from = "X.Y" }``: every minor series since ``floor``."""
+
+    floor: Version
+
+
+AxisValue = VersionSpec | EachMinor
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout_s: int = 900
+    jobs: int | None = None  # None: one worker per CPU
+    index_max_age_s: int = 6 * 3600
+    suites: tuple[str, ...] = ("scoping",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An ``[[exclude]]`` rule: every condition must hold for a cell to be excluded."""
+
+    conditions: tuple[tuple[str, str], ...]  # (axis, specifier or spec text)
+    reason: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Include:
+    """An ``[[include]]`` cell: one value for every axis, one backend."""
+
+    values: tuple[tuple[str, VersionSpec], ...]
+    index: int
+
+
+@dataclass(frozen=True)
+class Matrix:
+    path: Path
+    axes: tuple[tuple[str, tuple[AxisValue, ...]], ...]  # python, flask, ..., extra packages
+    backends: tuple[tuple[str, tuple[AxisValue, ...]], ...]
+    excludes: tuple[Rule, ...] = ()
+    includes: tuple[Include, ...] = ()
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Every package whose releases the matrix asks about (not Python)."""
+        names = [name for name, _ in self.axes if name != PYTHON]
+        names += [name for name, _ in self.backends]
+        names += [n for inc in self.includes for n, _ in inc.values if n not in (PYTHON,)]
+        return tuple(dict.fromkeys(names))
+
+    @property
+    def axis_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.axes)
+
+
+def load_matrix(path: Path) -> Matrix:
+    """Read and validate matrix.toml; every problem is a :class:`MatrixError`."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MatrixError(path, "(file)", str(path), f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MatrixError(path, "(file)", str(path), f"not valid TOML: {exc}") from None
+    return parse_matrix(raw, path=path)
+
+
+def parse_matrix(raw: dict[str, Any], *, path: Path) -> Matrix:
+    """Validate the parsed TOML document and build the :class:`Matrix`."""
+    for key in raw:
+        if key not in _TOP_LEVEL_KEYS:
+            raise MatrixError(path, key, raw[key], f"unknown key (known: {_known(_TOP_LEVEL_KEYS)})")
+    axes = _parse_axes(_table(raw, "axes", path), path=path)
+    backends = _parse_backends(_table(raw, "backends", path), path=path)
+    includes = tuple(
+        _parse_include(item, index=i, path=path, axes=axes)
+        for i, item in enumerate(_array_of_tables(raw, "include", path))
+    )
+    known = {name for name, _ in axes} | {name for name, _ in backends} | {BACKEND}
+    excludes = tuple(
+        _parse_rule(item, index=i, path=path, known_axes=known)
+        for i, item in enumerate(_array_of_tables(raw, "exclude", path))
+    )
+    settings = _parse_settings(raw.get("settings", {}), path=path)
+    return Matrix(path, axes, backends, excludes, includes, settings)
+
+
+def _known(keys: frozenset[str] | tuple[str, ...]) -> str:
+    return ", ".join(sorted(keys))
+
+
+def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise MatrixError(path, key, value, "must be a table, e.g. [" + key + "]")
+    return value
+
+
+def _array_of_tables(raw: dict[str, Any], key: str, path: Path) -> list[dict[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise MatrixError(path, key, value, f"must be an array of tables, [[{key}]]")
+    return value
+
+
+def _parse_axes(table: dict[str, Any], *, path: Path) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
+    for required in REQUIRED_AXES:
+        if required not in table:
+            raise MatrixError(path, f"axes.{required}", None, "required axis is missing")
+    parsed: list[tuple[str, tuple[AxisValue, ...]]] = []
+    for name, values in table.items():
+        key = f"axes.{name}"
+        if name in BACKENDS:
+            raise MatrixError(path, key, values, "backends belong under [backends]")
+        if name != PYTHON:
+            _check_package_name(name, key=key, path=path)
+        parsed.append((name, _parse_values(values, key=key, path=path, python=name == PYTHON)))
+    order = {axis: i for i, axis in enumerate(REQUIRED_AXES)}
+    parsed.sort(key=lambda item: order.get(item[0], len(order)))
+    return tuple(parsed)
+
+
+def _parse_backends(
+    table: dict[str, Any], *, path: Path
+) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
+    if not table:
+        raise MatrixError(path, "backends", table, f"name at least one of {_known(BACKENDS)}")
+    parsed = []
+    for name, values in table.items():
+        key = f"backends.{name}"
+        if name not in BACKENDS:
+            raise MatrixError(path, key, values, f"unknown backend (known: {_known(BACKENDS)})")
+        parsed.append((name, _parse_values(values, key=key, path=path, python=False)))
+    return tuple(parsed)
+
+
+def _check_package_name(name: str, *, key: str, path: Path) -> None:
+    if not _NAME_RE.match(name):
+        raise MatrixError(path, key, name, "not a valid package name")
+    if canonicalize_name(name) != name:
+        raise MatrixError(path, key, name, f"write the package name as {canonicalize_name(name)!r}")
+
+
+def _parse_values(
+    values: object, *, key: str, path: Path, python: bool
+) -> tuple[AxisValue, ...]:
+    if not isinstance(values, list):
+        raise MatrixError(path, key, values, "must be a list of version specs")
+    if not values:
+        raise MatrixError(path, key, values, "empty axis: give at least one version")
+    parsed: list[AxisValue] = []
+    for i, value in enumerate(values):
+        item_key = f"{key}[{i}]"
+        spec = _parse_python(value, key=item_key, path=path) if python else _parse_axis_value(
+            value, key=item_key, path=path
+        )
+        if spec in parsed:
+            raise MatrixError(path, item_key, value, "duplicate value on this axis")
+        parsed.append(spec)
+    return tuple(parsed)
+
+
+def _parse_python(value: object, *, key: str, path: Path) -> VersionSpec:
+    if not isinstance(value, str) or not _PYTHON_RE.match(value):
+        raise MatrixError(path, key, value, 'a Python version is written "3.12" (or "3.12.1")')
+    return VersionSpec("exact", value)
+
+
+def _parse_axis_value(value: object, *, key: str, path: Path) -> AxisValue:
+    if isinstance(value, dict):
+        return _parse_each(value, key=key, path=path)
+    try:
+        return parse_spec(value)
+    except SpecError as exc:
+        raise MatrixError(path, key, value, str(exc)) from None
+
+
+def _parse_each(value: dict[str, Any], *, key: str, path: Path) -> EachMinor:
+    if set(value) != {"each", "from"} or value.get("each") != "minor":
+        raise MatrixError(path, key, value, 'write { each = "minor", from = "X.Y" }')
+    try:
+        floor = parse_spec(value["from"])
+    except SpecError as exc:
+        raise MatrixError(path, f"{key}.from", value["from"], str(exc)) from None
+    if floor.kind != "exact":
+        raise MatrixError(path, f"{key}.from", value["from"], 'give a release such as "2.2"')
+    return EachMinor(Version(floor.text))
+
+
+def _parse_rule(
+    item: dict[str, Any], *, index: int, path: Path, known_axes: set[str]
+) -> Rule:
+    key = f"exclude[{index}]"
+    reason = item.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise MatrixError(path, f"{key}.reason", reason, "every exclude rule needs a reason")
+    conditions = []
+    for axis, text in item.items():
+        if axis == "reason":
+            continue
+        if axis not in known_axes:
+            raise MatrixError(path, f"{key}.{axis}", text, f"unknown axis (known: {_known(frozenset(known_axes))})")
+        if axis == BACKEND:
+            if text not in BACKENDS:
+                raise MatrixError(path, f"{key}.{axis}", text, f"unknown backend (known: {_known(BACKENDS)})")
+        else:
+            try:
+                condition_specifier(text)
+            except SpecError as exc:
+                raise MatrixError(path, f"{key}.{axis}", text, str(exc)) from None
+        conditions.append((axis, text))
+    if not conditions:
+        raise MatrixError(path, key, item, "an exclude rule needs at least one axis condition")
+    return Rule(tuple(conditions), reason.strip(), index)
+
+
+def _parse_include(
+    item: dict[str, Any],
+    *,
+    index: int,
+    path: Path,
+    axes: tuple[tuple[str, tuple[AxisValue, ...]], ...],
+) -> Include:
+    key = f"include[{index}]"
+    axis_names = [name for name, _ in axes]
+    backends = [name for name in item if name in BACKENDS]
+    if len(backends) != 1:
+        raise MatrixError(path, key, item, f"name exactly one backend ({_known(BACKENDS)})")
+    values: list[tuple[str, VersionSpec]] = []
+    for name in (*axis_names, backends[0]):
+        if name not in item:
+            raise MatrixError(path, f"{key}.{name}", None, "an include gives every axis a value")
+        parsed = (
+            _parse_python(item[name], key=f"{key}.{name}", path=path)
+            if name == PYTHON
+            else _parse_axis_value(item[name], key=f"{key}.{name}", path=path)
+        )
+        if isinstance(parsed, EachMinor):
+            raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
+        values.append((name, parsed))
+    for name in item:
+        if name not in axis_names and name not in BACKENDS:
+            raise MatrixError(path, f"{key}.{name}", item[name], "not an axis of this matrix")
+    return Include(tuple(values), index)
+
+
+def _parse_settings(raw: object, *, path: Path) -> Settings:
+    if not isinstance(raw, dict):
+        raise MatrixError(path, "settings", raw, "must be a table")
+    known = {"timeout", "jobs", "index-max-age", "suites"}
+    for key in raw:
+        if key not in known:
+            raise MatrixError(path, f"settings.{key}", raw[key], f"unknown setting (known: {_known(frozenset(known))})")
+    defaults = Settings()
+    timeout = raw.get("timeout", defaults.timeout_s)
+    _positive_int(timeout, key="settings.timeout", path=path)
+    jobs_raw = raw.get("jobs", "auto")
+    jobs = None if jobs_raw == "auto" else _positive_int(jobs_raw, key="settings.jobs", path=path)
+    max_age = raw.get("index-max-age", defaults.index_max_age_s)
+    _positive_int(max_age, key="settings.index-max-age", path=path, allow_zero=True)
+    suites = raw.get("suites", list(defaults.suites))
+    if not isinstance(suites, list) or not suites or any(s not in SUITES for s in suites):
+        raise MatrixError(path, "settings.suites", suites, f"known suites: {_known(SUITES)}")
+    return Settings(timeout, jobs, max_age, tuple(suites))
+
+
+def _positive_int(value: object, *, key: str, path: Path, allow_zero: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
+        raise MatrixError(path, key, value, "must be a whole number" + (" >= 0" if allow_zero else " > 0"))
+    return value
+
+
+def condition_specifier(text: object) -> SpecifierSet | None:
+    """An exclude condition as a specifier set; ``None`` stands for the spec ``latest``.
+
+    Conditions are PEP 440 specifiers (``">=2.0,<2.2"``) or, for convenience, a spec as the
+    axes write it: ``"2.5.*"`` and ``"2.5.1"`` mean ``==2.5.*`` and ``==2.5.1``.
+    """
+    if text == "latest":
+        return None
+    try:
+        spec = parse_spec(text)
+    except SpecError:
+        return parse_specifier(text)
+    return SpecifierSet(spec.requirement_suffix)
+
+
+def rule_matches_spec(condition: str, spec: VersionSpec) -> bool:
+    """Whether one rule condition holds for an axis spec, judged offline.
+
+    A series counts as its lowest version (``2.0.*`` matches ``<2.1`` and ``>=2.0``), which
+    is all that can be known without asking the index; ``latest`` is matched only by a rule
+    that says ``"latest"``.
+    """
+    specifier = condition_specifier(condition)
+    if specifier is None or spec.kind == "latest":
+        return specifier is None and spec.kind == "latest"
+    floor = spec.floor
+    return floor is not None and floor in SpecifierSet(str(specifier), prereleases=True)

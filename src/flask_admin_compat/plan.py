@@ -1,0 +1,145 @@
+"""From matrix.toml to the cells to run: expansion, index checks, fingerprints, freshness.
+
+Listing (``nox -l``) uses :func:`list_cells`, which never touches the network; running uses
+:func:`plan_run`, which asks the index once per package and decides which cells are stale.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from packaging.version import Version
+
+from flask_admin_compat.cells import Cell, expand, needs_index, select
+from flask_admin_compat.freshness import fingerprint, tree_hash
+from flask_admin_compat.index import IndexSnapshot
+from flask_admin_compat.matrix import PYTHON, EachMinor, Matrix, MatrixError
+from flask_admin_compat.results import RESULT_FILE, ResultError, read_result, write_text_atomic
+from flask_admin_compat.runner import SUITE_REQUIREMENTS
+from flask_admin_compat.specs import VersionSpec
+
+
+@dataclass(frozen=True)
+class SeriesCache:
+    """Release lists for ``each = "minor"`` axes, committed so that listing stays offline."""
+
+    fetched_at: datetime
+    releases: dict[str, list[Version]]
+
+    def age_days(self, now: datetime) -> float:
+        return (now - self.fetched_at).total_seconds() / 86400
+
+
+def read_series_cache(path: Path) -> SeriesCache | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SeriesCache(
+            datetime.fromisoformat(data["fetched_at"]),
+            {name: [Version(v) for v in versions] for name, versions in data["releases"].items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def write_series_cache(path: Path, matrix: Matrix, snapshot: IndexSnapshot) -> bool:
+    """Refresh the committed cache from a fresh snapshot; True when its content changed."""
+    packages = needs_index(matrix)
+    if not packages:
+        return False
+    releases = {p: [str(v) for v in snapshot.versions(p) if not v.is_prerelease] for p in packages}
+    previous = read_series_cache(path)
+    if previous is not None and {k: [str(v) for v in vs] for k, vs in previous.releases.items()} == releases:
+        return False
+    payload = {"fetched_at": snapshot.fetched_at.isoformat(timespec="seconds"), "releases": releases}
+    write_text_atomic(path, json.dumps(payload, indent=1) + "\n")
+    return True
+
+
+def list_cells(matrix: Matrix, *, series_cache: Path) -> tuple[list[Cell], list[str]]:
+    """Every cell, offline; the notes say when a cached release list was used and how old."""
+    packages = needs_index(matrix)
+    if not packages:
+        return expand(matrix), []
+    cache = read_series_cache(series_cache)
+    if cache is None or not set(packages) <= set(cache.releases):
+        raise MatrixError(
+            matrix.path, packages[0], "each = minor",
+            f"no cached release list in {series_cache.name}; run `nox -s matrix` once online",
+        )  # fmt: skip
+    age = cache.age_days(datetime.now(UTC))
+    notes = [f"{series_cache.name}: minor series as of {cache.fetched_at:%Y-%m-%d} ({age:.0f} days old)"]
+    return expand(matrix, releases=cache.releases), notes
+
+
+def check_against_index(
+    matrix: Matrix, snapshot: IndexSnapshot, *, exclude_newer: datetime | None
+) -> list[str]:
+    """Specs that name no release on the index, one line each naming file, key and value."""
+    problems = []
+    for name, values in (*matrix.axes, *matrix.backends):
+        if name == PYTHON:
+            continue
+        versions = snapshot.versions(name, exclude_newer=exclude_newer)
+        if not versions:
+            problems.append(f"{matrix.path}: axes.{name}: no release of {name} on the index")
+            continue
+        for i, value in enumerate(values):
+            if isinstance(value, VersionSpec) and not any(value.admits(v) for v in versions):
+                problems.append(
+                    f"{matrix.path}: {name}[{i}] = {value.text!r}: no such release on the index"
+                )
+            elif isinstance(value, EachMinor) and not any(v >= value.floor for v in versions):
+                problems.append(f"{matrix.path}: {name}[{i}]: no release since {value.floor}")
+    return problems
+
+
+def fingerprints(
+    cells: Sequence[Cell],
+    *,
+    snapshot: IndexSnapshot,
+    suite: str,
+    suite_dir: Path,
+    exclude_newer: datetime | None,
+    pytest_args: Sequence[str],
+) -> dict[str, str]:
+    """Each cell's freshness key; the index digest covers only that cell's own packages."""
+    suite_hash = tree_hash(suite_dir)
+    stamp = exclude_newer.isoformat() if exclude_newer else None
+    return {
+        cell.id: fingerprint(
+            cell_id=cell.id,
+            requirements=(*cell.requirements, *SUITE_REQUIREMENTS),
+            python=cell.python.text,
+            suite=suite,
+            suite_hash=suite_hash,
+            index_digest=snapshot.digest([n for n, _ in cell.packages], exclude_newer=exclude_newer),
+            exclude_newer=stamp,
+            pytest_args=pytest_args,
+        )
+        for cell in cells
+    }
+
+
+def is_fresh(cell_dir: Path, expected: str) -> bool:
+    """An earlier result stands when its fingerprint matches and it is not a harness error."""
+    try:
+        result = read_result(cell_dir / RESULT_FILE)
+    except ResultError:
+        return False
+    return result.fingerprint == expected and result.verdict != "error"
+
+
+def choose(cells: Sequence[Cell], *, keyword: str | None, names: Sequence[str] = ()) -> list[Cell]:
+    """Cells picked by ``-k`` and by exact ids, in matrix order."""
+    picked = select(cells, keyword=keyword)
+    if names:
+        wanted = set(names)
+        unknown = wanted - {c.id for c in cells}
+        if unknown:
+            raise MatrixError("matrix.toml", "cell", sorted(unknown)[0], "no such cell in the matrix")
+        picked = [c for c in picked if c.id in wanted]
+    return picked

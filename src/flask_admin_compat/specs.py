@@ -1,0 +1,104 @@
+"""Version specs as matrix.toml writes them, and what each one means to an installer.
+
+A spec is one of: an exact release (``"3.0.3"``), a series (``"3.0.*"``), ``"latest"``, or
+the table ``{ each = "minor", from = "2.2" }``, which stands for every minor series since a
+floor and is expanded into series specs before cells are made. Parsing is the only gate
+between the file and an install command: whatever :func:`parse_spec` accepts is plain PEP 440
+text, so a value such as ``"1.0; rm -rf /"`` or ``"--index-url=x"`` never gets further.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+SpecKind = Literal["exact", "series", "latest"]
+
+# A release segment only: no epoch, no local part, no wildcard in the middle.
+_RELEASE = r"[0-9]+(?:\.[0-9]+)*"
+_EXACT_RE = re.compile(rf"^{_RELEASE}(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?$")
+_SERIES_RE = re.compile(rf"^({_RELEASE})\.\*$")
+
+
+class SpecError(ValueError):
+    """A spec that is not an exact PEP 440 release, a series or ``latest``."""
+
+
+@dataclass(frozen=True, order=True)
+class VersionSpec:
+    """One requested version of one package: exact, a series, or the newest release."""
+
+    kind: SpecKind
+    text: str
+
+    @property
+    def requirement_suffix(self) -> str:
+        """The PEP 440 specifier an installer receives (empty for ``latest``)."""
+        return "" if self.kind == "latest" else f"=={self.text}"
+
+    @property
+    def id_fragment(self) -> str:
+        """The spec as it appears in a cell id: digits without dots (``3.0.*`` -> ``30``)."""
+        if self.kind == "latest":
+            return "latest"
+        return self.text.removesuffix(".*").replace(".", "")
+
+    @property
+    def tag_fragment(self) -> str:
+        """The spec as it appears in a nox tag, dots kept (``3.0.*`` -> ``3.0``)."""
+        return self.text.removesuffix(".*")
+
+    @property
+    def floor(self) -> Version | None:
+        """The lowest version the spec can mean, for matching exclude rules offline."""
+        if self.kind == "latest":
+            return None
+        return Version(self.text.removesuffix(".*"))
+
+    def admits(self, version: Version) -> bool:
+        """Whether an actual release belongs to this spec."""
+        if self.kind == "latest":
+            return True
+        return version in SpecifierSet(self.requirement_suffix)
+
+
+def parse_spec(text: object) -> VersionSpec:
+    """Parse one spec string, refusing anything that is not plain PEP 440 text."""
+    if not isinstance(text, str):
+        raise SpecError(f"{text!r} is not a string")
+    if text == "latest":
+        return VersionSpec("latest", text)
+    if _SERIES_RE.match(text):
+        return VersionSpec("series", text)
+    if _EXACT_RE.match(text):
+        try:
+            Version(text)
+        except InvalidVersion:  # pragma: no cover - the regex admits only valid versions
+            raise SpecError(f"{text!r} is not a PEP 440 version") from None
+        return VersionSpec("exact", text)
+    raise SpecError(
+        f"{text!r} is not a PEP 440 release, a series or latest "
+        '(write e.g. "3.0.3", "3.0.*" or "latest")'
+    )
+
+
+def parse_specifier(text: object) -> SpecifierSet:
+    """Parse an exclude rule's PEP 440 specifier set, such as ``">=2.0,<2.2"``."""
+    if not isinstance(text, str) or not text.strip():
+        raise SpecError(f"{text!r} is not a PEP 440 specifier such as '>=2.0'")
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        raise SpecError(f"{text!r} is not a PEP 440 specifier such as '>=2.0'") from None
+
+
+def minor_series(versions: list[Version], *, floor: Version) -> list[VersionSpec]:
+    """Every ``X.Y.*`` series with a final release at or above ``floor``, oldest first."""
+    series = sorted(
+        {(v.major, v.minor) for v in versions if not v.is_prerelease and v >= floor}
+    )
+    return [VersionSpec("series", f"{major}.{minor}.*") for major, minor in series]

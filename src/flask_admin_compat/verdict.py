@@ -1,0 +1,105 @@
+"""A cell's verdict, from the outcomes of the checks that ran in it and nothing else.
+
+- ``compatible``: the pattern the installed Flask-Admin documents (``ModelView(Model, db)``
+  from 2.1, ``ModelView(Model, db.session)`` before) passes every check, built at setup time;
+- ``workaround``: it does not, but another pattern does (the verdict names it);
+- ``incompatible``: no pattern passes, or the stack does not even import or start.
+Which pattern is *documented* is the only version knowledge here; whether it works is
+measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.version import InvalidVersion, Version
+
+from flask_admin_compat.checks import (
+    CHECK_IDS,
+    PATTERN_IDS,
+    STARTUP_CHECK,
+    CheckOutcome,
+)
+from flask_admin_compat.results import Verdict
+
+SESSION_AT_SETUP = "session-at-setup"
+DB_AT_SETUP = "db-at-setup"
+#: Flask-Admin documents ModelView(Model, db) from this release on.
+DB_FORM_SINCE = Version("2.1")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+    recommended_pattern: str | None = None
+    flaky: bool = False
+
+
+def documented_pattern(installed: Mapping[str, str]) -> str:
+    """The registration pattern the installed Flask-Admin's documentation shows."""
+    try:
+        version = Version(installed.get("flask-admin", "0"))
+    except InvalidVersion:
+        return SESSION_AT_SETUP
+    return DB_AT_SETUP if version >= DB_FORM_SINCE else SESSION_AT_SETUP
+
+
+def judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> Judgement:
+    """The verdict of a cell whose suite ran to the end and reported ``outcomes``."""
+    flaky = any(o.flaky for o in outcomes)
+    startup = [o for o in outcomes if o.check == STARTUP_CHECK]
+    if any(o.outcome != "passed" for o in startup):
+        failed = next(o for o in startup if o.outcome != "passed")
+        return Judgement("incompatible", f"the stack does not start: {_first_line(failed.message)}", flaky=flaky)
+    by_pattern = {p: {o.check: o for o in outcomes if o.pattern == p} for p in PATTERN_IDS}
+    documented = documented_pattern(installed)
+    if _passes(by_pattern[documented]):
+        return Judgement(
+            "compatible",
+            f"the documented pattern ({documented}) passes every check",
+            documented,
+            flaky,
+        )
+    failing = _failures(by_pattern[documented])
+    for pattern in PATTERN_IDS:
+        if pattern != documented and _passes(by_pattern[pattern]):
+            return Judgement(
+                "workaround",
+                f"{documented} fails ({failing}); use {pattern}, which passes every check",
+                pattern,
+                flaky,
+            )
+    return Judgement("incompatible", f"no pattern passes every check; {documented} fails ({failing})", None, flaky)
+
+
+def missing_checks(outcomes: Sequence[CheckOutcome]) -> list[str]:
+    """Pattern x check pairs the suite should have reported and did not (a harness fault)."""
+    seen = {o.key for o in outcomes}
+    if any(o.check == STARTUP_CHECK and o.outcome != "passed" for o in outcomes):
+        return []
+    if not any(o.check == STARTUP_CHECK for o in outcomes):
+        return [STARTUP_CHECK]
+    return [f"{p}/{c}" for p in PATTERN_IDS for c in CHECK_IDS if (p, c) not in seen]
+
+
+def _passes(checks: Mapping[str, CheckOutcome]) -> bool:
+    return all(c in checks and checks[c].outcome == "passed" for c in CHECK_IDS)
+
+
+def _failures(checks: Mapping[str, CheckOutcome]) -> str:
+    failed = [
+        f"{c}: {_first_line(checks[c].message)}" if checks[c].message else c
+        for c in CHECK_IDS
+        if c in checks and checks[c].outcome in ("failed", "error")
+    ]
+    if not failed:
+        construct = checks.get("construct")
+        return f"construct: {_first_line(construct.message)}" if construct else "not run"
+    return "; ".join(failed[:2]) + (f"; and {len(failed) - 2} more" if len(failed) > 2 else "")
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 1] + "…"
