@@ -76,11 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("-k", dest="keyword", help="nox-style keyword expression on ids and tags")
 
     run = commands.add_parser("run", help="run cells in parallel and record their results")
-    run.add_argument("-k", dest="keyword", help="nox-style keyword expression, e.g. 'admin22 and lite'")
+    run.add_argument(
+        "-k", dest="keyword", help="nox-style keyword expression, e.g. 'admin22 and lite'"
+    )
     run.add_argument("--cell", action="append", default=[], help="run this cell id (repeatable)")
-    run.add_argument("--jobs", "-j", type=_positive_int, help="cells at once (default: the matrix's setting)")
-    run.add_argument("--force", action="store_true", help="run cells even when their result is fresh")
-    run.add_argument("--exclude-newer", type=_date, help="resolve every spec as of this date (YYYY-MM-DD)")
+    run.add_argument(
+        "--jobs", "-j", type=_positive_int, help="cells at once (default: the matrix's setting)"
+    )
+    run.add_argument(
+        "--force", action="store_true", help="run cells even when their result is fresh"
+    )
+    run.add_argument(
+        "--exclude-newer", type=_date, help="resolve every spec as of this date (YYYY-MM-DD)"
+    )
     run.add_argument("--refresh-index", action="store_true", help="ask the index again now")
     run.add_argument("--echo", action="store_true", help="show each command's output as it runs")
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
@@ -117,7 +125,9 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
     return _run(matrix, layout, args, out=out)
 
 
-def _list(matrix: Matrix, layout: Layout, *, keyword: str | None, as_json: bool, out: IO[str]) -> int:
+def _list(
+    matrix: Matrix, layout: Layout, *, keyword: str | None, as_json: bool, out: IO[str]
+) -> int:
     try:
         cells, notes = list_cells(matrix, series_cache=layout.series_cache)
         cells = choose(cells, keyword=keyword)

@@ -67,7 +67,10 @@ class IndexSnapshot:
 
     def digest(self, packages: Iterable[str], *, exclude_newer: datetime | None = None) -> str:
         """A short hash of the listed versions: equal digests mean nothing new upstream."""
-        listing = {p: [str(v) for v in self.versions(p, exclude_newer=exclude_newer)] for p in sorted(packages)}
+        listing = {
+            p: [str(v) for v in self.versions(p, exclude_newer=exclude_newer)]
+            for p in sorted(packages)
+        }
         return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
 
     def age_s(self, now: datetime) -> float:
@@ -188,7 +191,7 @@ def _parse_time(text: object) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
@@ -204,7 +207,9 @@ def snapshot_to_json(snapshot: IndexSnapshot) -> str:
             "index_url": snapshot.index_url,
             "fetched_at": snapshot.fetched_at.isoformat(),
             "releases": {
-                name: [[str(r.version), r.uploaded.isoformat() if r.uploaded else None] for r in rels]
+                name: [
+                    [str(r.version), r.uploaded.isoformat() if r.uploaded else None] for r in rels
+                ]
                 for name, rels in snapshot.releases.items()
             },
         },

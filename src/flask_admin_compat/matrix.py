@@ -115,9 +115,9 @@ def load_matrix(path: Path) -> Matrix:
 
 def parse_matrix(raw: dict[str, Any], *, path: Path) -> Matrix:
     """Validate the parsed TOML document and build the :class:`Matrix`."""
-    for key in raw:
+    for key, value in raw.items():
         if key not in _TOP_LEVEL_KEYS:
-            raise MatrixError(path, key, raw[key], f"unknown key (known: {_known(_TOP_LEVEL_KEYS)})")
+            raise MatrixError(path, key, value, f"unknown key (known: {_known(_TOP_LEVEL_KEYS)})")
     axes = _parse_axes(_table(raw, "axes", path), path=path)
     backends = _parse_backends(_table(raw, "backends", path), path=path)
     includes = tuple(
@@ -151,7 +151,9 @@ def _array_of_tables(raw: dict[str, Any], key: str, path: Path) -> list[dict[str
     return value
 
 
-def _parse_axes(table: dict[str, Any], *, path: Path) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
+def _parse_axes(
+    table: dict[str, Any], *, path: Path
+) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
     for required in REQUIRED_AXES:
         if required not in table:
             raise MatrixError(path, f"axes.{required}", None, "required axis is missing")
@@ -189,9 +191,7 @@ def _check_package_name(name: str, *, key: str, path: Path) -> None:
         raise MatrixError(path, key, name, f"write the package name as {canonicalize_name(name)!r}")
 
 
-def _parse_values(
-    values: object, *, key: str, path: Path, python: bool
-) -> tuple[AxisValue, ...]:
+def _parse_values(values: object, *, key: str, path: Path, python: bool) -> tuple[AxisValue, ...]:
     if not isinstance(values, list):
         raise MatrixError(path, key, values, "must be a list of version specs")
     if not values:
@@ -199,8 +199,10 @@ def _parse_values(
     parsed: list[AxisValue] = []
     for i, value in enumerate(values):
         item_key = f"{key}[{i}]"
-        spec = _parse_python(value, key=item_key, path=path) if python else _parse_axis_value(
-            value, key=item_key, path=path
+        spec = (
+            _parse_python(value, key=item_key, path=path)
+            if python
+            else _parse_axis_value(value, key=item_key, path=path)
         )
         if spec in parsed:
             raise MatrixError(path, item_key, value, "duplicate value on this axis")
@@ -235,9 +237,7 @@ def _parse_each(value: dict[str, Any], *, key: str, path: Path) -> EachMinor:
     return EachMinor(Version(floor.text))
 
 
-def _parse_rule(
-    item: dict[str, Any], *, index: int, path: Path, known_axes: set[str]
-) -> Rule:
+def _parse_rule(item: dict[str, Any], *, index: int, path: Path, known_axes: set[str]) -> Rule:
     key = f"exclude[{index}]"
     reason = item.get("reason")
     if not isinstance(reason, str) or not reason.strip():
@@ -247,10 +247,17 @@ def _parse_rule(
         if axis == "reason":
             continue
         if axis not in known_axes:
-            raise MatrixError(path, f"{key}.{axis}", text, f"unknown axis (known: {_known(frozenset(known_axes))})")
+            raise MatrixError(
+                path,
+                f"{key}.{axis}",
+                text,
+                f"unknown axis (known: {_known(frozenset(known_axes))})",
+            )
         if axis == BACKEND:
             if text not in BACKENDS:
-                raise MatrixError(path, f"{key}.{axis}", text, f"unknown backend (known: {_known(BACKENDS)})")
+                raise MatrixError(
+                    path, f"{key}.{axis}", text, f"unknown backend (known: {_known(BACKENDS)})"
+                )
         else:
             try:
                 condition_specifier(text)
@@ -286,9 +293,9 @@ def _parse_include(
         if isinstance(parsed, EachMinor):
             raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
         values.append((name, parsed))
-    for name in item:
+    for name, value in item.items():
         if name not in axis_names and name not in BACKENDS:
-            raise MatrixError(path, f"{key}.{name}", item[name], "not an axis of this matrix")
+            raise MatrixError(path, f"{key}.{name}", value, "not an axis of this matrix")
     return Include(tuple(values), index)
 
 
@@ -298,7 +305,12 @@ def _parse_settings(raw: object, *, path: Path) -> Settings:
     known = {"timeout", "jobs", "index-max-age", "suites"}
     for key in raw:
         if key not in known:
-            raise MatrixError(path, f"settings.{key}", raw[key], f"unknown setting (known: {_known(frozenset(known))})")
+            raise MatrixError(
+                path,
+                f"settings.{key}",
+                raw[key],
+                f"unknown setting (known: {_known(frozenset(known))})",
+            )
     defaults = Settings()
     timeout = raw.get("timeout", defaults.timeout_s)
     _positive_int(timeout, key="settings.timeout", path=path)
@@ -314,7 +326,9 @@ def _parse_settings(raw: object, *, path: Path) -> Settings:
 
 def _positive_int(value: object, *, key: str, path: Path, allow_zero: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < (0 if allow_zero else 1):
-        raise MatrixError(path, key, value, "must be a whole number" + (" >= 0" if allow_zero else " > 0"))
+        raise MatrixError(
+            path, key, value, "must be a whole number" + (" >= 0" if allow_zero else " > 0")
+        )
     return value
 
 

@@ -52,9 +52,15 @@ def write_series_cache(path: Path, matrix: Matrix, snapshot: IndexSnapshot) -> b
         return False
     releases = {p: [str(v) for v in snapshot.versions(p) if not v.is_prerelease] for p in packages}
     previous = read_series_cache(path)
-    if previous is not None and {k: [str(v) for v in vs] for k, vs in previous.releases.items()} == releases:
+    if (
+        previous is not None
+        and {k: [str(v) for v in vs] for k, vs in previous.releases.items()} == releases
+    ):
         return False
-    payload = {"fetched_at": snapshot.fetched_at.isoformat(timespec="seconds"), "releases": releases}
+    payload = {
+        "fetched_at": snapshot.fetched_at.isoformat(timespec="seconds"),
+        "releases": releases,
+    }
     write_text_atomic(path, json.dumps(payload, indent=1) + "\n")
     return True
 
@@ -71,7 +77,9 @@ def list_cells(matrix: Matrix, *, series_cache: Path) -> tuple[list[Cell], list[
             f"no cached release list in {series_cache.name}; run `nox -s matrix` once online",
         )  # fmt: skip
     age = cache.age_days(datetime.now(UTC))
-    notes = [f"{series_cache.name}: minor series as of {cache.fetched_at:%Y-%m-%d} ({age:.0f} days old)"]
+    notes = [
+        f"{series_cache.name}: minor series as of {cache.fetched_at:%Y-%m-%d} ({age:.0f} days old)"
+    ]
     return expand(matrix, releases=cache.releases), notes
 
 
@@ -116,7 +124,9 @@ def fingerprints(
             python=cell.python.text,
             suite=suite,
             suite_hash=suite_hash,
-            index_digest=snapshot.digest([n for n, _ in cell.packages], exclude_newer=exclude_newer),
+            index_digest=snapshot.digest(
+                [n for n, _ in cell.packages], exclude_newer=exclude_newer
+            ),
             exclude_newer=stamp,
             pytest_args=pytest_args,
         )
@@ -140,6 +150,6 @@ def choose(cells: Sequence[Cell], *, keyword: str | None, names: Sequence[str] =
         wanted = set(names)
         unknown = wanted - {c.id for c in cells}
         if unknown:
-            raise MatrixError("matrix.toml", "cell", sorted(unknown)[0], "no such cell in the matrix")
+            raise MatrixError("matrix.toml", "cell", min(unknown), "no such cell in the matrix")
         picked = [c for c in picked if c.id in wanted]
     return picked

@@ -63,7 +63,9 @@ def run_pool(
                 item = future.result()
                 finished.append(item)
                 counts[item.result.verdict] += 1
-                out.write(progress_line(item, done=len(finished), total=len(cells), counts=counts) + "\n")
+                out.write(
+                    progress_line(item, done=len(finished), total=len(cells), counts=counts) + "\n"
+                )
             if not done:
                 with lock:
                     running = dict(started_at)
@@ -91,5 +93,7 @@ def progress_line(item: Finished, *, done: int, total: int, counts: Counter[str]
 
 def slow_cells(running: dict[str, float], *, now: float, limit: int = 3) -> str:
     """The longest-running cells past ``SLOW_AFTER_S``, for the progress ticker."""
-    slow = sorted(((now - t, cid) for cid, t in running.items() if now - t > SLOW_AFTER_S), reverse=True)
+    slow = sorted(
+        ((now - t, cid) for cid, t in running.items() if now - t > SLOW_AFTER_S), reverse=True
+    )
     return ", ".join(f"{cid} ({age:.0f} s)" for age, cid in slow[:limit])

@@ -119,7 +119,9 @@ def run_logged(
     return Completed(tuple(argv), returncode, "".join(chunks), time.monotonic() - started)
 
 
-def _pump(proc: subprocess.Popen[str], chunks: list[str], log: IO[str], echo: IO[str] | None) -> None:
+def _pump(
+    proc: subprocess.Popen[str], chunks: list[str], log: IO[str], echo: IO[str] | None
+) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
         chunks.append(line)

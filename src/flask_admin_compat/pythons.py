@@ -84,7 +84,9 @@ def _candidates(requested: str, env: Mapping[str, str]) -> Iterator[Path]:
     versions = pyenv_root / "versions"
     if versions.is_dir():
         # Newest patch first: 3.12.10 before 3.12.9, which a plain sort would not do.
-        found = sorted(versions.glob(f"{requested}*/bin/python{minor}"), key=_patch_key, reverse=True)
+        found = sorted(
+            versions.glob(f"{requested}*/bin/python{minor}"), key=_patch_key, reverse=True
+        )
         yield from (p for p in found if _same_series(p.parent.parent.name, requested))
     on_path = shutil.which(f"python{minor}", path=env.get("PATH"))
     if on_path:

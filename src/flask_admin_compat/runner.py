@@ -8,6 +8,7 @@ that stops the run.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -30,7 +31,6 @@ from flask_admin_compat.results import (
     PythonInfo,
     Verdict,
     write_result,
-    write_text_atomic,
 )
 from flask_admin_compat.verdict import judge, missing_checks
 
@@ -113,12 +113,12 @@ def _run(
     # 2. Make the environment, or reuse it when it already holds exactly this lock.
     venv = options.venvs_dir / cell.id
     install_started = time.monotonic()
-    installed_ok = _ensure_environment(
+    problem = _ensure_environment(
         venv, found, lock, log=log, deadline=deadline, env=env, echo=echo, reaper=options.reaper
     )
     durations["install"] = time.monotonic() - install_started
-    if installed_ok is not True:
-        return _result(cell, options, started_at, "error", installed_ok, python=python,
+    if problem is not None:
+        return _result(cell, options, started_at, "error", problem, python=python,
                        durations=_total(durations, t0))  # fmt: skip
     installed = _installed_versions(venv, env=env, log=log)
 
@@ -169,20 +169,24 @@ def _ensure_environment(
     env: Mapping[str, str],
     echo: IO[str] | None,
     reaper: Reaper | None,
-) -> bool | str:
-    """True when ``venv`` holds exactly ``lock``; otherwise the reason it could not."""
+) -> str | None:
+    """Make ``venv`` hold exactly ``lock``; the reason it could not, or None when it does."""
     key = hashlib.sha256(f"{found.executable}\n{found.version}\n{lock}".encode()).hexdigest()
     marker = venv / _LOCK_MARKER
     if marker.is_file() and marker.read_text(encoding="utf-8") == key:
         log.write(f"(reusing {venv}: it already holds these pins)\n")
-        return True
+        return None
     marker.unlink(missing_ok=True)
     made = run_logged(
         ["uv", "venv", "--clear", "--quiet", "--python", str(found.executable), str(venv)],
         log=log, timeout_s=_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if made.returncode != 0:
-        return "timed out" if made.timed_out else f"could not create the environment: {_tail(made.output)}"
+        return (
+            "timed out"
+            if made.timed_out
+            else f"could not create the environment: {_tail(made.output)}"
+        )
     lock_file = venv / "requirements.lock"
     lock_file.write_text(lock, encoding="utf-8")
     synced = run_logged(
@@ -190,9 +194,13 @@ def _ensure_environment(
         log=log, timeout_s=_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if synced.returncode != 0:
-        return "timed out" if synced.timed_out else f"installing the pins failed: {_tail(synced.output)}"
+        return (
+            "timed out"
+            if synced.timed_out
+            else f"installing the pins failed: {_tail(synced.output)}"
+        )
     marker.write_text(key, encoding="utf-8")
-    return True
+    return None
 
 
 def _pytest(
@@ -222,22 +230,14 @@ def _pytest(
 def _installed_versions(venv: Path, *, env: Mapping[str, str], log: IO[str]) -> dict[str, str]:
     """Every distribution in the cell's environment, read from the environment itself."""
     listed = run_logged(
-        ["uv", "pip", "list", "--format", "json", "--python", str(venv / "bin" / "python")],
-        log=_Discard(), timeout_s=60, env=env,
+        ["uv", "pip", "list", "--quiet", "--format", "json", "--python", str(venv / "bin" / "python")],
+        log=io.StringIO(), timeout_s=60, env=env,
     )  # fmt: skip
     try:
         return {item["name"].lower(): item["version"] for item in json.loads(listed.output)}
     except (ValueError, KeyError, TypeError):
         log.write(f"(could not list the installed packages: {listed.output[:500]})\n")
         return {}
-
-
-class _Discard:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def _uv_env() -> dict[str, str]:
@@ -273,10 +273,17 @@ def _timed_out(
 
 
 def _resolver_message(output: str) -> str:
-    """uv's own explanation, without its hints about flags the user did not ask for."""
-    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
-    kept = [ln for ln in lines if not ln.lstrip().startswith(("hint:", "$ "))]
-    return "\n".join(kept[:20]) or "the resolver refused these pins"
+    """uv's own explanation in one paragraph, without its hints about flags nobody asked for."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    kept = [
+        ln.removeprefix("error: ").removeprefix("cause: ")
+        for ln in lines
+        if not ln.startswith(("hint:", "$ ", "(")) and not ln.startswith("warning:")
+    ]
+    if not kept:
+        return "the resolver refused these pins"
+    head, *rest = kept[:20]
+    return f"{head}: {' '.join(rest)}" if rest else head
 
 
 def _tail(output: str) -> str:

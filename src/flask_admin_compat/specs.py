@@ -98,7 +98,5 @@ def parse_specifier(text: object) -> SpecifierSet:
 
 def minor_series(versions: list[Version], *, floor: Version) -> list[VersionSpec]:
     """Every ``X.Y.*`` series with a final release at or above ``floor``, oldest first."""
-    series = sorted(
-        {(v.major, v.minor) for v in versions if not v.is_prerelease and v >= floor}
-    )
+    series = sorted({(v.major, v.minor) for v in versions if not v.is_prerelease and v >= floor})
     return [VersionSpec("series", f"{major}.{minor}.*") for major, minor in series]

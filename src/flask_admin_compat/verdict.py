@@ -52,7 +52,9 @@ def judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> 
     startup = [o for o in outcomes if o.check == STARTUP_CHECK]
     if any(o.outcome != "passed" for o in startup):
         failed = next(o for o in startup if o.outcome != "passed")
-        return Judgement("incompatible", f"the stack does not start: {_first_line(failed.message)}", flaky=flaky)
+        return Judgement(
+            "incompatible", f"the stack does not start: {_first_line(failed.message)}", flaky=flaky
+        )
     by_pattern = {p: {o.check: o for o in outcomes if o.pattern == p} for p in PATTERN_IDS}
     documented = documented_pattern(installed)
     if _passes(by_pattern[documented]):
@@ -71,7 +73,12 @@ def judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> 
                 pattern,
                 flaky,
             )
-    return Judgement("incompatible", f"no pattern passes every check; {documented} fails ({failing})", None, flaky)
+    return Judgement(
+        "incompatible",
+        f"no pattern passes every check; {documented} fails ({failing})",
+        None,
+        flaky,
+    )
 
 
 def missing_checks(outcomes: Sequence[CheckOutcome]) -> list[str]:
