@@ -24,6 +24,7 @@ from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
 from flask_admin_compat.matrix import Matrix, MatrixError, load_matrix
 from flask_admin_compat.plan import (
     check_against_index,
+    series_cache_for,
     choose,
     fingerprints,
     is_fresh,
@@ -40,18 +41,17 @@ EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, n
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
-SERIES_CACHE = "series-cache.json"
-
 
 @dataclass(frozen=True)
 class Layout:
-    """Where a run reads and writes, all relative to the matrix file's folder."""
+    """Where a run reads and writes: the project (suite, environments, caches) and reports."""
 
     root: Path
+    reports: Path
 
     @property
     def cells_dir(self) -> Path:
-        return self.root / "reports" / "cells"
+        return self.reports / "cells"
 
     @property
     def venvs_dir(self) -> Path:
@@ -61,14 +61,15 @@ class Layout:
     def snapshot(self) -> Path:
         return self.root / ".cache" / "index-snapshot.json"
 
-    @property
-    def series_cache(self) -> Path:
-        return self.root / SERIES_CACHE
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="flask-admin-compat", description=__doc__)
     parser.add_argument("--matrix", type=Path, default=Path("matrix.toml"), help="the matrix file")
+    parser.add_argument(
+        "--project", type=Path, help="folder holding tests/ and the caches (default: the matrix's)"
+    )
+    parser.add_argument("--reports", type=Path, help="where results go (default: PROJECT/reports)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     listing = commands.add_parser("list", help="list the cells, offline")
@@ -119,7 +120,8 @@ def main(argv: Sequence[str] | None = None, *, out: IO[str] | None = None) -> in
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    layout = Layout(args.matrix.resolve().parent)
+    root = (args.project or args.matrix.resolve().parent).resolve()
+    layout = Layout(root, (args.reports or root / "reports").resolve())
     if args.command == "list":
         return _list(matrix, layout, keyword=args.keyword, as_json=args.json, out=out)
     return _run(matrix, layout, args, out=out)
@@ -129,7 +131,7 @@ def _list(
     matrix: Matrix, layout: Layout, *, keyword: str | None, as_json: bool, out: IO[str]
 ) -> int:
     try:
-        cells, notes = list_cells(matrix, series_cache=layout.series_cache)
+        cells, notes = list_cells(matrix, series_cache=series_cache_for(matrix))
         cells = choose(cells, keyword=keyword)
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -172,8 +174,8 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if fetched and write_series_cache(layout.series_cache, matrix, snapshot):
-        print(f"note: refreshed {layout.series_cache.name}; commit it", file=sys.stderr)
+    if fetched and write_series_cache(series_cache_for(matrix), matrix, snapshot):
+        print(f"note: refreshed {series_cache_for(matrix).name}; commit it", file=sys.stderr)
     releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}
     try:
         from flask_admin_compat.cells import expand

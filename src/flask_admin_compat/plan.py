@@ -23,6 +23,14 @@ from flask_admin_compat.runner import SUITE_REQUIREMENTS
 from flask_admin_compat.specs import VersionSpec
 
 
+SERIES_CACHE = "series-cache.json"
+
+
+def series_cache_for(matrix: Matrix) -> Path:
+    """The committed release-list cache belongs beside the matrix file it serves."""
+    return matrix.path.resolve().parent / SERIES_CACHE
+
+
 @dataclass(frozen=True)
 class SeriesCache:
     """Release lists for ``each = "minor"`` axes, committed so that listing stays offline."""
