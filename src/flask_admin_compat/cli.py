@@ -24,11 +24,11 @@ from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
 from flask_admin_compat.matrix import Matrix, MatrixError, load_matrix
 from flask_admin_compat.plan import (
     check_against_index,
-    series_cache_for,
     choose,
     fingerprints,
     is_fresh,
     list_cells,
+    series_cache_for,
     write_series_cache,
 )
 from flask_admin_compat.pool import Finished, run_pool
@@ -60,7 +60,6 @@ class Layout:
     @property
     def snapshot(self) -> Path:
         return self.root / ".cache" / "index-snapshot.json"
-
 
 
 def _parser() -> argparse.ArgumentParser:

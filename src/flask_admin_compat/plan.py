@@ -22,7 +22,6 @@ from flask_admin_compat.results import RESULT_FILE, ResultError, read_result, wr
 from flask_admin_compat.runner import SUITE_REQUIREMENTS
 from flask_admin_compat.specs import VersionSpec
 
-
 SERIES_CACHE = "series-cache.json"
 
 
