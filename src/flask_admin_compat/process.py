@@ -113,6 +113,9 @@ def run_logged(
         if reaper is not None:
             reaper.discard(proc)
     reader.join(timeout=5)
+    for pipe in (proc.stdout, proc.stdin):
+        if pipe is not None:
+            pipe.close()
     if returncode is None:
         log.write(f"\n(killed after {timeout_s:.0f} s: the cell's time ran out)\n")
     log.flush()
