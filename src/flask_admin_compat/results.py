@@ -98,12 +98,12 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
                 "outcome": c.outcome,
                 "message": c.message,
                 "attempts": list(c.attempts),
-                "duration_s": round(c.duration_s, 4),
+                "duration_s": c.duration_s,
                 "nodeid": c.nodeid,
             }
             for c in result.checks
         ],
-        "durations": {k: round(v, 3) for k, v in result.durations.items()},
+        "durations": dict(result.durations),
         "started_at": result.started_at,
         "finished_at": result.finished_at,
         "fingerprint": result.fingerprint,

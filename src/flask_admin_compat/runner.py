@@ -254,7 +254,8 @@ def _left(deadline: float) -> float:
 
 
 def _total(durations: dict[str, float], t0: float) -> dict[str, float]:
-    return {**durations, "total": time.monotonic() - t0}
+    """The phases and their total, to the millisecond (finer is noise)."""
+    return {name: round(s, 3) for name, s in {**durations, "total": time.monotonic() - t0}.items()}
 
 
 def _timed_out(

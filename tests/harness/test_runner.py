@@ -1,0 +1,131 @@
+"""One cell end to end with real installs, against small stand-in suites that misbehave.
+
+These use uv and the package index (uv's cache makes them fast after the first run).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flask_admin_compat.cells import Cell
+from flask_admin_compat.matrix import FLASK_SQLALCHEMY
+from flask_admin_compat.results import read_result
+from flask_admin_compat.runner import RunOptions, run_cell
+from flask_admin_compat.specs import parse_spec
+
+pytestmark = pytest.mark.e2e
+
+PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
+REPORTING_TEST = """
+import pytest
+CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]
+PATTERNS = ["session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy"]
+
+def test_stack_starts(record_property):
+    record_property("check", "startup"); record_property("pattern", "*")
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("check", CHECKS)
+def test_check(check, pattern, record_property, tmp_path_factory):
+    record_property("check", check); record_property("pattern", pattern)
+    BODY
+"""
+
+
+def _cell(sqlalchemy: str = "2.0.*") -> Cell:
+    packages = (
+        ("flask", parse_spec("3.1.*")),
+        ("flask-admin", parse_spec("2.2.*")),
+        ("sqlalchemy", parse_spec(sqlalchemy)),
+        (FLASK_SQLALCHEMY, parse_spec("3.1.*")),
+    )
+    return Cell(parse_spec("3.12"), packages, FLASK_SQLALCHEMY)
+
+
+@pytest.fixture(scope="module")
+def venvs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environments folder for the module, so the cell is installed once and reused."""
+    return tmp_path_factory.mktemp("venvs")
+
+
+def _run(
+    tmp_path: Path,
+    venvs: Path,
+    files: dict[str, str],
+    *,
+    timeout_s: float = 120,
+    cell: Cell | None = None,
+):  # type: ignore[no-untyped-def]
+    suite = tmp_path / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    (suite / "pytest.ini").write_text(PYTEST_INI)
+    for name, text in files.items():
+        (suite / name).write_text(text)
+    options = RunOptions(
+        repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=venvs, timeout_s=timeout_s
+    )
+    cell = cell or _cell()
+    result = run_cell(cell, options)
+    return result, tmp_path / "cells" / cell.id
+
+
+def test_a_passing_suite_gives_a_verdict_and_every_file(tmp_path: Path, venvs: Path) -> None:
+    result, cell_dir = _run(tmp_path, venvs, {"test_ok.py": REPORTING_TEST.replace("BODY", "pass")})
+    assert result.verdict == "compatible"
+    assert result.installed["flask-admin"].startswith("2.2.")
+    assert result.python.version is not None and result.python.version.startswith("3.12.")
+    assert set(result.durations) >= {"resolve", "install", "test", "total"}
+    assert len(result.checks) == 1 + 7 * 4
+    assert read_result(cell_dir / "result.json") == result
+    assert (cell_dir / "junit.xml").is_file()
+    assert "pytest" in (cell_dir / "log.txt").read_text()
+    assert not list(cell_dir.glob(".*"))  # no partial files left behind
+
+
+def test_an_unresolvable_cell_keeps_the_resolvers_words(tmp_path: Path, venvs: Path) -> None:
+    result, cell_dir = _run(
+        tmp_path, venvs, {"test_ok.py": "def test_x(): pass\n"}, cell=_cell("1.3.*")
+    )
+    assert result.verdict == "uninstallable"
+    assert result.reason.startswith("No solution found when resolving dependencies: ")
+    assert "sqlalchemy" in result.reason
+    assert result.durations["resolve"] < 10
+    assert "install" not in result.durations
+
+
+def test_a_suite_that_crashes_is_an_error_with_its_output(tmp_path: Path, venvs: Path) -> None:
+    crash = {"conftest.py": "raise RuntimeError('suite exploded at import')\n"}
+    result, cell_dir = _run(tmp_path, venvs, crash)
+    assert result.verdict == "error"
+    assert "suite exploded at import" in result.reason
+    assert "suite exploded at import" in (cell_dir / "log.txt").read_text()
+
+
+def test_a_hung_suite_is_killed_and_recorded(tmp_path: Path, venvs: Path) -> None:
+    # Warm the environment first so that the short timeout below is spent in the suite.
+    _run(tmp_path / "warm", venvs, {"test_ok.py": REPORTING_TEST.replace("BODY", "pass")})
+    hang = {"test_hang.py": "import time\ndef test_hang():\n    time.sleep(600)\n"}
+    result, _ = _run(tmp_path, venvs, hang, timeout_s=8)
+    assert result.verdict == "error"
+    assert result.reason == "timed out after 8 s"
+
+
+def test_a_check_that_fails_once_is_flaky_and_not_compatible(tmp_path: Path, venvs: Path) -> None:
+    # Fails on the first run only: a marker file in the suite's folder remembers the first.
+    body = (
+        "marker = __import__('pathlib').Path(__file__).with_name('ran-' + pattern + check)\n"
+        "    if pattern == 'db-at-setup' and check == 'concurrency' and not marker.exists():\n"
+        "        marker.touch(); assert False, 'two threads shared one session'"
+    )
+    result, cell_dir = _run(
+        tmp_path, venvs, {"test_flaky.py": REPORTING_TEST.replace("BODY", body)}
+    )
+    assert result.flags == ("flaky",)
+    assert result.verdict == "workaround"
+    (flaky,) = [c for c in result.checks if c.flaky]
+    assert flaky.attempts == ("failed", "passed")
+    data = json.loads((cell_dir / "result.json").read_text())
+    assert data["flags"] == ["flaky"]
