@@ -44,7 +44,11 @@ class _SimpleIndex(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         files = [
-            {"filename": f"{name.replace('-', '_')}-{v}-py3-none-any.whl", "upload-time": t, "yanked": False}
+            {
+                "filename": f"{name.replace('-', '_')}-{v}-py3-none-any.whl",
+                "upload-time": t,
+                "yanked": False,
+            }
             for v, t in self.releases[name]
         ]
         body = json.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": files}).encode()

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 from packaging.version import Version
 
-from conftest import PROJECT_ROOT
 from flask_admin_compat.cells import expand, needs_index, select, unused_rules
 from flask_admin_compat.matrix import MatrixError, load_matrix
 
@@ -30,26 +30,38 @@ def test_ids_are_readable_stable_and_dot_free(small_matrix_path: Path) -> None:
 def test_tags_name_each_axis_value(small_matrix_path: Path) -> None:
     cell = expand(load_matrix(small_matrix_path))[0]
     assert cell.tags == ("py-3.12", "flask-3.0", "admin-1.6.1", "sqla-2.0", "fsa-3.1", "fsa")
-    assert cell.requirements == ("flask==3.0.*", "flask-admin==1.6.1", "sqlalchemy==2.0.*", "flask-sqlalchemy==3.1.*")
+    assert cell.requirements == (
+        "flask==3.0.*",
+        "flask-admin==1.6.1",
+        "sqlalchemy==2.0.*",
+        "flask-sqlalchemy==3.1.*",
+    )
 
 
 def test_exclusion_carries_its_reason(small_matrix_path: Path) -> None:
     matrix = load_matrix(small_matrix_path)
     cells = expand(matrix)
     excluded = [c.id for c in cells if c.excluded_by]
-    assert excluded == ["py312-flask30-admin161-sqla20-litelatest", "py312-flask31-admin161-sqla20-litelatest"]
+    assert excluded == [
+        "py312-flask30-admin161-sqla20-litelatest",
+        "py312-flask31-admin161-sqla20-litelatest",
+    ]
     assert cells[4].excluded_by is not None
     assert cells[4].excluded_by.reason == "Flask-Admin 1.x predates flask-sqlalchemy-lite"
     assert unused_rules(matrix, cells) == []
 
 
-def test_rule_that_matches_nothing_is_reported(write_matrix: Callable[[str], Path], small_matrix_path: Path) -> None:
+def test_rule_that_matches_nothing_is_reported(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
     text = small_matrix_path.read_text() + '\n[[exclude]]\nflask = "<1"\nreason = "never"\n'
     matrix = load_matrix(write_matrix(text))
     assert [r.index for r in unused_rules(matrix, expand(matrix))] == [1]
 
 
-def test_series_rules_match_on_the_series_floor(write_matrix: Callable[[str], Path], small_matrix_path: Path) -> None:
+def test_series_rules_match_on_the_series_floor(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
     text = small_matrix_path.read_text() + '\n[[exclude]]\nflask = ">=3.1,<3.2"\nreason = "r"\n'
     cells = expand(load_matrix(write_matrix(text)))
     assert {c.id for c in cells if c.excluded_by and c.excluded_by.reason == "r"} == {
@@ -59,29 +71,41 @@ def test_series_rules_match_on_the_series_floor(write_matrix: Callable[[str], Pa
     }
 
 
-def test_include_duplicating_an_axis_cell_is_refused(write_matrix: Callable[[str], Path], small_matrix_path: Path) -> None:
+def test_include_duplicating_an_axis_cell_is_refused(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
     text = small_matrix_path.read_text() + (
         '\n[[include]]\npython = "3.12"\nflask = "3.1.*"\nflask-admin = "2.2.*"\n'
         'sqlalchemy = "2.0.*"\nflask-sqlalchemy = "3.1.*"\n'
     )
-    with pytest.raises(MatrixError, match="include\\[1\\].*duplicates"):
+    with pytest.raises(MatrixError, match=r"include\[1\].*duplicates"):
         expand(load_matrix(write_matrix(text)))
 
 
-def test_specs_that_would_share_an_id_are_refused(write_matrix: Callable[[str], Path], small_matrix_path: Path) -> None:
-    text = small_matrix_path.read_text().replace('flask = ["3.0.*", "3.1.*"]', 'flask = ["3.0.*", "3.0"]')
+def test_specs_that_would_share_an_id_are_refused(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
+    text = small_matrix_path.read_text().replace(
+        'flask = ["3.0.*", "3.1.*"]', 'flask = ["3.0.*", "3.0"]'
+    )
     with pytest.raises(MatrixError, match="same id"):
         expand(load_matrix(write_matrix(text)))
 
 
-def test_each_minor_expands_from_the_release_list(write_matrix: Callable[[str], Path], small_matrix_path: Path) -> None:
-    text = small_matrix_path.read_text().replace('flask = ["3.0.*", "3.1.*"]', 'flask = [{ each = "minor", from = "3.0" }]')
+def test_each_minor_expands_from_the_release_list(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
+    text = small_matrix_path.read_text().replace(
+        'flask = ["3.0.*", "3.1.*"]', 'flask = [{ each = "minor", from = "3.0" }]'
+    )
     matrix = load_matrix(write_matrix(text))
     assert needs_index(matrix) == ("flask",)
     with pytest.raises(MatrixError, match="needs the package index"):
         expand(matrix)
     releases = {"flask": [Version(v) for v in ("2.3.3", "3.0.0", "3.0.3", "3.1.2", "3.2.0")]}
-    flask_tags = {t for c in expand(matrix, releases=releases) for t in c.tags if t.startswith("flask-")}
+    flask_tags = {
+        t for c in expand(matrix, releases=releases) for t in c.tags if t.startswith("flask-")
+    }
     assert flask_tags == {"flask-3.0", "flask-3.1", "flask-3.2", "flask-2.3.3"}
 
 
@@ -102,7 +126,11 @@ def test_keyword_filters_users_type(small_matrix_path: Path, expression: str, co
 
 def test_noxfile_lists_one_session_per_cell_offline() -> None:
     # A proxy that refuses every connection: listing must not need the network.
-    offline = {**os.environ, "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    offline = {
+        **os.environ,
+        "http_proxy": "http://127.0.0.1:9",
+        "https_proxy": "http://127.0.0.1:9",
+    }
     started = time.monotonic()
     listed = subprocess.run(
         [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-l"],
@@ -111,7 +139,9 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
     elapsed = time.monotonic() - started
     lines = [ln for ln in listed.stdout.splitlines() if ln.startswith(("* ", "- "))]
     names = {ln.split()[1] for ln in lines}
-    cell_ids = {c.id for c in expand(load_matrix(PROJECT_ROOT / "matrix.toml")) if not c.excluded_by}
+    cell_ids = {
+        c.id for c in expand(load_matrix(PROJECT_ROOT / "matrix.toml")) if not c.excluded_by
+    }
     assert names == cell_ids | {"matrix"}
     (one,) = [ln for ln in lines if ln.split()[1] == "py312-flask31-admin22-sqla20-fsa31"]
     assert one.endswith(
@@ -124,8 +154,14 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-k", "admin22 and lite and flask31 and sqla20"], {"py312-flask31-admin22-sqla20-lite01", "py312-flask31-admin22-sqla20-lite02"}),
-        (["-t", "flask-3.1", "-k", "admin22 and fsa31 and sqla20"], {"py312-flask31-admin22-sqla20-fsa31"}),
+        (
+            ["-k", "admin22 and lite and flask31 and sqla20"],
+            {"py312-flask31-admin22-sqla20-lite01", "py312-flask31-admin22-sqla20-lite02"},
+        ),
+        (
+            ["-t", "flask-3.1", "-k", "admin22 and fsa31 and sqla20"],
+            {"py312-flask31-admin22-sqla20-fsa31"},
+        ),
         (["-s", "py312-flask23-admin16-sqla14-fsa25"], {"py312-flask23-admin16-sqla14-fsa25"}),
     ],
 )

@@ -42,7 +42,9 @@ def test_broken_report_is_an_error(text: str) -> None:
 
 
 def _outcome(result: str, check: str = "teardown") -> CheckOutcome:
-    return CheckOutcome("db-at-setup", check, result, "m" if result == "failed" else "", 0.1, (result,))  # type: ignore[arg-type]
+    return CheckOutcome(
+        "db-at-setup", check, result, "m" if result == "failed" else "", 0.1, (result,)
+    )  # type: ignore[arg-type]
 
 
 def test_a_check_that_fails_then_passes_is_flaky_and_counts_as_failed() -> None:

@@ -73,16 +73,25 @@ def test_snapshot_is_reused_while_young(fake_index: FakeIndex, tmp_path: Path) -
     now = datetime(2026, 1, 1, tzinfo=UTC)
     first, fetched = load_or_fetch_snapshot(path, ["flask"], max_age_s=60, index_url=url, now=now)
     assert fetched
-    again, fetched = load_or_fetch_snapshot(path, ["flask"], max_age_s=60, index_url=url, now=now + timedelta(seconds=30))
+    again, fetched = load_or_fetch_snapshot(
+        path, ["flask"], max_age_s=60, index_url=url, now=now + timedelta(seconds=30)
+    )
     assert not fetched
     assert again == first
-    _, fetched = load_or_fetch_snapshot(path, ["flask"], max_age_s=60, index_url=url, now=now + timedelta(seconds=61))
+    _, fetched = load_or_fetch_snapshot(
+        path, ["flask"], max_age_s=60, index_url=url, now=now + timedelta(seconds=61)
+    )
     assert fetched
-    _, fetched = load_or_fetch_snapshot(path, ["flask", "flask-admin"], max_age_s=60, index_url=url, now=now + timedelta(seconds=62))
+    _, fetched = load_or_fetch_snapshot(
+        path, ["flask", "flask-admin"], max_age_s=60, index_url=url, now=now + timedelta(seconds=62)
+    )
     assert fetched  # a package the snapshot lacks
     assert sorted(requests) == ["flask", "flask", "flask", "flask-admin"]
 
 
 def test_configured_index_prefers_uv_then_pip_settings() -> None:
-    assert configured_index_url({"UV_DEFAULT_INDEX": "http://a/simple/", "PIP_INDEX_URL": "http://b"}) == "http://a/simple"
+    assert (
+        configured_index_url({"UV_DEFAULT_INDEX": "http://a/simple/", "PIP_INDEX_URL": "http://b"})
+        == "http://a/simple"
+    )
     assert configured_index_url({"PIP_INDEX_URL": "http://b/simple"}) == "http://b/simple"

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 from packaging.version import Version
 
-from conftest import PROJECT_ROOT
 from flask_admin_compat.cells import expand
 from flask_admin_compat.matrix import EachMinor, MatrixError, load_matrix
 
@@ -47,35 +47,139 @@ def test_small_matrix_settings_and_rules(small_matrix_path: Path) -> None:
     assert matrix.settings.timeout_s == 120
     assert matrix.settings.jobs == 2
     assert matrix.excludes[0].reason.startswith("Flask-Admin 1.x")
-    assert matrix.packages == ("flask", "flask-admin", "sqlalchemy", "flask-sqlalchemy", "flask-sqlalchemy-lite")
+    assert matrix.packages == (
+        "flask",
+        "flask-admin",
+        "sqlalchemy",
+        "flask-sqlalchemy",
+        "flask-sqlalchemy-lite",
+    )
 
 
 def test_each_minor_is_kept_for_the_index_to_expand(write_matrix: Callable[[str], Path]) -> None:
-    path = write_matrix(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = [{ each = "minor", from = "2.2" }]') + GOOD_BACKENDS)
+    path = write_matrix(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = [{ each = "minor", from = "2.2" }]')
+        + GOOD_BACKENDS
+    )
     (flask_values,) = [v for name, v in load_matrix(path).axes if name == "flask"]
     assert flask_values == (EachMinor(floor=Version("2.2")),)
 
 
 BAD_INPUTS = [
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + "\n[extras]\nx = 1\n", "extras", "unknown key", id="unknown-top-key"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["3.x"]') + GOOD_BACKENDS, "axes.flask[0]", "'3.x'", id="not-pep440"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["1.0; rm -rf /"]') + GOOD_BACKENDS, "axes.flask[0]", "rm -rf", id="shell-injection"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["--index-url=http://x"]') + GOOD_BACKENDS, "axes.flask[0]", "--index-url", id="option-injection"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["-e ."]') + GOOD_BACKENDS, "axes.flask[0]", "-e .", id="editable-injection"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', "flask = []") + GOOD_BACKENDS, "axes.flask", "empty axis", id="empty-axis"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["3.1.*", "3.1.*"]') + GOOD_BACKENDS, "axes.flask[1]", "duplicate", id="duplicate"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]\n', "") + GOOD_BACKENDS, "axes.flask", "missing", id="missing-axis"),
-    pytest.param(GOOD_AXES + 'Flask_WTF = ["1.2.*"]\n' + GOOD_BACKENDS, "axes.Flask_WTF", "flask-wtf", id="non-canonical-package"),
-    pytest.param(GOOD_AXES + '"bad name!" = ["1.0"]\n' + GOOD_BACKENDS, "axes.bad name!", "package name", id="invalid-package"),
-    pytest.param(GOOD_AXES + '\n[backends]\nflask-mongo = ["1.0"]\n', "backends.flask-mongo", "unknown backend", id="unknown-backend"),
-    pytest.param(GOOD_AXES.replace('python = ["3.12"]', 'python = ["three"]') + GOOD_BACKENDS, "axes.python[0]", "3.12", id="bad-python"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nflask = ">=3"\n', "exclude[0].reason", "reason", id="exclude-without-reason"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nwtforms = ">=3"\nreason = "r"\n', "exclude[0].wtforms", "unknown axis", id="exclude-unknown-axis"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nflask = "=>3"\nreason = "r"\n', "exclude[0].flask", "specifier", id="exclude-bad-specifier"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[settings]\ntimeout = -1\n', "settings.timeout", "-1", id="bad-timeout"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[settings]\nparallel = 2\n', "settings.parallel", "unknown setting", id="unknown-setting"),
-    pytest.param(GOOD_AXES + GOOD_BACKENDS + '[[include]]\npython = "3.12"\nflask = "3.0.*"\n', "include[0]", "backend", id="include-without-backend"),
-    pytest.param(GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = [{ each = "major" }]') + GOOD_BACKENDS, "axes.flask[0]", "each", id="bad-each"),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + "\n[extras]\nx = 1\n",
+        "extras",
+        "unknown key",
+        id="unknown-top-key",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["3.x"]') + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "'3.x'",
+        id="not-pep440",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["1.0; rm -rf /"]') + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "rm -rf",
+        id="shell-injection",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["--index-url=http://x"]') + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "--index-url",
+        id="option-injection",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["-e ."]') + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "-e .",
+        id="editable-injection",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', "flask = []") + GOOD_BACKENDS,
+        "axes.flask",
+        "empty axis",
+        id="empty-axis",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = ["3.1.*", "3.1.*"]') + GOOD_BACKENDS,
+        "axes.flask[1]",
+        "duplicate",
+        id="duplicate",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]\n', "") + GOOD_BACKENDS,
+        "axes.flask",
+        "missing",
+        id="missing-axis",
+    ),
+    pytest.param(
+        GOOD_AXES + 'Flask_WTF = ["1.2.*"]\n' + GOOD_BACKENDS,
+        "axes.Flask_WTF",
+        "flask-wtf",
+        id="non-canonical-package",
+    ),
+    pytest.param(
+        GOOD_AXES + '"bad name!" = ["1.0"]\n' + GOOD_BACKENDS,
+        "axes.bad name!",
+        "package name",
+        id="invalid-package",
+    ),
+    pytest.param(
+        GOOD_AXES + '\n[backends]\nflask-mongo = ["1.0"]\n',
+        "backends.flask-mongo",
+        "unknown backend",
+        id="unknown-backend",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('python = ["3.12"]', 'python = ["three"]') + GOOD_BACKENDS,
+        "axes.python[0]",
+        "3.12",
+        id="bad-python",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nflask = ">=3"\n',
+        "exclude[0].reason",
+        "reason",
+        id="exclude-without-reason",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nwtforms = ">=3"\nreason = "r"\n',
+        "exclude[0].wtforms",
+        "unknown axis",
+        id="exclude-unknown-axis",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nflask = "=>3"\nreason = "r"\n',
+        "exclude[0].flask",
+        "specifier",
+        id="exclude-bad-specifier",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + "[settings]\ntimeout = -1\n",
+        "settings.timeout",
+        "-1",
+        id="bad-timeout",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + "[settings]\nparallel = 2\n",
+        "settings.parallel",
+        "unknown setting",
+        id="unknown-setting",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[include]]\npython = "3.12"\nflask = "3.0.*"\n',
+        "include[0]",
+        "backend",
+        id="include-without-backend",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = [{ each = "major" }]') + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "each",
+        id="bad-each",
+    ),
     pytest.param("[axes\n", "(file)", "not valid TOML", id="not-toml"),
 ]
 

@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from pathlib import Path
 
 from flask_admin_compat.process import Reaper, run_logged
 
@@ -26,7 +27,7 @@ def _alive(pid: int) -> bool:
         return False
     # A zombie waiting for its parent counts as gone.
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with Path(f"/proc/{pid}/stat").open() as stat:
             return stat.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
@@ -34,7 +35,9 @@ def _alive(pid: int) -> bool:
 
 def test_output_is_logged_and_returned() -> None:
     log = io.StringIO()
-    done = run_logged([sys.executable, "-c", "print('hello'); import sys; sys.exit(3)"], log=log, timeout_s=30)
+    done = run_logged(
+        [sys.executable, "-c", "print('hello'); import sys; sys.exit(3)"], log=log, timeout_s=30
+    )
     assert (done.returncode, done.output.strip()) == (3, "hello")
     assert "hello" in log.getvalue()
     assert log.getvalue().startswith("$ ")
@@ -63,7 +66,12 @@ def test_reaper_kills_running_commands() -> None:
     results = []
     worker = threading.Thread(
         target=lambda: results.append(
-            run_logged([sys.executable, "-c", "import time; time.sleep(60)"], log=io.StringIO(), timeout_s=60, reaper=reaper)
+            run_logged(
+                [sys.executable, "-c", "import time; time.sleep(60)"],
+                log=io.StringIO(),
+                timeout_s=60,
+                reaper=reaper,
+            )
         )
     )
     worker.start()

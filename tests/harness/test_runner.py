@@ -76,7 +76,8 @@ def test_a_passing_suite_gives_a_verdict_and_every_file(tmp_path: Path, venvs: P
     result, cell_dir = _run(tmp_path, venvs, {"test_ok.py": REPORTING_TEST.replace("BODY", "pass")})
     assert result.verdict == "compatible"
     assert result.installed["flask-admin"].startswith("2.2.")
-    assert result.python.version is not None and result.python.version.startswith("3.12.")
+    assert result.python.version is not None
+    assert result.python.version.startswith("3.12.")
     assert set(result.durations) >= {"resolve", "install", "test", "total"}
     assert len(result.checks) == 1 + 7 * 4
     assert read_result(cell_dir / "result.json") == result
@@ -86,7 +87,7 @@ def test_a_passing_suite_gives_a_verdict_and_every_file(tmp_path: Path, venvs: P
 
 
 def test_an_unresolvable_cell_keeps_the_resolvers_words(tmp_path: Path, venvs: Path) -> None:
-    result, cell_dir = _run(
+    result, _cell_dir = _run(
         tmp_path, venvs, {"test_ok.py": "def test_x(): pass\n"}, cell=_cell("1.3.*")
     )
     assert result.verdict == "uninstallable"

@@ -6,7 +6,9 @@ from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
 from flask_admin_compat.verdict import documented_pattern, judge, missing_checks
 
 
-def _run(failing: dict[str, set[str]], *, flaky: tuple[str, str] | None = None) -> list[CheckOutcome]:
+def _run(
+    failing: dict[str, set[str]], *, flaky: tuple[str, str] | None = None
+) -> list[CheckOutcome]:
     outcomes = [CheckOutcome("*", "startup", "passed", attempts=("passed",))]
     for pattern in PATTERN_IDS:
         for check in CHECK_IDS:
@@ -30,11 +32,18 @@ def test_documented_pattern_follows_flask_admin() -> None:
 
 def test_compatible_when_the_documented_pattern_passes() -> None:
     judged = judge(_run({"lazy-proxy": {"crud"}}), installed={"flask-admin": "2.2.1"})
-    assert (judged.verdict, judged.recommended_pattern, judged.flaky) == ("compatible", "db-at-setup", False)
+    assert (judged.verdict, judged.recommended_pattern, judged.flaky) == (
+        "compatible",
+        "db-at-setup",
+        False,
+    )
 
 
 def test_workaround_names_the_pattern_that_passes() -> None:
-    failing = {"session-at-setup": {"per-request", "teardown", "fresh-reads"}, "db-at-setup": {"construct"}}
+    failing = {
+        "session-at-setup": {"per-request", "teardown", "fresh-reads"},
+        "db-at-setup": {"construct"},
+    }
     judged = judge(_run(failing), installed={"flask-admin": "2.0.2"})
     assert judged.verdict == "workaround"
     assert judged.recommended_pattern == "in-app-context"
@@ -48,7 +57,16 @@ def test_incompatible_when_no_pattern_passes() -> None:
 
 
 def test_a_stack_that_does_not_start_is_incompatible_with_its_exception() -> None:
-    outcomes = [CheckOutcome("*", "startup", "failed", "ImportError: cannot import name '_app_ctx_stack'", 0.0, ("failed",))]
+    outcomes = [
+        CheckOutcome(
+            "*",
+            "startup",
+            "failed",
+            "ImportError: cannot import name '_app_ctx_stack'",
+            0.0,
+            ("failed",),
+        )
+    ]
     judged = judge(outcomes, installed={})
     assert judged.verdict == "incompatible"
     assert "_app_ctx_stack" in judged.reason
@@ -56,7 +74,9 @@ def test_a_stack_that_does_not_start_is_incompatible_with_its_exception() -> Non
 
 
 def test_a_flaky_check_is_never_plainly_compatible() -> None:
-    judged = judge(_run({}, flaky=("db-at-setup", "concurrency")), installed={"flask-admin": "2.2.1"})
+    judged = judge(
+        _run({}, flaky=("db-at-setup", "concurrency")), installed={"flask-admin": "2.2.1"}
+    )
     assert judged.flaky
     assert judged.verdict == "workaround"
 
