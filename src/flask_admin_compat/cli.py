@@ -163,7 +163,7 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
             layout.snapshot,
             matrix.packages,
             max_age_s=matrix.settings.index_max_age_s,
-            refresh=args.refresh_index or exclude_newer is not None,
+            refresh=args.refresh_index,
         )
     except IndexUnavailable as exc:
         print(f"error: the package index did not answer: {exc}", file=sys.stderr)
