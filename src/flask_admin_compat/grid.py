@@ -16,6 +16,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from packaging.version import InvalidVersion, Version
@@ -170,7 +171,7 @@ class Grid:
     def counts(self) -> dict[str, int]:
         """Cells per verdict (every verdict, zeros too) and how many are flaky."""
         counted = Counter(c.verdict for c in self.cells)
-        counts = {v: counted.get(v, 0) for v in VERDICTS}
+        counts: dict[str, int] = {v: counted.get(v, 0) for v in VERDICTS}
         counts[FLAKY] = sum(1 for c in self.cells if c.flaky)
         return counts
 
@@ -219,7 +220,8 @@ def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
         result = read_result(result_file)
         problem = None
     except ResultError as exc:
-        result, problem = None, str(exc)
+        # The reader names the file; the grid names it already, relative to itself.
+        result, problem = None, str(exc).removeprefix(f"{result_file}: ")
     log_name = result.log if result is not None else LOG_FILE
     log_file = folder / log_name if log_name else None
     log_exists = log_file is not None and log_file.is_file()
@@ -345,9 +347,9 @@ def _log_ref(item: Collected, cell_id: str, link_base: str | None) -> LogRef | N
     if item.log_path is None:
         return None
     if link_base is not None:
-        url: str | None = log_url(link_base, cell_id=cell_id, log=item.log_path)
+        url = safe_link(log_url(link_base, cell_id=cell_id, log=item.log_path))
     else:
-        url = item.log_path if item.log_exists else None
+        url = safe_link(item.log_path) if item.log_exists else None
     return LogRef(item.log_path, item.log_exists, url, item.log_head)
 
 
@@ -476,6 +478,18 @@ def _table_key(table: Table, order: tuple[str, ...]) -> tuple[Any, ...]:
         not table.shared,
         tuple((order.index(axis), spec_sort_key(spec)) for axis, spec in table.shared),
     )
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when following it can only open a page: http(s) or a relative path.
+
+    Folder names and link bases end up in ``href``; a ``javascript:`` or ``data:`` one must
+    never become a link.
+    """
+    if not url or any(ch in url for ch in "\r\n\t"):
+        return None
+    scheme = urlsplit(url).scheme.lower()
+    return url if scheme in ("", "http", "https") else None
 
 
 def first_line(text: str) -> str:

@@ -1,0 +1,175 @@
+"""Merge every cell's result into ``grid.json``, ``grid.md`` and ``grid.html``.
+
+The command behind ``scripts/merge_grid.py``, ``nox -s report`` and the end of
+``nox -s matrix``. It reads, merges, compares with the previous grid, renders each format
+through one :class:`Renderer` and writes every file atomically in :func:`write_outputs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from flask_admin_compat import __version__
+from flask_admin_compat.grid import (
+    GRID_FILE,
+    Grid,
+    GridError,
+    collect,
+    merge,
+    merge_problems,
+    read_grid,
+    render_json,
+    with_changes,
+)
+from flask_admin_compat.render_html import render_html
+from flask_admin_compat.render_markdown import render_markdown
+from flask_admin_compat.results import VERDICTS, write_text_atomic
+
+EXIT_OK = 0
+EXIT_REGRESSION = 1
+EXIT_USAGE = 2
+
+DEFAULT_CELLS = Path("reports/cells")
+DEFAULT_OUT = Path("reports")
+
+
+class Renderer(Protocol):
+    """One output format: the whole file's text from the grid, and nothing else."""
+
+    def __call__(self, grid: Grid, /) -> str: ...
+
+
+#: File name to renderer; adding a format is one line here.
+OUTPUTS: Mapping[str, Renderer] = {
+    GRID_FILE: render_json,
+    "grid.md": render_markdown,
+    "grid.html": render_html,
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="merge_grid",
+        description="Merge reports/cells/*/result.json into grid.json, grid.md and grid.html.",
+    )
+    parser.add_argument(
+        "--cells",
+        type=Path,
+        default=DEFAULT_CELLS,
+        metavar="DIR",
+        help="folder of cell folders, each with a result.json (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help="where the grid files go; cell links are relative to it (default: %(default)s)",
+    )
+    previous = parser.add_mutually_exclusive_group()
+    previous.add_argument(
+        "--previous",
+        type=Path,
+        metavar="PATH",
+        help="grid.json to compare with (default: the OUT/grid.json being replaced)",
+    )
+    previous.add_argument("--no-previous", action="store_true", help="write no Changes section")
+    parser.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help=f"exit {EXIT_REGRESSION} when a cell got worse than in the previous grid",
+    )
+    parser.add_argument(
+        "--link-base",
+        metavar="URL",
+        help="where cell links point instead of the local logs: {cell_id} and {log} are filled "
+        "in; a URL with neither (a CI run's artifact page) serves every cell",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.perf_counter()
+    cells_dir: Path = args.cells
+    out_dir: Path = args.out
+    if not cells_dir.is_dir():
+        print(
+            f"merge_grid: no cells folder at {cells_dir}; run `nox -s matrix` first",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    collected = collect(cells_dir, grid_dir=out_dir)
+    for problem in merge_problems(collected):
+        print(f"merge_grid: {problem}", file=sys.stderr)
+    previous = _previous(args, out_dir)
+    grid = merge(
+        collected,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        harness_version=__version__,
+        link_base=args.link_base,
+        previous=previous,
+    )
+    grid = with_changes(grid, previous)
+    written = write_outputs(grid, out_dir)
+    _summarise(grid, written, seconds=time.perf_counter() - started, out=sys.stdout)
+    changes = grid.changes
+    if changes is not None and changes.regressions:
+        for change in changes.regressions:
+            broke = f"; broke: {', '.join(change.checks)}" if change.checks else ""
+            print(
+                f"merge_grid: regression: {change.cell_id}: {change.before} -> {change.after}"
+                f"{broke}",
+                file=sys.stderr,
+            )
+        if args.fail_on_regression:
+            return EXIT_REGRESSION
+    return EXIT_OK
+
+
+def _previous(args: argparse.Namespace, out_dir: Path) -> Grid | None:
+    """The grid to compare with; an unusable one is reported and skipped, never fatal."""
+    if args.no_previous:
+        return None
+    path: Path = args.previous or out_dir / GRID_FILE
+    if args.previous is None and not path.exists():
+        return None  # a first run: nothing to compare with, and nothing to warn about
+    try:
+        return read_grid(path)
+    except GridError as exc:
+        print(f"merge_grid: not comparing with the previous grid: {exc}", file=sys.stderr)
+        return None
+
+
+def write_outputs(grid: Grid, out_dir: Path) -> list[Path]:
+    """Render every format, then write each atomically; a failing renderer writes nothing.
+
+    Rendering all before writing any keeps the three files from disagreeing after a crash.
+    """
+    texts = {out_dir / name: render(grid) for name, render in OUTPUTS.items()}
+    for path, text in texts.items():
+        write_text_atomic(path, text)
+    return list(texts)
+
+
+def _summarise(grid: Grid, written: list[Path], *, seconds: float, out: TextIO) -> None:
+    counts = grid.counts
+    shown = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "no cells"
+    flaky = f" ({counts['flaky']} flaky)" if counts["flaky"] else ""
+    names = ", ".join(str(p) for p in written)
+    print(f"merged {len(grid.cells)} cells in {seconds:.2f} s: {shown}{flaky}", file=out)
+    print(f"wrote {names}", file=out)
+    if grid.changes is not None:
+        c = grid.changes
+        print(
+            f"since {c.previous_generated_at}: {len(c.regressions)} regressions, "
+            f"{len(c.fixes)} fixes, {len(c.other)} other changes, {len(c.new)} new, "
+            f"{len(c.gone)} gone",
+            file=out,
+        )
