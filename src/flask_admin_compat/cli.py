@@ -35,6 +35,7 @@ from flask_admin_compat.pool import Finished, run_pool
 from flask_admin_compat.process import Reaper
 from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.runner import RunOptions, run_cell
+from flask_admin_compat.shard import Shard, ShardError, durations_from_grid, parse_shard, pick
 
 EXIT_OK = 0
 EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
@@ -91,8 +92,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--refresh-index", action="store_true", help="ask the index again now")
     run.add_argument("--echo", action="store_true", help="show each command's output as it runs")
+    run.add_argument(
+        "--shard", type=_shard, help="run shard i of N (e.g. 2/4), balanced on past durations"
+    )
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
     return parser
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -189,6 +200,12 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
     if not cells:
         print("error: no cell matches the selection", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if args.shard is not None:
+        past = durations_from_grid(layout.reports / "grid.json")
+        cells = pick(cells, [c.id for c in cells], args.shard, past)
+        if not cells:  # more shards than cells: an empty shard has nothing to do
+            out.write(f"shard {args.shard.index}/{args.shard.count} has no cells\n")
+            return EXIT_OK
 
     suite = matrix.settings.suites[0]
     reaper = Reaper()
