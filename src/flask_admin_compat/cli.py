@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from flask_admin_compat.cells import Cell, needs_index, unused_rules
+from flask_admin_compat.cells import Cell, KeywordError, expand, needs_index, unused_rules
 from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
 from flask_admin_compat.matrix import Matrix, MatrixError, load_matrix
 from flask_admin_compat.plan import (
@@ -143,7 +143,7 @@ def _list(
     try:
         cells, notes = list_cells(matrix, series_cache=series_cache_for(matrix))
         cells = choose(cells, keyword=keyword)
-    except MatrixError as exc:
+    except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for note in notes:
@@ -188,11 +188,9 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         print(f"note: refreshed {series_cache_for(matrix).name}; commit it", file=sys.stderr)
     releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}
     try:
-        from flask_admin_compat.cells import expand
-
         all_cells = expand(matrix, releases=releases)
         cells = choose(all_cells, keyword=args.keyword, names=args.cell)
-    except MatrixError as exc:
+    except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     for rule in unused_rules(matrix, all_cells):

@@ -14,7 +14,7 @@ import pytest
 from conftest import PROJECT_ROOT
 from packaging.version import Version
 
-from flask_admin_compat.cells import expand, needs_index, select, unused_rules
+from flask_admin_compat.cells import KeywordError, expand, needs_index, select, unused_rules
 from flask_admin_compat.matrix import MatrixError, load_matrix
 
 
@@ -172,3 +172,11 @@ def test_nox_selection_by_keyword_tag_and_name(args: list[str], expected: set[st
     )  # fmt: skip
     selected = {s["session"] for s in json.loads(listed.stdout) if s.get("selected", True)}
     assert selected == expected
+
+
+@pytest.mark.parametrize(
+    "expression", ["py312-flask31", "flask3.1", "admin22 and", "__import__('os')", "1"]
+)
+def test_keywords_nox_would_misread_are_refused(small_matrix_path: Path, expression: str) -> None:
+    with pytest.raises(KeywordError, match="join parts with and/or/not"):
+        select(expand(load_matrix(small_matrix_path)), keyword=expression)
