@@ -26,10 +26,8 @@ nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["matrix"]
 nox.options.error_on_external_run = False
 
-HARNESS = (
-    "uv", "run", "--no-sync", "--project", str(ROOT),
-    "flask-admin-compat", "--project", str(ROOT), "--matrix", str(MATRIX),
-)  # fmt: skip
+HARNESS = ("uv", "run", "--no-sync", "--project", str(ROOT), "flask-admin-compat")
+WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
 
 
 def install_harness(session: nox.Session) -> None:
@@ -44,7 +42,7 @@ def install_harness(session: nox.Session) -> None:
 def matrix(session: nox.Session) -> None:
     """Run every cell in parallel (posargs: -k EXPR, --jobs N, --force, -- pytest args)."""
     install_harness(session)
-    session.run(*HARNESS, "run", *session.posargs, external=True)
+    session.run(*HARNESS, "run", *WHERE, *session.posargs, external=True)
 
 
 def cell_session(cell: Cell) -> None:
@@ -53,7 +51,7 @@ def cell_session(cell: Cell) -> None:
     def run_one(session: nox.Session) -> None:
         install_harness(session)
         session.run(
-            *HARNESS, "run", "--cell", cell.id, "--echo", "--force",
+            *HARNESS, "run", *WHERE, "--cell", cell.id, "--echo", "--force",
             "--", *session.posargs,
             external=True,
         )  # fmt: skip

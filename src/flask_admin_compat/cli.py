@@ -64,19 +64,24 @@ class Layout:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flask-admin-compat", description=__doc__)
-    parser.add_argument("--matrix", type=Path, default=Path("matrix.toml"), help="the matrix file")
-    parser.add_argument(
+    # Where things are: accepted by every command, so that `nox -s matrix -- --reports DIR`
+    # can name them after the command the noxfile already wrote.
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--matrix", type=Path, default=Path("matrix.toml"), help="the matrix file")
+    where.add_argument(
         "--project", type=Path, help="folder holding tests/ and the caches (default: the matrix's)"
     )
-    parser.add_argument("--reports", type=Path, help="where results go (default: PROJECT/reports)")
+    where.add_argument("--reports", type=Path, help="where results go (default: PROJECT/reports)")
+    parser = argparse.ArgumentParser(prog="flask-admin-compat", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    listing = commands.add_parser("list", help="list the cells, offline")
+    listing = commands.add_parser("list", parents=[where], help="list the cells, offline")
     listing.add_argument("--json", action="store_true", help="one JSON document, for CI")
     listing.add_argument("-k", dest="keyword", help="nox-style keyword expression on ids and tags")
 
-    run = commands.add_parser("run", help="run cells in parallel and record their results")
+    run = commands.add_parser(
+        "run", parents=[where], help="run cells in parallel and record their results"
+    )
     run.add_argument(
         "-k", dest="keyword", help="nox-style keyword expression, e.g. 'admin22 and lite'"
     )

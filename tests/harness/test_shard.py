@@ -21,7 +21,7 @@ def test_bad_shard_on_the_command_line(
     small_matrix_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as caught:
-        main(["--matrix", str(small_matrix_path), "run", "--shard", "3/2"])
+        main(["run", "--matrix", str(small_matrix_path), "--shard", "3/2"])
     assert caught.value.code == 2
     assert "--shard '3/2': i must be from 1 to N" in capsys.readouterr().err
 
