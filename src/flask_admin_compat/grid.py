@@ -585,15 +585,26 @@ def _change(old: GridCell, new: GridCell, *, broken: bool) -> CellChange:
 
 def newly_failing(before: GridCell, after: GridCell) -> tuple[str, ...]:
     """Checks that passed in ``before`` and fail in ``after``, as ``check (patterns)``."""
+    return tuple(
+        check_label(check, patterns) for check, patterns, _ in broken_checks(before, after)
+    )
+
+
+def broken_checks(before: GridCell, after: GridCell) -> list[tuple[str, tuple[str, ...], str]]:
+    """Checks that passed in ``before`` and fail in ``after``: (check, patterns, first message)."""
     passed = {c.key for c in before.checks if c.outcome == "passed"}
-    broke: dict[str, list[str]] = {}
+    broke: dict[str, list[CheckOutcome]] = {}
     for outcome in after.failed_checks:
         if outcome.key in passed:
-            broke.setdefault(outcome.check, []).append(outcome.pattern)
-    return tuple(
-        check_label(check, patterns)
-        for check, patterns in sorted(broke.items(), key=lambda kv: _check_rank(kv[0]))
-    )
+            broke.setdefault(outcome.check, []).append(outcome)
+    return [
+        (
+            check,
+            tuple(o.pattern for o in outcomes),
+            next((first_line(o.message) for o in outcomes if o.message.strip()), ""),
+        )
+        for check, outcomes in sorted(broke.items(), key=lambda kv: _check_rank(kv[0]))
+    ]
 
 
 def version_changes(old: GridCell, new: GridCell) -> tuple[VersionChange, ...]:

@@ -232,7 +232,9 @@ _SCRIPT = r"""
     head.querySelector("button").addEventListener("click", () => dialog.close());
     const body = el("div", {class: "dlg-body"});
     if (c.reason) body.append(el("h3", {}, "Why"), el("p", {class: "reason"}, c.reason));
-    if (c.pattern) body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
+    if (c.pattern) {
+      body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
+    }
     const vrows = Object.entries(c.requested).map(([axis, spec]) =>
       el("tr", {}, el("th", {}, data.axisNames[axis] || axis), el("td", {}, spec),
         el("td", {}, c.installed[axis] || "")));
