@@ -369,9 +369,9 @@ def infer_requested(
 
     The previous grid knows the cell by id. Failing that, each dash-separated part of the id
     is matched to the axis value that exactly the same readable cells share (``flask31`` to
-    ``flask = 3.1.*``), which needs no knowledge of how ids are spelt. Any part that cannot be
-    matched, or two parts claiming one axis, leave the cell unplaced (``{}``) rather than
-    placed wrongly.
+    ``flask = 3.1.*``); where several values fit, the one whose digits end the part wins.
+    Any part that cannot be matched, or two parts claiming one axis, leave the cell unplaced
+    (``{}``) rather than placed wrongly.
     """
     if previous is not None:
         known = previous.cell(cell_id)
@@ -388,12 +388,19 @@ def infer_requested(
     for token in cell_id.split("-"):
         owners = holders.get(token)
         pairs = [pair for pair, cells in having.items() if cells == owners]
+        spelt = [(a, v) for a, v in pairs if token.endswith(_fragment(v))]
+        pairs = spelt or pairs
         if not pairs:
             return {}
         for axis, spec in pairs:
             if requested.setdefault(axis, spec) != spec:
                 return {}
     return requested
+
+
+def _fragment(spec: str) -> str:
+    # How a spec is usually spelt inside an id: "3.1.*" as "31", "latest" as itself.
+    return "".join(ch for ch in spec.removesuffix(".*") if ch.isalnum())
 
 
 # -- layout (shared by the renderers) ----------------------------------------------------------
@@ -644,6 +651,10 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def validate_grid(data: object) -> None:
     """Raise :class:`GridError` naming the first field that breaks the grid schema."""
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, str) and version.split(".")[0] != GRID_SCHEMA_VERSION.split(".")[0]:
+        # Said first and plainly: another major version is not a broken file but a foreign one.
+        raise GridError(f"schema_version {version!r}: this harness reads grid schema 1.x")
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
