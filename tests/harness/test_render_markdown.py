@@ -1,0 +1,262 @@
+"""grid.md: a pure function of the grid, readable on GitHub, inert whatever a run wrote."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from flask_admin_compat.checks import CheckOutcome
+from flask_admin_compat.grid import (
+    CellChange,
+    Changes,
+    Grid,
+    GridCell,
+    LogRef,
+    VersionChange,
+)
+from flask_admin_compat.render_markdown import md_code, md_code_block, md_text, render_markdown
+
+HOSTILE = "<script>alert('x')</script> | `tick` **bold** [link](javascript:x) @here #1 ~~s~~"
+
+
+def req(
+    flask: str,
+    admin: str,
+    sqla: str = "2.0.*",
+    backend: str = "flask-sqlalchemy",
+    version: str = "3.1.*",
+) -> dict[str, str]:
+    return {
+        "python": "3.12",
+        "flask": flask,
+        "flask-admin": admin,
+        "sqlalchemy": sqla,
+        backend: version,
+    }
+
+
+def cell(
+    cell_id: str,
+    requested: dict[str, str],
+    verdict: str = "compatible",
+    *,
+    reason: str = "",
+    checks: tuple[CheckOutcome, ...] = (),
+    log: LogRef | None = None,
+    **kwargs: object,
+) -> GridCell:
+    return GridCell(
+        cell_id,
+        requested,
+        verdict,  # type: ignore[arg-type]
+        reason,
+        f"cells/{cell_id}/result.json",
+        checks=checks,
+        log=log,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def failed(check: str, message: str, pattern: str = "session-at-setup") -> CheckOutcome:
+    return CheckOutcome(pattern, check, "failed", message, 0.1, ("failed",))
+
+
+def grid(*cells: GridCell, changes: Changes | None = None) -> Grid:
+    return Grid("2025-06-01T12:00:00+00:00", "0.1.0", cells, changes=changes)
+
+
+def linked(cell_id: str) -> LogRef:
+    return LogRef(f"cells/{cell_id}/log.txt", True, f"cells/{cell_id}/log.txt", ("first",))
+
+
+@pytest.fixture
+def sample() -> Grid:
+    return grid(
+        cell("c1", req("3.0.*", "2.2.*"), log=linked("c1")),
+        cell(
+            "c2",
+            req("3.1.*", "2.2.*"),
+            "incompatible",
+            reason="no pattern works\nmore",
+            checks=(
+                failed("per-request", "AssertionError: one session\ntrace"),
+                failed("per-request", "again", pattern="db-at-setup"),
+            ),
+            log=linked("c2"),
+        ),
+        cell(
+            "c3",
+            req("3.1.*", "2.1.*"),
+            "workaround",
+            recommended_pattern="lazy-proxy",
+            flags=("flaky",),
+            log=LogRef("cells/c3/log.txt", False, None, ("$ uv pip", "ok")),
+        ),
+        cell(
+            "c4",
+            req("3.0.*", "2.1.*", backend="flask-sqlalchemy-lite", version="0.2.*"),
+            "uninstallable",
+            reason="Because flask-admin==2.1 depends on x\nand more",
+        ),
+        cell("lost", {}, "error", reason="unreadable result: not valid JSON", unreadable="bad"),
+    )
+
+
+def table_rows(text: str, title: str) -> list[str]:
+    section = text.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+    return [line for line in section.splitlines() if line.startswith("|")]
+
+
+def test_summary_counts_every_verdict(sample: Grid) -> None:
+    text = render_markdown(sample)
+    summary = next(line for line in text.splitlines() if line.startswith("**5 cells:**"))
+    assert "✅ 1 compatible" in summary
+    assert "🔧 1 workaround" in summary
+    assert "❌ 1 incompatible" in summary
+    assert "📦 1 uninstallable" in summary
+    assert "⚠️ 1 error" in summary
+    assert "🎲 1 flaky" in summary
+    assert "excluded" not in summary  # zero counts are left out
+
+
+def test_legend_names_every_verdict_in_words(sample: Grid) -> None:
+    legend = render_markdown(sample).split("## Legend", 1)[1].split("\n## ", 1)[0]
+    for word in (
+        "compatible",
+        "workaround",
+        "incompatible",
+        "uninstallable",
+        "error",
+        "excluded",
+        "flaky",
+    ):
+        assert f"| {word} |" in legend
+
+
+def test_one_table_per_python_and_backend_rows_admin_columns_flask_sqlalchemy(
+    sample: Grid,
+) -> None:
+    text = render_markdown(sample)
+    rows = table_rows(text, "Python 3.12 · Flask-SQLAlchemy 3.1.&#42;")
+    header, _, *body = rows
+    assert header.startswith("| Flask-Admin | Flask 3.0.&#42;<br>SQLAlchemy 2.0.&#42; |")
+    assert "Flask 3.1.&#42;<br>SQLAlchemy 2.0.&#42;" in header
+    assert [r.split("|")[1].strip() for r in body] == ["**2.1.&#42;**", "**2.2.&#42;**"]
+    # Flask-Admin 2.1 with Flask 3.0 is not in this table: an empty position, not a cell.
+    assert body[0].split("|")[2].strip() == "·"
+    assert "## Python 3.12 · Flask-SQLAlchemy-Lite 0.2.&#42;" in text
+
+
+def test_cells_link_to_their_log_or_show_its_first_lines(sample: Grid) -> None:
+    text = render_markdown(sample)
+    assert "[✅ compatible](<cells/c1/log.txt>)" in text
+    assert "[❌ incompatible](<cells/c2/log.txt>)" in text
+    # No log to link to: its first lines instead.
+    assert "<details><summary>🔧 workaround 🎲 flaky</summary>$ uv pip<br>ok</details>" in text
+
+
+def test_unreadable_cell_is_shown_as_such(sample: Grid) -> None:
+    text = render_markdown(sample)
+    assert "## Cells that could not be placed" in text
+    assert "`lost`: ⚠️ error (unreadable result)" in text
+
+
+def test_details_of_every_non_compatible_cell(sample: Grid) -> None:
+    details = render_markdown(sample).split("## Details", 1)[1]
+    assert "`c1`" not in details
+    c2 = details.split("`c2`", 1)[1].split("###", 1)[0]
+    assert "Why: no pattern works" in c2
+    assert "more" not in c2  # the first line of why, not all of it
+    assert "- per-request (session-at-setup, db-at-setup): AssertionError&#58; one session" in (
+        c2.replace(": AssertionError:", ": AssertionError&#58;")
+    )
+    assert "[Log](<cells/c2/log.txt>)" in c2
+    c3 = details.split("`c3`", 1)[1].split("###", 1)[0]
+    assert "**lazy-proxy**" in c3
+    assert "```text\n$ uv pip\nok\n```" in c3
+    c4 = details.split("`c4`", 1)[1].split("###", 1)[0]
+    assert "Why: Because flask-admin==2.1 depends on x" in c4
+
+
+def test_hostile_text_cannot_break_out() -> None:
+    evil = cell(
+        "evil",
+        req(HOSTILE, "2.2.*"),
+        "incompatible",
+        reason=HOSTILE,
+        checks=(failed("per-request", HOSTILE),),
+        log=LogRef("cells/evil/log.txt", False, None, (HOSTILE, "```", "x")),
+    )
+    text = render_markdown(grid(evil))
+    # Inside a fence (sized so that the log's ``` cannot close it) text is shown as written.
+    fence = re.search(r"^(`{4,})text\n(.*?)\n\1$", text, flags=re.MULTILINE | re.DOTALL)
+    assert fence is not None
+    assert fence.group(2) == f"{HOSTILE}\n```\nx"
+    text = text.replace(fence.group(0), "")
+    assert "<script>" not in text
+    assert "@here" not in text  # no one gets pinged by a log line
+    assert "](javascript" not in text
+    assert "**bold**" not in text
+    # Every row of the grid's table keeps its column count: no | from a run splits a cell.
+    rows = table_rows(text, "Python 3.12 · Flask-SQLAlchemy 3.1.&#42;")
+    assert len(rows) == 3
+    assert len({row.count("|") for row in rows}) == 1
+
+
+def test_md_helpers() -> None:
+    assert md_text("a|b\nc") == "a&#124;b c"
+    assert md_code("x`y|z") == "``x`y\\|z``"
+    assert md_code("`a") == "`` `a ``"
+    block = md_code_block("before\n```\nafter")
+    assert block.startswith("````text\n")
+    assert block.endswith("\n````")
+
+
+def test_unsafe_log_urls_are_not_linked() -> None:
+    sneaky = cell(
+        "c", req("3.0.*", "2.2.*"), log=LogRef("x", True, "javascript:alert(1)", ("head",))
+    )
+    text = render_markdown(grid(sneaky))
+    assert "javascript" not in text
+
+
+def test_changes_section() -> None:
+    changes = Changes(
+        "2025-05-01T00:00:00+00:00",
+        regressions=(
+            CellChange(
+                "c2",
+                "compatible",
+                "incompatible",
+                ("per-request (session-at-setup)",),
+                (VersionChange("flask", "3.1.0", "3.1.1"),),
+            ),
+        ),
+        fixes=(CellChange("c1", "incompatible", "compatible", ("teardown",)),),
+        new=(CellChange("c9", None, "compatible"),),
+        gone=(CellChange("c0", "compatible", None),),
+    )
+    text = render_markdown(grid(cell("c1", req("3.0.*", "2.2.*")), changes=changes))
+    section = text.split("## Changes since the grid of 2025-05-01T00:00:00+00:00", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    assert "### Regressions (1)" in section
+    assert (
+        "- `c2`: ✅ compatible → ❌ incompatible; broke: per-request (session-at-setup); "
+        "changed: Flask 3.1.0 → 3.1.1"
+    ) in section
+    assert "- `c1`: ❌ incompatible → ✅ compatible; now passing: teardown" in section
+    assert "### New cells (1)" in section
+    assert "- `c9`: new → ✅ compatible" in section
+    assert "- `c0`: ✅ compatible → gone" in section
+
+
+def test_no_changes_says_so() -> None:
+    text = render_markdown(grid(cell("c1", req("3.0.*", "2.2.*")), changes=Changes("then")))
+    assert "No cell changed its verdict" in text
+
+
+def test_empty_grid_renders() -> None:
+    text = render_markdown(grid())
+    assert "**0 cells:** none yet" in text
+    assert not re.search(r"## Python", text)
