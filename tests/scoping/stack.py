@@ -1,0 +1,47 @@
+"""Start the stack under test lazily, so that a broken install is an outcome, not a crash.
+
+Only the standard library is imported here: this module is imported at collection, and the
+stack (flask, flask_admin, sqlalchemy, the backend) only inside :func:`start`, whose failure
+becomes the ``startup`` check's message and the skip reason of every other check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Startup:
+    """The backend adapter when the stack started, else why it did not."""
+
+    backend: Any = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def start(fake: str | None, database_url: str) -> Startup:
+    """Import the stack, build a bare app against ``database_url`` and create its tables."""
+    try:
+        from .app_factory import build_base_app
+        from .backends import detect_backend
+        from .observer import Observer
+
+        backend = detect_backend(fake)
+        base = build_base_app(backend, database_url)
+        observer = Observer.connect(database_url, base.models)
+        observer.create_tables()
+        observer.drop_tables()
+        base.engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - a stack that cannot start is a result
+        return Startup(error=describe_exception(exc))
+    return Startup(backend=backend)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` on one line, the way a user would quote an error."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
