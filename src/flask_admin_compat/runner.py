@@ -223,8 +223,18 @@ def _pytest(
             f"--junitxml={junit_path}", *extra, *options.pytest_args, str(suite),
         ],
         log=log, timeout_s=_left(deadline), cwd=options.repo_root, echo=echo, reaper=options.reaper,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        env=_bytecode_allowed(os.environ),
     )  # fmt: skip
+
+
+def _bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for pytest in a cell, with Python free to cache bytecode.
+
+    uv installs without compiling, so a shell that sets PYTHONDONTWRITEBYTECODE makes every
+    pytest run in a cell compile the whole stack again (measured: importing Flask-Admin's
+    stack took 1.3 s instead of 0.35 s). The cell's environment is the harness's own.
+    """
+    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def _installed_versions(venv: Path, *, env: Mapping[str, str], log: IO[str]) -> dict[str, str]:
