@@ -64,6 +64,7 @@ body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu S
 color:var(--fg);background:var(--bg)}
 header,main,section.block,form#filters{max-width:1480px;margin:0 auto;padding:0 20px}
 header{padding-top:20px}
+main>section.block{padding:0}
 h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:28px 0 8px}
 h3{font-size:1rem;margin:16px 0 6px}
 .meta{color:var(--muted);margin:0 0 12px}
@@ -128,6 +129,12 @@ background:var(--panel);padding:2px 10px;cursor:pointer}
 pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px;
 white-space:pre-wrap;word-break:break-word;font-size:.8rem;margin:4px 0}
 .reason{white-space:pre-wrap}
+ul.unplaced{list-style:none;padding:0}
+ul.unplaced li{display:flex;gap:12px;align-items:center;margin:4px 0}
+ul.unplaced button.cell{width:auto}
+.legend-box .meta{margin-top:10px}
+button.open{font:inherit;border:0;background:none;padding:0;color:inherit;cursor:pointer;
+text-decoration:underline dotted}
 footer{max-width:1480px;margin:32px auto;padding:0 20px;color:var(--muted);font-size:.8rem}
 """
 
@@ -269,8 +276,8 @@ _SCRIPT = r"""
   }
 
   document.addEventListener("click", (event) => {
-    const b = event.target.closest("button.cell");
-    if (b) open(b.dataset.cell);
+    const b = event.target.closest("button.cell, button[data-open]");
+    if (b) open(b.dataset.cell || b.dataset.open);
   });
   dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
   form.addEventListener("input", apply);
@@ -388,7 +395,13 @@ def _changes(changes: Changes) -> str:
 def _change_item(change: CellChange, verb: str) -> str:
     before = _e(change.before) if change.before else "new"
     after = _e(change.after) if change.after else "gone"
-    text = f"<code>{_e(change.cell_id)}</code>: {before} → {after}"
+    # Gone cells are not on the page; the others open their details like a grid cell does.
+    name = f"<code>{_e(change.cell_id)}</code>"
+    if change.after is not None:
+        name = (
+            f'<button type="button" class="open" data-open="{_e(change.cell_id)}">{name}</button>'
+        )
+    text = f"{name}: {before} → {after}"
     if change.checks:
         text += f"; {verb}: " + ", ".join(_e(c) for c in change.checks)
     if change.versions:
@@ -446,7 +459,9 @@ def _filters(grid: Grid) -> str:
 def _table(table: Table, index: int, marks: Mapping[str, tuple[str, str]]) -> str:
     if not (table.shared or table.row_axes or table.column_axes):
         items = "".join(
-            f"<li>{_button(c, marks)}</li>" for cells in table.cells.values() for c in cells
+            f"<li><code>{_e(c.cell_id)}</code>{_button(c, marks)}</li>"
+            for cells in table.cells.values()
+            for c in cells
         )
         return (
             '<section class="block" data-table><h2>Cells that could not be placed</h2>'

@@ -201,7 +201,10 @@ def test_changed_cells_are_marked() -> None:
     html = render_html(grid(*sample().cells, changes=changes))
     assert "<h2>Changes since the grid of 2025-05-01T00:00:00+00:00</h2>" in html
     assert "<h3>Regressions (1)</h3>" in html
-    assert "<code>b</code>: compatible → incompatible; broke: per-request" in html
+    assert (
+        '<button type="button" class="open" data-open="b"><code>b</code></button>: '
+        "compatible → incompatible; broke: per-request"
+    ) in html
     assert 'title="regressed: was compatible">▼</span>' in html
     assert 'title="new since the previous grid">new</span>' in html
 
