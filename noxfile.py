@@ -45,6 +45,18 @@ def matrix(session: nox.Session) -> None:
     session.run(*HARNESS, "run", *WHERE, *session.posargs, external=True)
 
 
+@nox.session(venv_backend="none", default=False)
+def bench(session: nox.Session) -> None:
+    """Time the matrix against venv + pip + pytest by hand; writes reports/bench.json."""
+    install_harness(session)
+    session.run(
+        "uv", "run", "--no-sync", "--project", str(ROOT), "python", str(ROOT / "scripts" / "bench.py"),
+        "--matrix", str(MATRIX), "--project", str(ROOT), "--out", str(ROOT / "reports" / "bench.json"),
+        *session.posargs,
+        external=True,
+    )  # fmt: skip
+
+
 def cell_session(cell: Cell) -> None:
     """Register the nox session that runs this one cell; posargs go to pytest."""
 

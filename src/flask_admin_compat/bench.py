@@ -1,0 +1,402 @@
+"""Benchmark `nox -s matrix` against the way users test a matrix by hand, side by side.
+
+Modes, run in one process and alternated round by round so that machine noise hits them
+alike:
+
+- ``baseline``: the cells one after another, each a fresh ``python -m venv`` + ``pip
+  install`` + ``pytest`` (what people write by hand, and what plain nox with the virtualenv
+  backend does), pip's cache warm;
+- ``cold``: the harness with an empty uv cache and no environments;
+- ``warm``: the harness with uv's cache filled, environments made afresh;
+- ``rerun``: the harness again with nothing changed (every cell fresh, skipped).
+
+The figures are printed and written to ``reports/bench.json``; nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import mean
+
+from flask_admin_compat.cells import Cell
+from flask_admin_compat.matrix import load_matrix
+from flask_admin_compat.plan import choose, list_cells, series_cache_for
+from flask_admin_compat.pythons import FoundPython, find_python
+from flask_admin_compat.results import RESULT_FILE, CellResult, read_result, write_text_atomic
+
+#: The documented subset: Flask 3.1 and SQLAlchemy 2.0 with Flask-Admin 2.1 and 2.2 over every
+#: backend series: 10 cells that all resolve, covering both backends and the 2.1 change.
+DEFAULT_SUBSET = "flask31 and sqla20 and (admin21 or admin22)"
+MODES = ("baseline", "cold", "warm", "rerun")
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One timed run of one mode over the whole subset."""
+
+    mode: str
+    round: int
+    wall_s: float
+    cpu_s: float  # user + system of every process the run started
+    peak_mb: float | None  # the orchestrating process's own peak RSS (None for baseline)
+    env_s: float  # seconds spent making environments (resolve + venv + install), summed
+    test_s: float  # seconds spent in pytest, summed
+    cells: int
+
+
+@dataclass(frozen=True)
+class BenchReport:
+    machine: dict[str, object]
+    subset: str
+    cells: list[str]
+    measures: list[Measure]
+    download_s: float | None
+    phases: dict[str, float] = field(default_factory=dict)
+    xdist: dict[str, float] = field(default_factory=dict)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--matrix", type=Path, default=Path("matrix.toml"))
+    parser.add_argument("--project", type=Path, default=Path.cwd(), help="holds tests/scoping")
+    parser.add_argument("-k", dest="keyword", default=DEFAULT_SUBSET, help="the cells to time")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds of every mode")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of modes")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-xdist", action="store_true", help="skip the pytest-xdist comparison")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        print(
+            f"error: --modes {args.modes!r}: unknown {sorted(unknown)}; known: {MODES}",
+            file=sys.stderr,
+        )
+        return 2
+    matrix = load_matrix(args.matrix)
+    cells = [
+        c
+        for c in choose(
+            list_cells(matrix, series_cache=series_cache_for(matrix))[0], keyword=args.keyword
+        )
+        if not c.excluded_by
+    ]
+    if not cells:
+        print(f"error: -k {args.keyword!r} selects no cell", file=sys.stderr)
+        return 2
+    project = args.project.resolve()
+    print(
+        f"benchmarking {len(cells)} cells ({args.keyword}), {args.rounds} round(s), modes {', '.join(modes)}"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        work = Path(scratch)
+        measures: list[Measure] = []
+        if "baseline" in modes:
+            print("warming pip's cache (untimed) ...")
+            run_baseline(cells, project=project, work=work / "pip-warmup", round_no=0)
+        for round_no in range(1, args.rounds + 1):
+            # Alternate which side goes first, so a noisy neighbour cannot favour one side.
+            order = (
+                modes
+                if round_no % 2
+                else [
+                    *reversed([m for m in modes if m != "rerun"]),
+                    *(["rerun"] if "rerun" in modes else []),
+                ]
+            )
+            harness_project = _scratch_project(project, work / f"round{round_no}")
+            for mode in order:
+                measure = _run_mode(mode, cells, project=project, harness_project=harness_project,
+                                    work=work, round_no=round_no, jobs=args.jobs, matrix=args.matrix.resolve(),
+                                    keyword=args.keyword)  # fmt: skip
+                measures.append(measure)
+                print(
+                    f"  round {round_no} {mode:<8} {measure.wall_s:7.1f} s wall, {measure.cpu_s:7.1f} s CPU"
+                )
+        results = _results(work / f"round{args.rounds}" / "reports")
+        download = download_seconds(results, work=work / "download") if "cold" in modes else None
+        xdist = (
+            {} if args.no_xdist else measure_xdist(cells[0], project=project, work=work / "xdist")
+        )
+    report = BenchReport(
+        machine=machine_facts(),
+        subset=args.keyword,
+        cells=[c.id for c in cells],
+        measures=measures,
+        download_s=download,
+        phases=phase_breakdown(results),
+        xdist=xdist,
+    )
+    write_text_atomic(args.out, json.dumps(asdict(report), indent=1) + "\n")
+    print()
+    print(render_table(report, jobs=args.jobs))
+    return 0
+
+
+def _scratch_project(project: Path, folder: Path) -> Path:
+    """A project folder sharing the real suite but with its own environments and caches."""
+    folder.mkdir(parents=True)
+    (folder / "tests").symlink_to(project / "tests", target_is_directory=True)
+    return folder
+
+
+def _run_mode(
+    mode: str,
+    cells: list[Cell],
+    *,
+    project: Path,
+    harness_project: Path,
+    work: Path,
+    round_no: int,
+    jobs: int,
+    matrix: Path,
+    keyword: str,
+) -> Measure:
+    if mode == "baseline":
+        return run_baseline(
+            cells, project=project, work=work / f"baseline{round_no}", round_no=round_no
+        )
+    env = dict(os.environ)
+    if mode == "cold":
+        env["UV_CACHE_DIR"] = str(work / f"uv-cache-{round_no}")
+    if mode in ("cold", "warm"):
+        shutil.rmtree(harness_project / ".venvs", ignore_errors=True)
+    argv = [
+        sys.executable, "-m", "flask_admin_compat.cli", "run",
+        "--matrix", str(matrix), "--project", str(harness_project),
+        "--reports", str(harness_project / "reports"), "-k", keyword, "--jobs", str(jobs),
+        *(["--force"] if mode in ("cold", "warm") else []),
+    ]  # fmt: skip
+    wall, cpu, peak = _timed(argv, env=env, cwd=project)
+    results = _results(harness_project / "reports")
+    ran = mode != "rerun"
+    return Measure(
+        mode, round_no, wall, cpu, peak,
+        env_s=sum(r.durations.get("resolve", 0) + r.durations.get("install", 0) for r in results) if ran else 0.0,
+        test_s=sum(r.durations.get("test", 0) + r.durations.get("rerun", 0) for r in results) if ran else 0.0,
+        cells=len(cells),
+    )  # fmt: skip
+
+
+def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int) -> Measure:
+    """Each cell as people do it by hand: venv, pip install, pytest; one after another."""
+    work.mkdir(parents=True, exist_ok=True)
+    suite = project / "tests" / "scoping"
+    env_s = test_s = 0.0
+    before = _children_cpu()
+    started = time.monotonic()
+    for cell in cells:
+        found = find_python(cell.python.text)
+        if not isinstance(found, FoundPython):
+            continue
+        venv = work / cell.id
+        t0 = time.monotonic()
+        subprocess.run([str(found.executable), "-m", "venv", str(venv)], check=True)
+        pip = subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *cell.requirements, "pytest"],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        t1 = time.monotonic()
+        env_s += t1 - t0
+        if pip.returncode == 0:
+            subprocess.run(
+                [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(suite / "pytest.ini"),
+                 "--rootdir", str(suite), "-p", "no:cacheprovider", "-q", str(suite)],
+                capture_output=True, check=False, cwd=project,
+            )  # fmt: skip
+        test_s += time.monotonic() - t1
+        shutil.rmtree(venv, ignore_errors=True)
+    wall = time.monotonic() - started
+    return Measure(
+        "baseline", round_no, wall, _children_cpu() - before, None, env_s, test_s, len(cells)
+    )
+
+
+def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds of the whole process tree, and the top process's peak MB."""
+    before = _children_cpu()
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    peak_kb = 0
+    while proc.poll() is None:
+        peak_kb = max(peak_kb, _peak_rss_kb(proc.pid))
+        time.sleep(POLL_S)
+    wall = time.monotonic() - started
+    return wall, _children_cpu() - before, peak_kb / 1024
+
+
+def _peak_rss_kb(pid: int) -> int:
+    """VmHWM: the process's own high-water mark, not its children's."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _results(reports: Path) -> list[CellResult]:
+    return [read_result(p) for p in sorted((reports / "cells").glob(f"*/{RESULT_FILE}"))]
+
+
+def download_seconds(results: list[CellResult], *, work: Path) -> float | None:
+    """How long it takes to download every unique wheel the cells installed, once."""
+    pins = sorted({f"{name}=={version}" for r in results for name, version in r.installed.items()})
+    if not pins:
+        return None
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-cache-dir",
+         "--only-binary", ":all:", "--python-version", "3.12", "-d", str(work), *pins],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return time.monotonic() - started if done.returncode == 0 else None
+
+
+def measure_xdist(cell: Cell, *, project: Path, work: Path) -> dict[str, float]:
+    """The suite's wall time in one cell with and without pytest-xdist, alone and under load."""
+    found = find_python(cell.python.text)
+    if not isinstance(found, FoundPython):
+        return {}
+    venv = work / "venv"
+    subprocess.run(
+        ["uv", "venv", "--quiet", "--python", str(found.executable), str(venv)], check=True
+    )
+    subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+                    *cell.requirements, "pytest", "pytest-xdist"], check=True)  # fmt: skip
+    suite = project / "tests" / "scoping"
+    base = [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(suite / "pytest.ini"),
+            "--rootdir", str(suite), "-p", "no:cacheprovider", "-q", str(suite)]  # fmt: skip
+
+    def wall(extra: list[str], copies: int = 1) -> float:
+        started = time.monotonic()
+        procs = [subprocess.Popen([*base, *extra], cwd=project, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL) for _ in range(copies)]  # fmt: skip
+        for proc in procs:
+            proc.wait()
+        return time.monotonic() - started
+
+    cores = os.cpu_count() or 1
+    return {
+        "alone_serial_s": wall([]),
+        "alone_xdist_s": wall(["-n", str(cores)]),
+        # Under the matrix, `cores` cells already run at once: that is the case that matters.
+        "loaded_serial_s": wall([], copies=cores),
+        "loaded_xdist_s": wall(["-n", str(cores)], copies=cores),
+    }
+
+
+def phase_breakdown(results: list[CellResult]) -> dict[str, float]:
+    """Mean seconds per cell for each phase the cells recorded."""
+    phases = sorted({name for r in results for name in r.durations})
+    return {p: mean(r.durations.get(p, 0.0) for r in results) for p in phases} if results else {}
+
+
+def machine_facts() -> dict[str, object]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def render_table(report: BenchReport, *, jobs: int) -> str:
+    """The figures, the ratios against the targets, and where the time goes."""
+    by_mode: dict[str, list[Measure]] = {}
+    for m in report.measures:
+        by_mode.setdefault(m.mode, []).append(m)
+    avg = {mode: _mean_measure(ms) for mode, ms in by_mode.items()}
+    lines = [
+        f"machine: {report.machine['cores']} cores, Python {report.machine['python']}, {report.machine['platform']}",
+        f"cells: {len(report.cells)} ({report.subset})",
+        "",
+        "| mode | wall s | CPU s | peak MB (orchestrator) | env s (sum) | test s (sum) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for mode in MODES:
+        if mode in avg:
+            m = avg[mode]
+            peak = f"{m.peak_mb:.0f}" if m.peak_mb is not None else "—"
+            lines.append(
+                f"| {mode} | {m.wall_s:.1f} | {m.cpu_s:.1f} | {peak} | {m.env_s:.1f} | {m.test_s:.1f} |"
+            )
+    lines += ["", "| target | measured | goal |", "| --- | ---: | ---: |"]
+    if "baseline" in avg and "warm" in avg and avg["warm"].env_s:
+        lines.append(
+            f"| environments, warm vs venv + pip | {avg['baseline'].env_s / avg['warm'].env_s:.1f}× faster | ≥ 15× |"
+        )
+    if "baseline" in avg and "warm" in avg:
+        lines.append(
+            f"| whole warm run vs sequential baseline | {avg['baseline'].wall_s / avg['warm'].wall_s:.1f}× faster | ≥ 5× |"
+        )
+    if "warm" in avg:
+        limit = (avg["warm"].env_s + avg["warm"].test_s) / max(1, min(jobs, len(report.cells)))
+        lines.append(
+            f"| warm run vs busy time / cores ({limit:.1f} s) | {avg['warm'].wall_s / limit:.2f}× | ≤ 1.3× |"
+        )
+    if "rerun" in avg:
+        lines.append(f"| re-run with nothing changed | {avg['rerun'].wall_s:.1f} s | ≤ 5 s |")
+    if "cold" in avg and report.download_s:
+        cold_env_wall = avg["cold"].env_s / max(1, min(jobs, len(report.cells)))
+        lines.append(
+            f"| cold resolve + install vs one download of the wheels ({report.download_s:.1f} s) | {cold_env_wall / report.download_s:.2f}× | ≤ 2× |"
+        )
+    peaks = [m.peak_mb for m in report.measures if m.peak_mb is not None]
+    if peaks:
+        lines.append(f"| orchestrator peak memory | {max(peaks):.0f} MB | ≤ 200 MB |")
+    if report.phases:
+        lines += [
+            "",
+            "mean seconds per cell, by phase: "
+            + ", ".join(f"{k} {v:.2f}" for k, v in report.phases.items()),
+        ]
+    if report.xdist:
+        x = report.xdist
+        lines.append(
+            f"pytest-xdist in a cell: alone {x['alone_serial_s']:.1f} s serial vs {x['alone_xdist_s']:.1f} s with -n; "
+            f"with every core busy {x['loaded_serial_s']:.1f} s vs {x['loaded_xdist_s']:.1f} s"
+        )
+    return "\n".join(lines)
+
+
+def _mean_measure(measures: list[Measure]) -> Measure:
+    first = measures[0]
+    peaks = [m.peak_mb for m in measures if m.peak_mb is not None]
+    return Measure(
+        first.mode, 0,
+        mean(m.wall_s for m in measures), mean(m.cpu_s for m in measures),
+        max(peaks) if peaks else None,
+        mean(m.env_s for m in measures), mean(m.test_s for m in measures), first.cells,
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""The benchmark runs (on one tiny cell); its figures are printed, never asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT
+
+from flask_admin_compat.bench import BenchReport, Measure, main, render_table
+
+
+@pytest.mark.e2e
+def test_bench_smoke_on_one_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bench.json"
+    code = main([
+        "--matrix", str(PROJECT_ROOT / "matrix.toml"), "--project", str(PROJECT_ROOT),
+        "-k", "flask31 and admin22 and sqla20 and fsa31", "--modes", "warm,rerun",
+        "--no-xdist", "--out", str(out),
+    ])  # fmt: skip
+    assert code == 0
+    report = json.loads(out.read_text())
+    assert report["cells"] == ["py312-flask31-admin22-sqla20-fsa31"]
+    assert [m["mode"] for m in report["measures"]] == ["warm", "rerun"]
+    assert "| re-run with nothing changed |" in capsys.readouterr().out
+
+
+def test_unknown_mode_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--matrix", str(PROJECT_ROOT / "matrix.toml"), "--modes", "warm,lukewarm"]) == 2
+    assert "lukewarm" in capsys.readouterr().err
+
+
+def test_table_shows_ratios_against_targets() -> None:
+    measures = [
+        Measure("baseline", 1, 100.0, 90.0, None, 80.0, 20.0, 10),
+        Measure("warm", 1, 10.0, 15.0, 40.0, 4.0, 15.0, 10),
+        Measure("rerun", 1, 1.0, 0.8, 35.0, 0.0, 0.0, 10),
+    ]
+    report = BenchReport(
+        {"cores": 2, "python": "3.12", "platform": "Linux"}, "k", ["a"] * 10, measures, None
+    )
+    table = render_table(report, jobs=2)
+    assert "| environments, warm vs venv + pip | 20.0× faster | ≥ 15× |" in table
+    assert "| whole warm run vs sequential baseline | 10.0× faster | ≥ 5× |" in table
+    assert "| warm run vs busy time / cores (9.5 s) | 1.05× | ≤ 1.3× |" in table
+    assert "| orchestrator peak memory | 40 MB | ≤ 200 MB |" in table
