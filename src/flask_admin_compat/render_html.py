@@ -94,18 +94,20 @@ form#filters button{font:inherit;font-size:.9rem;padding:4px 10px;border-radius:
 border:1px solid var(--line);background:var(--panel);cursor:pointer}
 #shown{font-size:.9rem;color:var(--muted);margin-left:auto}
 .table-wrap{overflow-x:auto}
-table.grid{border-collapse:separate;border-spacing:3px;font-size:.85rem}
+table.grid{border-collapse:separate;border-spacing:3px;font-size:.82rem}
 table.grid th{font-weight:600;text-align:center;padding:4px 6px;white-space:nowrap}
 table.grid thead th{border-bottom:1px solid var(--line)}
 table.grid th[scope=row]{text-align:right}
-table.grid td{padding:0;min-width:96px}
+table.grid td{padding:0;min-width:92px;height:1px}
 td.none{color:var(--line);text-align:center}
-button.cell{display:flex;width:100%;gap:5px;align-items:baseline;justify-content:flex-start;
+button.cell{display:flex;width:100%;height:100%;gap:5px;align-items:baseline;justify-content:flex-start;
 font:inherit;text-align:left;border:1px solid transparent;border-radius:6px;padding:5px 8px;
 cursor:pointer}
 button.cell:hover,button.cell:focus-visible{outline:2px solid var(--fg);outline-offset:1px}
-button.cell small{display:block;font-size:.75rem;opacity:.85}
-.flag,.mark{font-size:.75rem;font-weight:600;margin-left:auto;white-space:nowrap}
+button.cell small{display:block;font-size:.72rem;font-weight:600;opacity:.85;white-space:normal}
+button.cell .word{white-space:nowrap}
+.flag,.mark{font-size:.75rem;font-weight:600;white-space:nowrap}
+.mark{margin-left:auto}
 .mark{color:var(--fg)}
 .hidden{display:none!important}
 .changes ul{margin:4px 0 0;padding-left:20px}.changes li{margin:2px 0}
@@ -526,14 +528,14 @@ def _column_headers(table: Table) -> str:
 
 
 def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
-    sub = (
-        f"<small>{_e(cell.label.partition(' ')[2].strip('()'))}</small>" if cell.unreadable else ""
-    )
-    flag = (
-        f'<span class="flag" title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>'
-        if cell.flaky
-        else ""
-    )
+    # The verdict on the first line; what qualifies it (flaky, unreadable) on a small second
+    # one, so that every column stays as narrow as its longest verdict word.
+    notes = []
+    if cell.unreadable:
+        notes.append(_e(cell.label.partition(" ")[2].strip("()")))
+    if cell.flaky:
+        notes.append(f'<span title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>')
+    sub = f"<small>{' · '.join(notes)}</small>" if notes else ""
     mark = ""
     if cell.cell_id in marks:
         symbol, why = marks[cell.cell_id]
@@ -542,7 +544,7 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         f'<button type="button" class="cell v-{cell.verdict}" data-cell="{_e(cell.cell_id)}" '
         f'data-verdict="{cell.verdict}" title="{_e(hover_text(cell))}">'
         f'<span class="icon" aria-hidden="true">{ICONS[cell.verdict]}</span>'
-        f"<span>{_e(cell.verdict)}{sub}</span>{flag}{mark}</button>"
+        f'<span class="word">{_e(cell.verdict)}{sub}</span>{mark}</button>'
     )
 
 
