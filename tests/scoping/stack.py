@@ -26,17 +26,22 @@ class Startup:
 def start(fake: str | None, database_url: str) -> Startup:
     """Import the stack, build a bare app against ``database_url`` and create its tables."""
     try:
-        from .app_factory import build_base_app
         from .backends import detect_backend
+
+        # The backend first, so that its own import error is the one reported rather than
+        # whatever Flask-Admin makes of a backend it could not import.
+        backend = detect_backend(fake)
+
+        from .app_factory import build_base_app
         from .observer import Observer
 
-        backend = detect_backend(fake)
         base = build_base_app(backend, database_url)
         observer = Observer.connect(database_url, base.models)
         observer.create_tables()
         observer.drop_tables()
         base.engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - a stack that cannot start is a result
+    # SystemExit too: a hostile package that exits on import must not end the whole run.
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a stack that cannot start is a result
         return Startup(error=describe_exception(exc))
     return Startup(backend=backend)
 

@@ -1,0 +1,155 @@
+"""The scoping suite can fail: run it, as a cell would, against broken backends and stacks.
+
+Each test runs the suite in a subprocess with this environment's interpreter (latest Flask,
+Flask-Admin, SQLAlchemy and Flask-SQLAlchemy, from the ``test`` dependency group) and reads
+its JUnit report through :mod:`flask_admin_compat.checks`, the harness's only reader of it.
+
+- ``--fake-backend NAME`` swaps in one of the suite's deliberately broken backends; exactly
+  the checks that backend breaks must fail, for every pattern that uses its session.
+- A hostile stack is made by putting a folder first on ``PYTHONPATH`` whose package of the
+  same name as a real one raises on import; the suite must report a failed ``startup`` and
+  skip everything else, not crash at collection.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flask_admin_compat.checks import (
+    ANY_PATTERN,
+    CHECK_IDS,
+    PATTERN_IDS,
+    STARTUP_CHECK,
+    CheckOutcome,
+    read_junit,
+)
+
+PROJECT_ROOT = Path(__file__).parents[2]
+SUITE = PROJECT_ROOT / "tests" / "scoping"
+#: pytest's exit codes for "all passed" and "some tests failed": anything else is a crash.
+PYTEST_OK = 0
+PYTEST_TESTS_FAILED = 1
+SUITE_TIMEOUT_S = 300
+
+#: The patterns whose views use the backend's own session; lazy-proxy makes its own sessions.
+BACKEND_PATTERNS = ("session-at-setup", "db-at-setup", "in-app-context")
+WORKAROUND_PATTERN = "lazy-proxy"
+#: What each fake breaks. A session shared by everyone is also shared by concurrent threads.
+FAKE_FAILURES: dict[str, frozenset[str]] = {
+    "global-session": frozenset({"per-request", "teardown", "concurrency", "fresh-reads"}),
+    "no-close": frozenset({"teardown"}),
+    "no-rollback": frozenset({"isolation-after-error"}),
+}
+#: Documented from Flask-Admin 2.1, which the test group installs.
+DOCUMENTED_PATTERN = "db-at-setup"
+SKIP_REASON = "the stack did not start"
+
+
+def run_suite(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> dict[tuple[str, str], CheckOutcome]:
+    """Run the suite as the harness does in a cell and return its outcomes by (pattern, check)."""
+    report = tmp_path / "scoping.xml"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(SUITE / "pytest.ini"),
+            "--rootdir",
+            str(SUITE),
+            str(SUITE),
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *args,
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode in (PYTEST_OK, PYTEST_TESTS_FAILED), done.stdout + done.stderr
+    outcomes = {outcome.key: outcome for outcome in read_junit(report)}
+    expected_keys = {(ANY_PATTERN, STARTUP_CHECK)} | {
+        (pattern, check) for pattern in PATTERN_IDS for check in CHECK_IDS
+    }
+    assert set(outcomes) == expected_keys, "the suite's ids drifted from the harness's"
+    return outcomes
+
+
+def hostile_env(tmp_path: Path, package: str, body: str) -> dict[str, str]:
+    """An environment where importing ``package`` runs ``body`` instead of the real package."""
+    shadow = tmp_path / "shadow"
+    (shadow / package).mkdir(parents=True)
+    (shadow / package / "__init__.py").write_text(body, encoding="utf-8")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shadow), env.get("PYTHONPATH")]))
+    return env
+
+
+def failing(outcomes: dict[tuple[str, str], CheckOutcome], pattern: str) -> set[str]:
+    return {check for (p, check), o in outcomes.items() if p == pattern and o.outcome != "passed"}
+
+
+@pytest.mark.parametrize("fake", sorted(FAKE_FAILURES))
+def test_each_fake_fails_exactly_its_checks(tmp_path: Path, fake: str) -> None:
+    outcomes = run_suite(tmp_path, "--fake-backend", fake)
+    assert outcomes[ANY_PATTERN, STARTUP_CHECK].outcome == "passed"
+    for pattern in BACKEND_PATTERNS:
+        assert failing(outcomes, pattern) == FAKE_FAILURES[fake], pattern
+        for check in FAKE_FAILURES[fake]:
+            assert outcomes[pattern, check].outcome == "failed"
+            assert outcomes[pattern, check].message, "a failure must say what went wrong"
+    # The workaround owns its sessions, so it repairs every fake: the fakes break only scoping.
+    assert failing(outcomes, WORKAROUND_PATTERN) == set()
+
+
+def test_installed_backend_passes_the_documented_pattern(tmp_path: Path) -> None:
+    outcomes = run_suite(tmp_path)
+    assert outcomes[ANY_PATTERN, STARTUP_CHECK].outcome == "passed"
+    assert failing(outcomes, DOCUMENTED_PATTERN) == set()
+    assert not [o for o in outcomes.values() if o.outcome == "error"]
+
+
+@pytest.mark.parametrize(
+    ("package", "body", "said"),
+    [
+        pytest.param(
+            "flask_sqlalchemy",
+            "raise ImportError('hostile install: flask_sqlalchemy is broken')\n",
+            "ImportError: hostile install",
+            id="backend-import-error",
+        ),
+        pytest.param(
+            "flask_admin",
+            "raise SystemExit('hostile install: flask_admin exits on import')\n",
+            "SystemExit: hostile install",
+            id="admin-exits-on-import",
+        ),
+    ],
+)
+def test_broken_stack_fails_startup_without_crashing(
+    tmp_path: Path, package: str, body: str, said: str
+) -> None:
+    outcomes = run_suite(tmp_path, env=hostile_env(tmp_path, package, body))
+    startup = outcomes.pop((ANY_PATTERN, STARTUP_CHECK))
+    assert startup.outcome == "failed"
+    assert said in startup.message
+    assert {o.outcome for o in outcomes.values()} == {"skipped"}
+    assert all(SKIP_REASON in o.message and said in o.message for o in outcomes.values())
+
+
+def test_unknown_fake_backend_is_a_failed_startup(tmp_path: Path) -> None:
+    outcomes = run_suite(tmp_path, "--fake-backend", "no-such-fake")
+    startup = outcomes[ANY_PATTERN, STARTUP_CHECK]
+    assert startup.outcome == "failed"
+    assert "unknown fake backend 'no-such-fake'" in startup.message
