@@ -267,12 +267,29 @@ def _unplaced(cells: Iterable[GridCell]) -> str:
 
 
 def _details(cells: Iterable[GridCell]) -> str:
-    troubled = [c for c in cells if c.verdict != "compatible" or c.flaky]
-    if not troubled:
+    cells = list(cells)
+    troubled = [c for c in cells if c.verdict not in ("compatible", "excluded") or c.flaky]
+    excluded = [c for c in cells if c.verdict == "excluded" and not c.flaky]
+    if not troubled and not excluded:
         return ""
-    return "\n\n".join(
-        ["## Details of every cell that is not plainly compatible", *(_detail(c) for c in troubled)]
-    )
+    parts = ["## Details of every cell that is not plainly compatible"]
+    parts += [_detail(c) for c in troubled]
+    if excluded:
+        parts.append(_excluded(excluded))
+    return "\n\n".join(parts)
+
+
+def _excluded(cells: list[GridCell]) -> str:
+    """Excluded cells grouped by their rule: one reason, many cells, said once."""
+    by_reason: dict[str, list[str]] = {}
+    for cell in cells:
+        by_reason.setdefault(first_line(cell.reason), []).append(md_code(cell.cell_id))
+    lines = [f"### {ICONS['excluded']} Excluded by the matrix ({len(cells)})", ""]
+    lines += [
+        f"- {md_text(reason) or 'no reason given'}: {', '.join(ids)}"
+        for reason, ids in by_reason.items()
+    ]
+    return "\n".join(lines)
 
 
 def _detail(cell: GridCell) -> str:

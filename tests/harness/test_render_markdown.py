@@ -179,6 +179,21 @@ def test_details_of_every_non_compatible_cell(sample: Grid) -> None:
     assert "Why: Because flask-admin==2.1 depends on x" in c4
 
 
+def test_excluded_cells_are_grouped_by_their_rule() -> None:
+    rule = "Flask-SQLAlchemy 2.5 does not support Flask 3"
+    text = render_markdown(
+        grid(
+            cell("x1", req("3.0.*", "2.2.*"), "excluded", reason=rule),
+            cell("x2", req("3.1.*", "2.2.*"), "excluded", reason=rule),
+            cell("x3", req("3.1.*", "2.1.*"), "excluded", reason="too old"),
+        )
+    )
+    details = text.split("## Details", 1)[1]
+    assert "### \N{HEAVY MINUS SIGN} Excluded by the matrix (3)" in details
+    assert f"- {rule}: `x1`, `x2`" in details
+    assert "- too old: `x3`" in details
+
+
 def test_hostile_text_cannot_break_out() -> None:
     evil = cell(
         "evil",
