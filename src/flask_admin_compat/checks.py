@@ -104,8 +104,12 @@ def _case_outcome(case: ET.Element) -> tuple[Outcome, str]:
 
 
 def _first_words(node: ET.Element) -> str:
-    """The assertion's own message where pytest gave one, else the start of the traceback."""
-    message = (node.get("message") or "").strip()
+    """The assertion's own message where pytest gave one, else the start of the traceback.
+
+    The suite words its assertions for users, so the ``AssertionError:`` pytest puts before
+    them is dropped; any other exception keeps its name, which says what went wrong.
+    """
+    message = (node.get("message") or "").strip().removeprefix("AssertionError: ")
     return message or (node.text or "").strip()
 
 

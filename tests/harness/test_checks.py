@@ -31,7 +31,7 @@ def test_outcomes_and_messages_are_read() -> None:
         ("db-at-setup", "per-request", "failed"),
         ("lazy-proxy", "crud", "skipped"),
     ]
-    assert outcomes[1].message == "AssertionError: both requests used one Session <script>"
+    assert outcomes[1].message == "both requests used one Session <script>"
     assert outcomes[1].duration_s == pytest.approx(0.2)
 
 
