@@ -144,8 +144,9 @@ def _legend() -> str:
             *rows,
             "",
             (
-                "Each cell links to its log. Versions are the matrix's specs (`3.1.*` is the "
-                "newest 3.1 release that installed); `grid.json` has the exact versions installed."
+                "Each cell links to its log, or shows the log's first lines where the log is "
+                "not published. Versions are the matrix's specs (`3.1.*` is the newest 3.1 "
+                "release that installed); `grid.json` has the exact versions installed."
             ),
         ]
     )
