@@ -49,15 +49,29 @@ def test_construct(stack_app: PatternApp) -> None:
 @pytest.mark.check(ids.PER_REQUEST)
 def test_per_request(admin_app: PatternApp) -> None:
     admin_app.observer.add_author("per-request-author")
-    first = admin_app.send("GET", admin_app.url("author"), "per-request-1")
-    second = admin_app.send("GET", admin_app.url("author"), "per-request-2")
-    for answer in (first, second):
-        require_ok(answer, "listing authors in the admin failed")
-        require_sessions(answer)
-    assert not shared_sessions(first.sessions, second.sessions), (
-        "two requests to the admin's author list used the same Session object: the view "
-        "keeps one session for the app's lifetime instead of a fresh one per request"
+    # Reads and writes both: a view can reach its session by more than one path (a create
+    # also runs the form's Unique validator), and each path must be fresh per request.
+    pairs = (
+        ("listing authors", [("GET", None), ("GET", None)]),
+        (
+            "creating authors",
+            [("POST", {"name": "per-request-1"}), ("POST", {"name": "per-request-2"})],
+        ),
     )
+    for doing, requests in pairs:
+        first, second = (
+            admin_app.send(
+                method, admin_app.url("author", "new" if data else ""), f"{doing}-{n}", data
+            )
+            for n, (method, data) in enumerate(requests)
+        )
+        for answer in (first, second):
+            require_ok(answer, f"{doing} in the admin failed")
+            require_sessions(answer)
+        assert not shared_sessions(first.sessions, second.sessions), (
+            f"two requests {doing} in the admin used the same Session object: the view keeps "
+            "a session beyond its request instead of a fresh one per request"
+        )
 
 
 @pytest.mark.check(ids.TEARDOWN)
