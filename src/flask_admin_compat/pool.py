@@ -55,8 +55,9 @@ def run_pool(
         return Finished(cell, result, elapsed)
 
     executor = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell")
+    pending: set[Future[Finished]] = set()
     try:
-        pending: set[Future[Finished]] = {executor.submit(timed, cell) for cell in cells}
+        pending = {executor.submit(timed, cell) for cell in cells}
         while pending:
             done, pending = wait(pending, timeout=TICK_S, return_when=FIRST_COMPLETED)
             for future in done:
@@ -74,6 +75,10 @@ def run_pool(
                     out.write(f"  still running: {slow}\n")
             out.flush()
     except KeyboardInterrupt:
+        # Cancel what has not started first: if a second signal cuts the clean-up short,
+        # no queued cell may still start (and be killed at once, with a bogus result).
+        for future in pending:
+            future.cancel()
         on_interrupt()
         executor.shutdown(wait=True, cancel_futures=True)
         raise

@@ -61,6 +61,7 @@ class RunOptions:
 
 def run_cell(cell: Cell, options: RunOptions, *, echo: IO[str] | None = None) -> CellResult:
     """Run one cell from start to verdict and write its result folder."""
+    _stop_if_interrupted(cell, options)
     cell_dir = options.cells_dir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
     started_at = _now()
@@ -71,9 +72,23 @@ def run_cell(cell: Cell, options: RunOptions, *, echo: IO[str] | None = None) ->
     partial_log = cell_dir / f".{LOG_FILE}.partial"
     with partial_log.open("w", encoding="utf-8") as log:
         result = _run(cell, options, log=log, cell_dir=cell_dir, started_at=started_at, echo=echo)
+    if options.reaper is not None and options.reaper.stopping:
+        # Its commands were killed by the interrupt, not by the stack: nothing here is a
+        # result, and the cell's previous result (if any) stays as it was.
+        partial_log.unlink(missing_ok=True)
+        raise CellInterrupted(cell.id)
     partial_log.replace(cell_dir / LOG_FILE)
     write_result(cell_dir, result)
     return result
+
+
+class CellInterrupted(Exception):
+    """The run was interrupted while (or before) this cell ran; it has no result."""
+
+
+def _stop_if_interrupted(cell: Cell, options: RunOptions) -> None:
+    if options.reaper is not None and options.reaper.stopping:
+        raise CellInterrupted(cell.id)
 
 
 def _run(
@@ -105,6 +120,10 @@ def _run(
     durations["resolve"] = resolve.duration_s
     if resolve.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0)
+    if resolve.returncode is not None and resolve.returncode < 0:
+        reason = f"the resolver was killed (signal {-resolve.returncode})"
+        return _result(cell, options, started_at, "error", reason, python=python,
+                       durations=_total(durations, t0))  # fmt: skip
     if resolve.returncode != 0:
         return _result(cell, options, started_at, "uninstallable", _resolver_message(resolve.output),
                        python=python, durations=_total(durations, t0))  # fmt: skip

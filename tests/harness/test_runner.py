@@ -6,6 +6,10 @@ These use uv and the package index (uv's cache makes them fast after the first r
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +134,44 @@ def test_a_check_that_fails_once_is_flaky_and_not_compatible(tmp_path: Path, ven
     assert flaky.attempts == ("failed", "passed")
     data = json.loads((cell_dir / "result.json").read_text())
     assert data["flags"] == ["flaky"]
+
+
+SLOW_SUITE = REPORTING_TEST.replace("BODY", "__import__('time').sleep(0.2)")
+INTERRUPT_MATRIX = """
+[axes]
+python = ["3.12"]
+flask = ["3.1.*"]
+flask-admin = ["2.2.*"]
+sqlalchemy = ["2.0.*"]
+[backends]
+flask-sqlalchemy = ["3.0.*", "3.1.*"]
+flask-sqlalchemy-lite = ["0.2.*"]
+"""
+
+
+def test_an_interrupted_run_keeps_finished_cells_and_invents_none(tmp_path: Path) -> None:
+    """SIGTERM twice, as an impatient user or CI would: no killed command becomes a verdict."""
+    suite = tmp_path / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    (suite / "pytest.ini").write_text(PYTEST_INI)
+    (suite / "test_slow.py").write_text(SLOW_SUITE)
+    (tmp_path / "matrix.toml").write_text(INTERRUPT_MATRIX)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix", str(tmp_path / "matrix.toml"), "--jobs", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    cells = tmp_path / "reports" / "cells"
+    deadline = time.monotonic() + 240
+    while not list(cells.glob("*/result.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # the second cell is now under way
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    # 130 when both signals reached the clean-up, -15 when the second came after it.
+    assert proc.returncode in (130, -signal.SIGTERM), err
+    finished = [read_result(p) for p in cells.glob("*/result.json")]
+    assert 1 <= len(finished) < 3
+    assert all(r.verdict == "compatible" for r in finished)
+    assert not list(cells.glob("*/.*"))  # no partial log of the interrupted cell
