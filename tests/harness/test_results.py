@@ -85,3 +85,8 @@ def test_atomic_write_keeps_the_old_content_when_writing_fails(tmp_path: Path) -
         write_text_atomic(path, 42)  # type: ignore[arg-type]
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.md"]
+
+
+def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
+    path = write_result(tmp_path, make_result())
+    assert path.stat().st_mode & 0o777 == 0o644
