@@ -33,6 +33,7 @@ from flask_admin_compat.plan import (
 )
 from flask_admin_compat.pool import Finished, run_pool
 from flask_admin_compat.process import Reaper
+from flask_admin_compat.report import main as merge_grid
 from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.runner import RunOptions, run_cell
 from flask_admin_compat.shard import Shard, ShardError, durations_from_grid, parse_shard, pick
@@ -257,7 +258,12 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
     kept = [read_result(layout.cells_dir / c.id / RESULT_FILE) for c in fresh]
     results = [f.result for f in finished] + kept
     out.write(summary(results, finished=finished))
-    return EXIT_HARNESS_ERROR if any(r.verdict == "error" for r in results) else EXIT_OK
+    out.flush()
+    # The grid covers every cell on disk, not only this run's, so a run of a few cells
+    # (-k, --shard) refreshes its rows and keeps the others.
+    merged = merge_grid(["--cells", str(layout.cells_dir), "--out", str(layout.reports)])
+    harness_failed = any(r.verdict == "error" for r in results) or merged != EXIT_OK
+    return EXIT_HARNESS_ERROR if harness_failed else EXIT_OK
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -265,11 +271,14 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def summary(results: Sequence[CellResult], *, finished: Sequence[Finished]) -> str:
-    """A plain table of the cells of this run, then the verdict counts and the slowest."""
-    lines = ["", f"{'cell':<46} {'verdict':<13} reason"]
+    """This run's cells that are not plainly compatible, the verdict counts, the slowest."""
+    lines = [""]
     for result in sorted(results, key=lambda r: r.cell_id):
+        if result.verdict == "compatible" and not result.flags:
+            continue
         reason = result.reason.splitlines()[0] if result.reason else ""
-        lines.append(f"{result.cell_id:<46} {result.verdict:<13} {reason[:100]}")
+        flags = "".join(f" ({flag})" for flag in result.flags)
+        lines.append(f"{result.cell_id:<44} {result.verdict + flags:<21} {reason[:110]}")
     counts = Counter(r.verdict for r in results)
     lines.append("")
     lines.append("verdicts: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v]))
