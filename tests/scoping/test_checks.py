@@ -76,6 +76,8 @@ def test_per_request(admin_app: PatternApp) -> None:
 
 @pytest.mark.check(ids.TEARDOWN)
 def test_teardown(admin_app: PatternApp) -> None:
+    from .probes import leftovers
+
     author_id = admin_app.observer.add_author("teardown-author")
     admin_app.observer.add_post("teardown-post", author_id)
     requests = (
@@ -89,26 +91,15 @@ def test_teardown(admin_app: PatternApp) -> None:
     for number, (method, path, data) in enumerate(requests):
         answer = admin_app.send(method, path, f"teardown-{number}", data)
         used.extend(answer.sessions)
-        problems.extend(session_leftovers(answer))
+        found = [item for session in answer.sessions for item in leftovers(session)]
         if admin_app.pool.outstanding:
-            problems.append(
-                f"after {answer.describe()}, {admin_app.pool.outstanding} pooled "
-                "connection(s) were still checked out"
-            )
+            found.append(f"{admin_app.pool.outstanding} pooled connection(s) still checked out")
+        if found:
+            problems.append(f"after {answer.describe()}: its session " + ", ".join(found))
     assert used, "none of the admin requests ran a query through a session"
     assert not problems, "when a request ended, its session was not cleaned up: " + "; ".join(
         problems
     )
-
-
-def session_leftovers(answer: Answer) -> list[str]:
-    from .probes import leftovers
-
-    return [
-        f"after {answer.describe()}, the session that served it {leftover}"
-        for session in answer.sessions
-        for leftover in leftovers(session)
-    ]
 
 
 @pytest.mark.check(ids.ISOLATION_AFTER_ERROR)
@@ -259,17 +250,21 @@ def concurrency_problems(
             problems.append(f"a concurrent request failed: {describe(answer)}")
         elif not answer.sessions:
             problems.append(f"{answer.describe()} without running a query through a session")
-    for answer in readers:
-        if not isinstance(answer, str) and pending in answer.body:
-            problems.append("a reader's author list showed another request's uncommitted author")
+    saw = [a for a in readers if not isinstance(a, str) and pending in a.body]
+    if saw:
+        problems.append(
+            f"{len(saw)} of {len(readers)} readers' author lists showed another request's "
+            "uncommitted author"
+        )
     answered = [answer for answer in everyone if not isinstance(answer, str)]
-    for number, first in enumerate(answered):
-        for second in answered[number + 1 :]:
-            if shared_sessions(first.sessions, second.sessions):
-                problems.append(
-                    f"two requests running at once shared one Session ({first.probe}, "
-                    f"{second.probe})"
-                )
+    shared = [
+        f"{first.probe} & {second.probe}"
+        for number, first in enumerate(answered)
+        for second in answered[number + 1 :]
+        if shared_sessions(first.sessions, second.sessions)
+    ]
+    if shared:
+        problems.append("requests running at once shared one Session: " + ", ".join(shared))
     return problems
 
 
