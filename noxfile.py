@@ -26,8 +26,16 @@ nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["matrix"]
 nox.options.error_on_external_run = False
 
-HARNESS = ("uv", "run", "--no-sync", "--project", str(ROOT), "flask-admin-compat")
+# Everything runs in the harness's own environment, synced once by install_harness().
+UV_RUN = ("uv", "run", "--no-sync", "--project", str(ROOT))
+HARNESS = (*UV_RUN, "flask-admin-compat")
 WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
+REPORTS = ROOT / "reports"
+
+
+def script(name: str) -> tuple[str, ...]:
+    """The command that runs scripts/<name> in the harness's environment."""
+    return (*UV_RUN, "python", str(ROOT / "scripts" / name))
 
 
 def install_harness(session: nox.Session) -> None:
@@ -46,15 +54,27 @@ def matrix(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def report(session: nox.Session) -> None:
+    """Merge reports/cells/*/result.json into reports/grid.{json,md,html} (posargs: merge options)."""
+    install_harness(session)
+    session.run(*script("merge_grid.py"), "--cells", str(REPORTS / "cells"), "--out", str(REPORTS),
+                *session.posargs, external=True)  # fmt: skip
+
+
+@nox.session(venv_backend="none", default=False)
+def advise(session: nox.Session) -> None:
+    """Is PKG==VERSION safe for your stack? (posargs: PKG==VER ... --pins FILE | --python PATH)."""
+    install_harness(session)
+    session.run(*script("advise.py"), "--grid", str(REPORTS / "grid.json"), *session.posargs,
+                external=True)  # fmt: skip
+
+
+@nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Time the matrix against venv + pip + pytest by hand; writes reports/bench.json."""
     install_harness(session)
-    session.run(
-        "uv", "run", "--no-sync", "--project", str(ROOT), "python", str(ROOT / "scripts" / "bench.py"),
-        "--matrix", str(MATRIX), "--project", str(ROOT), "--out", str(ROOT / "reports" / "bench.json"),
-        *session.posargs,
-        external=True,
-    )  # fmt: skip
+    session.run(*script("bench.py"), "--matrix", str(MATRIX), "--project", str(ROOT),
+                "--out", str(REPORTS / "bench.json"), *session.posargs, external=True)  # fmt: skip
 
 
 def cell_session(cell: Cell) -> None:
