@@ -110,7 +110,7 @@ def expand(
             cells.append(Cell(python, (*packages, (backend, backend_spec)), backend))
     for include in matrix.includes:
         values = dict(include.values)
-        backend = next(n for n, _ in include.values if n not in matrix.axis_names)
+        backend = include.values[-1][0]
         packages = tuple((n, s) for n, s in include.values if n != PYTHON)
         cell = Cell(values[PYTHON], packages, backend)
         if any(c.id == cell.id for c in cells):

@@ -281,10 +281,15 @@ def _parse_include(
     backends = [name for name in item if name in BACKENDS]
     if len(backends) != 1:
         raise MatrixError(path, key, item, f"name exactly one backend ({_known(BACKENDS)})")
+    # Beyond the axes, an include may pin further packages (e.g. wtforms = "3.1.*" beside
+    # Flask-Admin 1.6): they come after the axes and before the backend, as extra axes would.
+    extras = [n for n in item if n not in axis_names and n not in BACKENDS]
     values: list[tuple[str, VersionSpec]] = []
-    for name in (*axis_names, backends[0]):
+    for name in (*axis_names, *extras, backends[0]):
         if name not in item:
             raise MatrixError(path, f"{key}.{name}", None, "an include gives every axis a value")
+        if name in extras:
+            _check_package_name(name, key=f"{key}.{name}", path=path)
         parsed = (
             _parse_python(item[name], key=f"{key}.{name}", path=path)
             if name == PYTHON
@@ -293,9 +298,6 @@ def _parse_include(
         if isinstance(parsed, EachMinor):
             raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
         values.append((name, parsed))
-    for name, value in item.items():
-        if name not in axis_names and name not in BACKENDS:
-            raise MatrixError(path, f"{key}.{name}", value, "not an axis of this matrix")
     return Include(tuple(values), index)
 
 

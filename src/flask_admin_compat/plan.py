@@ -109,6 +109,14 @@ def check_against_index(
                 )
             elif isinstance(value, EachMinor) and not any(v >= value.floor for v in versions):
                 problems.append(f"{matrix.path}: {name}[{i}]: no release since {value.floor}")
+    for include in matrix.includes:
+        for name, spec in include.values:
+            versions = snapshot.versions(name, exclude_newer=exclude_newer)
+            if name != PYTHON and not any(spec.admits(v) for v in versions):
+                problems.append(
+                    f"{matrix.path}: include[{include.index}].{name} = {spec.text!r}: "
+                    "no such release on the index"
+                )
     return problems
 
 

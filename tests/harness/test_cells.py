@@ -142,7 +142,7 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
     cell_ids = {
         c.id for c in expand(load_matrix(PROJECT_ROOT / "matrix.toml")) if not c.excluded_by
     }
-    assert names == cell_ids | {"matrix"}
+    assert names == cell_ids | {"matrix", "report", "advise", "bench"}
     (one,) = [ln for ln in lines if ln.split()[1] == "py312-flask31-admin22-sqla20-fsa31"]
     assert one.endswith(
         "-> Python 3.12: flask 3.1.*, flask-admin 2.2.*, sqlalchemy 2.0.*, flask-sqlalchemy 3.1.*"
@@ -180,3 +180,29 @@ def test_nox_selection_by_keyword_tag_and_name(args: list[str], expected: set[st
 def test_keywords_nox_would_misread_are_refused(small_matrix_path: Path, expression: str) -> None:
     with pytest.raises(KeywordError, match="join parts with and/or/not"):
         select(expand(load_matrix(small_matrix_path)), keyword=expression)
+
+
+def test_an_include_may_pin_a_package_beyond_the_axes(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
+    text = small_matrix_path.read_text() + (
+        '\n[[include]]\npython = "3.12"\nflask = "3.0.*"\nflask-admin = "1.6.*"\n'
+        'sqlalchemy = "2.0.*"\nwtforms = "3.1.*"\nflask-sqlalchemy = "3.1.*"\n'
+    )
+    matrix = load_matrix(write_matrix(text))
+    cell = expand(matrix)[-1]
+    assert cell.id == "py312-flask30-admin16-sqla20-wtforms31-fsa31"
+    assert cell.requirements[-2:] == ("wtforms==3.1.*", "flask-sqlalchemy==3.1.*")
+    assert "wtforms-3.1" in cell.tags
+    assert "wtforms" in matrix.packages
+
+
+def test_an_include_pin_must_be_a_package_name(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
+    text = small_matrix_path.read_text() + (
+        '\n[[include]]\npython = "3.12"\nflask = "3.0.*"\nflask-admin = "1.6.*"\n'
+        'sqlalchemy = "2.0.*"\n"WT Forms" = "3.1.*"\nflask-sqlalchemy = "3.1.*"\n'
+    )
+    with pytest.raises(MatrixError, match="include\\[1\\]\\.WT Forms"):
+        load_matrix(write_matrix(text))

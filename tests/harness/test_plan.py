@@ -113,16 +113,25 @@ def test_fresh_means_same_fingerprint_and_not_an_error(tmp_path: Path) -> None:
 
 def test_index_check_names_missing_releases(small_matrix_path: Path) -> None:
     snapshot = _snapshot(
-        flask=["3.0.3", "3.1.0"],
-        flask_admin=["2.2.0"],
-        sqlalchemy=["2.0.1"],
-        flask_sqlalchemy=["3.1.1"],
+        flask=["2.3.3", "3.0.3", "3.1.0"],
+        flask_admin=["1.6.0", "2.2.0"],
+        sqlalchemy=["1.4.54", "2.0.1"],
+        flask_sqlalchemy=["2.5.1", "3.1.1"],
         flask_sqlalchemy_lite=["0.2.1"],
     )
     problems = check_against_index(load_matrix(small_matrix_path), snapshot, exclude_newer=None)
     assert problems == [
         f"{small_matrix_path}: flask-admin[0] = '1.6.1': no such release on the index"
     ]
+
+
+def test_index_check_covers_includes(small_matrix_path: Path) -> None:
+    snapshot = _snapshot(flask=["3.0.3", "3.1.0"], flask_admin=["1.6.1", "2.2.0"], sqlalchemy=["2.0.1"],
+                         flask_sqlalchemy=["3.1.1"], flask_sqlalchemy_lite=["0.2.1"])  # fmt: skip
+    problems = check_against_index(load_matrix(small_matrix_path), snapshot, exclude_newer=None)
+    assert (
+        f"{small_matrix_path}: include[0].flask = '2.3.3': no such release on the index" in problems
+    )
 
 
 def test_series_cache_keeps_listing_offline(
