@@ -52,9 +52,10 @@ def judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> 
     startup = [o for o in outcomes if o.check == STARTUP_CHECK]
     if any(o.outcome != "passed" for o in startup):
         failed = next(o for o in startup if o.outcome != "passed")
-        return Judgement(
-            "incompatible", f"the stack does not start: {_first_line(failed.message)}", flaky=flaky
-        )
+        why = _first_line(failed.message)
+        if not why.startswith("the stack did not start"):
+            why = f"the stack did not start: {why}"
+        return Judgement("incompatible", why, flaky=flaky)
     by_pattern = {p: {o.check: o for o in outcomes if o.pattern == p} for p in PATTERN_IDS}
     documented = documented_pattern(installed)
     if _passes(by_pattern[documented]):

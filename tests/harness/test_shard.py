@@ -54,3 +54,21 @@ def test_durations_come_from_the_committed_grid(tmp_path: Path) -> None:
     grid.write_text("{broken")
     assert durations_from_grid(grid) == {}
     assert durations_from_grid(tmp_path / "missing.json") == {}
+
+
+@pytest.mark.e2e
+def test_a_shard_leaves_the_grid_for_the_merge(tmp_path: Path) -> None:
+    """Shards run one after another in one checkout must all balance on the same grid.json."""
+    from test_runner import INTERRUPT_MATRIX, PYTEST_INI, REPORTING_TEST
+
+    suite = tmp_path / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    (suite / "pytest.ini").write_text(PYTEST_INI)
+    (suite / "test_ok.py").write_text(REPORTING_TEST.replace("BODY", "pass"))
+    matrix = tmp_path / "matrix.toml"
+    matrix.write_text(INTERRUPT_MATRIX)
+    grid = tmp_path / "reports" / "grid.json"
+    assert main(["run", "--matrix", str(matrix), "--shard", "1/2"]) == 0
+    assert not grid.exists()
+    assert main(["run", "--matrix", str(matrix)]) == 0
+    assert grid.exists()

@@ -69,7 +69,9 @@ def test_a_stack_that_does_not_start_is_incompatible_with_its_exception() -> Non
     ]
     judged = judge(outcomes, installed={})
     assert judged.verdict == "incompatible"
-    assert "_app_ctx_stack" in judged.reason
+    assert (
+        judged.reason == "the stack did not start: ImportError: cannot import name '_app_ctx_stack'"
+    )
     assert missing_checks(outcomes) == []
 
 
@@ -85,3 +87,11 @@ def test_missing_outcomes_are_a_harness_fault() -> None:
     partial = _run({})[:5]
     assert "db-at-setup/construct" in missing_checks(partial)
     assert missing_checks([]) == ["startup"]
+
+
+def test_the_suites_own_startup_words_are_not_repeated() -> None:
+    message = "the stack did not start: ImportError: no module named flask_sqlalchemy"
+    judged = judge(
+        [CheckOutcome("*", "startup", "failed", message, 0.0, ("failed",))], installed={}
+    )
+    assert judged.reason == message
