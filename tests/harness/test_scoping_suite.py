@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,35 @@ def test_unknown_fake_backend_is_a_failed_startup(tmp_path: Path) -> None:
     startup = outcomes[ANY_PATTERN, STARTUP_CHECK]
     assert startup.outcome == "failed"
     assert "unknown fake backend 'no-such-fake'" in startup.message
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A database on a throwaway PostgreSQL server, through the harness's own server code."""
+    from flask_admin_compat.postgres import create_database, find_bindir, throwaway_server
+
+    if find_bindir() is None:
+        pytest.skip("no PostgreSQL server binaries (scripts/bootstrap.sh installs them)")
+    with throwaway_server() as server:
+        url = create_database(server, "cell_scoping_suite")
+        # SQLAlchemy 2.x, in this environment, reads postgresql:// as psycopg (3).
+        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.mark.e2e
+def test_a_leaking_backend_is_caught_idle_in_transaction_on_a_server(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    env = {**os.environ, "DATABASE_URL": postgres_url}
+    outcomes = run_suite(tmp_path, "--fake-backend", "global-session", env=env)
+    for pattern in BACKEND_PATTERNS:
+        teardown = outcomes[(pattern, "teardown")]
+        assert teardown.outcome == "failed"
+        assert "server connection(s) left idle in transaction" in teardown.message
+
+
+@pytest.mark.e2e
+def test_the_real_backend_passes_on_a_server(tmp_path: Path, postgres_url: str) -> None:
+    outcomes = run_suite(tmp_path, env={**os.environ, "DATABASE_URL": postgres_url})
+    failed = {key: o.message for key, o in outcomes.items() if o.outcome != "passed"}
+    assert not {k: m for k, m in failed.items() if k[0] == DOCUMENTED_PATTERN}, failed

@@ -77,3 +77,19 @@ class Observer:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(table.c.id, table.c.title, table.c.author_id))
             return [(int(i), str(t), int(a)) for i, t, a in rows]
+
+    def idle_in_transaction(self) -> int | None:
+        """Server connections to this database left ``idle in transaction``; None off a server.
+
+        Only a real server can show this: a session held across requests keeps its
+        transaction open, and with it locks and a pooled connection. The observer's own
+        connection is left out (it is the one asking).
+        """
+        if self.engine.dialect.name != "postgresql":
+            return None
+        query = sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state = 'idle in transaction'"
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())

@@ -94,6 +94,9 @@ def test_teardown(admin_app: PatternApp) -> None:
         found = [item for session in answer.sessions for item in leftovers(session)]
         if admin_app.pool.outstanding:
             found.append(f"{admin_app.pool.outstanding} pooled connection(s) still checked out")
+        idle = admin_app.observer.idle_in_transaction()
+        if idle:
+            found.append(f"{idle} server connection(s) left idle in transaction")
         if found:
             problems.append(f"after {answer.describe()}: its session " + ", ".join(found))
     assert used, "none of the admin requests ran a query through a session"
