@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,14 +21,15 @@ from typing import IO
 
 from flask_admin_compat.cells import Cell, KeywordError, expand, needs_index, unused_rules
 from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
-from flask_admin_compat.matrix import Matrix, MatrixError, load_matrix
+from flask_admin_compat.matrix import SCOPING, SUITES, UPSTREAM, Matrix, MatrixError, load_matrix
 from flask_admin_compat.plan import (
     check_against_index,
     choose,
     fingerprints,
-    is_fresh,
     list_cells,
     series_cache_for,
+    stale_suites,
+    upstream_fingerprints,
     write_series_cache,
 )
 from flask_admin_compat.pool import Finished, run_pool
@@ -37,6 +38,7 @@ from flask_admin_compat.report import main as merge_grid
 from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.runner import RunOptions, run_cell
 from flask_admin_compat.shard import Shard, ShardError, durations_from_grid, parse_shard, pick
+from flask_admin_compat.upstream import DATABASE_URL, deps_text, load_deps
 
 EXIT_OK = 0
 EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
@@ -101,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--shard", type=_shard, help="run shard i of N (e.g. 2/4), balanced on past durations"
     )
+    run.add_argument(
+        "--suite",
+        type=_suites,
+        help="suites to run, comma-separated: scoping (ours, the verdict), upstream "
+        "(Flask-Admin's own tests) or both (default: the matrix's [settings] suites)",
+    )
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
     return parser
 
@@ -110,6 +118,14 @@ def _shard(text: str) -> Shard:
         return parse_shard(text)
     except ShardError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _suites(text: str) -> tuple[str, ...]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in SUITES]
+    if not names or unknown:
+        raise argparse.ArgumentTypeError(f"{text!r}: known suites are {', '.join(SUITES)}")
+    return tuple(s for s in SUITES if s in names)
 
 
 def _positive_int(text: str) -> int:
@@ -211,7 +227,8 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
             out.write(f"shard {args.shard.index}/{args.shard.count} has no cells\n")
             return EXIT_OK
 
-    suite = matrix.settings.suites[0]
+    suites: tuple[str, ...] = args.suite or matrix.settings.suites
+    database_url = os.environ.get(DATABASE_URL) or None
     reaper = Reaper()
     options = RunOptions(
         repo_root=layout.root,
@@ -221,31 +238,48 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         fingerprint_of=fingerprints(
             cells,
             snapshot=snapshot,
-            suite=suite,
-            suite_dir=layout.root / "tests" / suite,
+            suite=SCOPING,
+            suite_dir=layout.root / "tests" / SCOPING,
             exclude_newer=exclude_newer,
             pytest_args=args.pytest_args,
         ),
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=tuple(args.pytest_args),
-        suite=suite,
+        suite=SCOPING,
         reaper=reaper,
+        upstream_fingerprint_of=upstream_fingerprints(
+            cells,
+            snapshot=snapshot,
+            deps_text=deps_text(),
+            exclude_newer=exclude_newer,
+            postgres=database_url is not None,
+        )
+        if UPSTREAM in suites
+        else {},
+        upstream_deps=load_deps() if UPSTREAM in suites else None,
+        database_url=database_url,
     )
-    fresh = [] if args.force else [
-        c for c in cells if is_fresh(layout.cells_dir / c.id, options.fingerprint_of[c.id])
-    ]  # fmt: skip
-    stale = [c for c in cells if c not in fresh]
+    keys = {SCOPING: options.fingerprint_of, UPSTREAM: options.upstream_fingerprint_of}
+    to_run = {
+        c.id: suites if args.force else stale_suites(
+            layout.cells_dir / c.id, {s: keys[s][c.id] for s in suites},
+            excluded=c.excluded_by is not None,
+        )
+        for c in cells
+    }  # fmt: skip
+    fresh = [c for c in cells if not to_run[c.id]]
+    stale = [c for c in cells if to_run[c.id]]
     jobs = args.jobs or matrix.settings.jobs or os.cpu_count() or 1
     out.write(
         f"{len(cells)} cells: {len(stale)} to run, {len(fresh)} fresh (kept; --force runs them), "
-        f"{min(jobs, max(1, len(stale)))} at a time\n"
+        f"{min(jobs, max(1, len(stale)))} at a time{_suite_tally(suites, to_run.values())}\n"
     )
     echo = out if args.echo and len(stale) == 1 else None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         finished = run_pool(
             stale,
-            lambda cell: run_cell(cell, options, echo=echo),
+            lambda cell: run_cell(cell, options, echo=echo, suites=to_run[cell.id]),
             jobs=jobs,
             out=out,
             on_interrupt=reaper.kill_all,
@@ -259,7 +293,10 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
     results = [f.result for f in finished] + kept
     out.write(summary(results, finished=finished))
     out.flush()
-    harness_failed = any(r.verdict == "error" for r in results)
+    harness_failed = any(
+        r.verdict == "error" or (r.upstream is not None and r.upstream.status == "error")
+        for r in results
+    )
     if args.shard is None:
         # The grid covers every cell on disk, not only this run's, so a run of a few cells
         # (-k) refreshes its rows and keeps the others. A shard leaves the grid alone: the
@@ -268,6 +305,18 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         merged = merge_grid(["--cells", str(layout.cells_dir), "--out", str(layout.reports)])
         harness_failed = harness_failed or merged != EXIT_OK
     return EXIT_HARNESS_ERROR if harness_failed else EXIT_OK
+
+
+def _suite_tally(asked: Sequence[str], to_run: Iterable[Sequence[str]]) -> str:
+    """``; scoping 0, upstream 3``: what runs per suite, said only when upstream is involved.
+
+    A cell with no verdict yet runs the scoping suite even when only upstream was asked for.
+    """
+    plans = list(to_run)
+    shown = [s for s in SUITES if s in asked or any(s in p for p in plans)]
+    if shown == [SCOPING]:
+        return ""
+    return "; " + ", ".join(f"{s} {sum(s in p for p in plans)}" for s in shown)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -289,7 +338,31 @@ def summary(results: Sequence[CellResult], *, finished: Sequence[Finished]) -> s
     slowest = sorted(finished, key=lambda f: f.elapsed_s, reverse=True)[:3]
     if slowest:
         lines.append("slowest: " + ", ".join(f"{f.cell.id} ({f.elapsed_s:.1f} s)" for f in slowest))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + upstream_summary(results)) + "\n"
+
+
+def upstream_summary(results: Sequence[CellResult]) -> list[str]:
+    """Flask-Admin's own tests, where they ran: cells with failures or none to show, then a tally.
+
+    Beside the verdicts, never mixed into them.
+    """
+    ran = sorted((r for r in results if r.upstream is not None), key=lambda r: r.cell_id)
+    if not ran:
+        return []
+    lines = ["", "Flask-Admin's own tests (upstream):"]
+    for result in ran:
+        upstream = result.upstream
+        assert upstream is not None
+        if upstream.status == "ran" and not (upstream.counts.failed or upstream.counts.errors):
+            continue
+        reason = upstream.reason.splitlines()[0] if upstream.reason else ""
+        lines.append(f"{result.cell_id:<44} {upstream.status:<6} {reason[:120]}")
+    statuses = Counter(r.upstream.status for r in ran if r.upstream is not None)
+    lines.append(
+        "upstream: "
+        + ", ".join(f"{s} {statuses[s]}" for s in ("ran", "n/a", "error") if statuses[s])
+    )
+    return lines
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ def tree_hash(root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def text_hash(text: str) -> str:
+    """A hash of one file's text, for a suite defined by data rather than a folder of tests."""
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def fingerprint(
     *,
     cell_id: str,

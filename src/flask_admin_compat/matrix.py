@@ -29,7 +29,9 @@ FLASK_SQLALCHEMY_LITE = "flask-sqlalchemy-lite"
 
 REQUIRED_AXES: tuple[str, ...] = (PYTHON, FLASK, FLASK_ADMIN, SQLALCHEMY)
 BACKENDS: tuple[str, ...] = (FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE)
-SUITES: tuple[str, ...] = ("scoping",)
+SCOPING = "scoping"  # the harness's own suite (tests/scoping): the one that gives the verdict
+UPSTREAM = "upstream"  # Flask-Admin's own SQLAlchemy tests, a second opinion beside it
+SUITES: tuple[str, ...] = (SCOPING, UPSTREAM)
 
 _TOP_LEVEL_KEYS = frozenset({"settings", "axes", "backends", "exclude", "include"})
 _PYTHON_RE = re.compile(r"^3\.[0-9]+(?:\.[0-9]+)?$")
@@ -60,7 +62,7 @@ class Settings:
     timeout_s: int = 900
     jobs: int | None = None  # None: one worker per CPU
     index_max_age_s: int = 6 * 3600
-    suites: tuple[str, ...] = ("scoping",)
+    suites: tuple[str, ...] = (SCOPING,)
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,8 @@ def _parse_settings(raw: object, *, path: Path) -> Settings:
     suites = raw.get("suites", list(defaults.suites))
     if not isinstance(suites, list) or not suites or any(s not in SUITES for s in suites):
         raise MatrixError(path, "settings.suites", suites, f"known suites: {_known(SUITES)}")
+    if len(set(suites)) != len(suites):
+        raise MatrixError(path, "settings.suites", suites, "name each suite once")
     return Settings(timeout, jobs, max_age, tuple(suites))
 
 

@@ -7,7 +7,7 @@ Listing (``nox -l``) uses :func:`list_cells`, which never touches the network; r
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,10 +15,24 @@ from pathlib import Path
 from packaging.version import Version
 
 from flask_admin_compat.cells import Cell, expand, needs_index, select
-from flask_admin_compat.freshness import fingerprint, tree_hash
+from flask_admin_compat.freshness import fingerprint, text_hash, tree_hash
 from flask_admin_compat.index import IndexSnapshot
-from flask_admin_compat.matrix import PYTHON, EachMinor, Matrix, MatrixError
-from flask_admin_compat.results import RESULT_FILE, ResultError, read_result, write_text_atomic
+from flask_admin_compat.matrix import (
+    PYTHON,
+    SCOPING,
+    SUITES,
+    UPSTREAM,
+    EachMinor,
+    Matrix,
+    MatrixError,
+)
+from flask_admin_compat.results import (
+    RESULT_FILE,
+    CellResult,
+    ResultError,
+    read_result,
+    write_text_atomic,
+)
 from flask_admin_compat.runner import SUITE_REQUIREMENTS
 from flask_admin_compat.specs import VersionSpec
 
@@ -147,6 +161,75 @@ def fingerprints(
         )
         for cell in cells
     }
+
+
+def upstream_fingerprints(
+    cells: Sequence[Cell],
+    *,
+    snapshot: IndexSnapshot,
+    deps_text: str,
+    exclude_newer: datetime | None,
+    postgres: bool,
+) -> dict[str, str]:
+    """Each cell's freshness key for Flask-Admin's own tests, apart from the scoping suite's.
+
+    Its "suite" is the dependency data (the tests themselves ship inside the Flask-Admin that
+    the cell's pins choose, which the index digest covers). Releases of the test dependencies
+    are not tracked: a new arrow or sqlalchemy-utils alone does not make a result stale.
+    Whether PostgreSQL tests run is part of the key; the server's address is not.
+    """
+    stamp = exclude_newer.isoformat() if exclude_newer else None
+    return {
+        cell.id: fingerprint(
+            cell_id=cell.id,
+            requirements=(*cell.requirements, *SUITE_REQUIREMENTS),
+            python=cell.python.text,
+            suite=UPSTREAM,
+            suite_hash=text_hash(deps_text),
+            index_digest=snapshot.digest(
+                [n for n, _ in cell.packages], exclude_newer=exclude_newer
+            ),
+            exclude_newer=stamp,
+            pytest_args=("postgres",) if postgres else (),
+        )
+        for cell in cells
+    }
+
+
+def suites_to_run(
+    previous: CellResult | None, *, expected: Mapping[str, str], excluded: bool
+) -> tuple[str, ...]:
+    """The requested suites (``expected``: suite to fingerprint) whose earlier outcome is stale.
+
+    Freshness is per suite, so a cell whose scoping result stands and that is now asked for
+    upstream too runs upstream alone, and the other way round. A cell with no usable verdict
+    (never run, or excluded then and not now, or the reverse) runs the scoping suite as well,
+    whatever was asked: a result is a verdict first.
+    """
+    usable = previous is not None and (previous.verdict == "excluded") == excluded
+    if previous is None or not usable:
+        stale = set(expected) | {SCOPING}
+    else:
+        stale = {s for s, key in expected.items() if not _stands(previous, s, key)}
+    return tuple(s for s in SUITES if s in stale)
+
+
+def _stands(previous: CellResult, suite: str, key: str) -> bool:
+    if suite == SCOPING:
+        return previous.fingerprint == key and previous.verdict != "error"
+    if previous.verdict == "excluded":  # nothing of upstream's runs in an excluded cell
+        return True
+    upstream = previous.upstream
+    return upstream is not None and upstream.fingerprint == key and upstream.status != "error"
+
+
+def stale_suites(cell_dir: Path, expected: Mapping[str, str], *, excluded: bool) -> tuple[str, ...]:
+    """:func:`suites_to_run` against the result on disk (none when it is missing or unreadable)."""
+    try:
+        previous: CellResult | None = read_result(cell_dir / RESULT_FILE)
+    except ResultError:
+        previous = None
+    return suites_to_run(previous, expected=expected, excluded=excluded)
 
 
 def is_fresh(cell_dir: Path, expected: str) -> bool:

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from flask_admin_compat.checks import CheckOutcome
+from flask_admin_compat.upstream import UpstreamResult, upstream_from_json, upstream_to_json
 
-SCHEMA_VERSION = "1.0"
+# 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.0 files still read.
+SCHEMA_VERSION = "1.1"
 RESULT_FILE = "result.json"
 JUNIT_FILE = "junit.xml"
 LOG_FILE = "log.txt"
@@ -61,6 +63,7 @@ class CellResult:
     checks: tuple[CheckOutcome, ...] = ()
     durations: dict[str, float] = field(default_factory=dict)
     log: str | None = None
+    upstream: UpstreamResult | None = None  # Flask-Admin's own tests; never part of the verdict
 
 
 class ResultError(ValueError):
@@ -75,7 +78,7 @@ def result_schema() -> dict[str, Any]:
 
 
 def to_json_dict(result: CellResult) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "harness_version": result.harness_version,
         "cell_id": result.cell_id,
@@ -109,6 +112,9 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
         "fingerprint": result.fingerprint,
         "log": result.log,
     }
+    if result.upstream is not None:  # absent, not null, where it never ran: as 1.0 wrote it
+        data["upstream"] = upstream_to_json(result.upstream)
+    return data
 
 
 def from_json_dict(data: dict[str, Any]) -> CellResult:
@@ -141,6 +147,7 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
         ),
         durations=dict(data["durations"]),
         log=data.get("log"),
+        upstream=upstream_from_json(data["upstream"]) if "upstream" in data else None,
     )
 
 

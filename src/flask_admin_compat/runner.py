@@ -3,6 +3,11 @@
 Every outcome, failures of the harness included, ends as a :class:`CellResult` written to
 ``reports/cells/<id>/``: an uninstallable stack or a hung suite is a result, not an exception
 that stops the run.
+
+A cell may also run Flask-Admin's own SQLAlchemy tests (the ``upstream`` suite) in an
+environment of its own, ``.venvs/<id>--upstream``: the cell's pins plus upstream's test
+dependencies, so that the scoping environment stays exactly the cell's pins. Its outcome sits
+beside the verdict in the same result and never changes it.
 """
 
 from __future__ import annotations
@@ -12,30 +17,55 @@ import io
 import json
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from flask_admin_compat import __version__
 from flask_admin_compat.cells import Cell
 from flask_admin_compat.checks import CheckOutcome, JUnitError, merge_rerun, read_junit
+from flask_admin_compat.matrix import SCOPING, UPSTREAM
 from flask_admin_compat.process import Completed, Reaper, run_logged
 from flask_admin_compat.pythons import FoundPython, PythonNotFound, find_python
 from flask_admin_compat.results import (
     JUNIT_FILE,
     LOG_FILE,
+    RESULT_FILE,
     CellResult,
     PythonInfo,
+    ResultError,
     Verdict,
+    read_result,
     write_result,
+)
+from flask_admin_compat.upstream import (
+    UPSTREAM_JUNIT_FILE,
+    UPSTREAM_LOG_FILE,
+    NotApplicable,
+    UpstreamDeps,
+    UpstreamResult,
+    UpstreamStatus,
+    added_packages,
+    judge_report,
+    listed_failures,
+    load_deps,
+    lock_versions,
+    moved_pins,
+    plan_upstream,
+    pytest_ini,
+    read_upstream_junit,
 )
 from flask_admin_compat.verdict import judge, missing_checks
 
 #: What the scoping suite needs in a cell besides the stack under test.
 SUITE_REQUIREMENTS: tuple[str, ...] = ("pytest",)
+#: The upstream suite's environment is the cell's own name with this suffix (ids never hold
+#: "--", so it cannot be another cell's).
+UPSTREAM_VENV_SUFFIX = "--upstream"
 _LOCK_MARKER = ".compat-lock"
 _LOG_TAIL_LINES = 30
 
@@ -50,17 +80,30 @@ class RunOptions:
     timeout_s: float
     fingerprint_of: Mapping[str, str] = field(default_factory=dict)  # cell id -> fingerprint
     exclude_newer: str | None = None
-    pytest_args: tuple[str, ...] = ()
-    suite: str = "scoping"
+    pytest_args: tuple[str, ...] = ()  # for the scoping suite only
+    suite: str = SCOPING
     reaper: Reaper | None = field(default=None, compare=False)
+    upstream_fingerprint_of: Mapping[str, str] = field(default_factory=dict)
+    upstream_deps: UpstreamDeps | None = None  # None: the packaged upstream-deps.toml
+    database_url: str | None = None  # a PostgreSQL server for upstream's PostgreSQL-only tests
 
     @property
     def suite_dir(self) -> Path:
         return self.repo_root / "tests" / self.suite
 
 
-def run_cell(cell: Cell, options: RunOptions, *, echo: IO[str] | None = None) -> CellResult:
-    """Run one cell from start to verdict and write its result folder."""
+def run_cell(
+    cell: Cell,
+    options: RunOptions,
+    *,
+    echo: IO[str] | None = None,
+    suites: Sequence[str] = (SCOPING,),
+) -> CellResult:
+    """Run the given suites of one cell and write its result folder.
+
+    The suite not run keeps its earlier outcome from the result on disk. A cell with no
+    earlier verdict runs the scoping suite whatever was asked: a result is a verdict first.
+    """
     _stop_if_interrupted(cell, options)
     cell_dir = options.cells_dir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -69,17 +112,42 @@ def run_cell(cell: Cell, options: RunOptions, *, echo: IO[str] | None = None) ->
         result = _result(cell, options, started_at, "excluded", cell.excluded_by.reason, log=None)
         write_result(cell_dir, result)
         return result
-    partial_log = cell_dir / f".{LOG_FILE}.partial"
-    with partial_log.open("w", encoding="utf-8") as log:
-        result = _run(cell, options, log=log, cell_dir=cell_dir, started_at=started_at, echo=echo)
-    if options.reaper is not None and options.reaper.stopping:
-        # Its commands were killed by the interrupt, not by the stack: nothing here is a
-        # result, and the cell's previous result (if any) stays as it was.
-        partial_log.unlink(missing_ok=True)
-        raise CellInterrupted(cell.id)
-    partial_log.replace(cell_dir / LOG_FILE)
-    write_result(cell_dir, result)
+    previous = _previous(cell_dir) if not {SCOPING, UPSTREAM} <= set(suites) else None
+    resolution: _Resolution | None = None
+    if SCOPING in suites or previous is None or previous.verdict == "excluded":
+        partial_log = cell_dir / f".{LOG_FILE}.partial"
+        with partial_log.open("w", encoding="utf-8") as log:
+            t0 = time.monotonic()
+            deadline = t0 + options.timeout_s
+            resolution = _resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
+            result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
+                          started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
+        if options.reaper is not None and options.reaper.stopping:
+            # Its commands were killed by the interrupt, not by the stack: nothing here is a
+            # result, and the cell's previous result (if any) stays as it was.
+            partial_log.unlink(missing_ok=True)
+            raise CellInterrupted(cell.id)
+        partial_log.replace(cell_dir / LOG_FILE)
+        if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
+            # Kept beside the new verdict, unless the stack no longer even resolves.
+            kept = previous.upstream if result.verdict != "uninstallable" else None
+            result = replace(result, upstream=kept)
+        # Written now, so that an interrupt during the upstream suite keeps this verdict.
+        write_result(cell_dir, result)
+    else:
+        result = previous
+    if UPSTREAM in suites:
+        upstream = _run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
+        result = replace(result, upstream=upstream)
+        write_result(cell_dir, result)
     return result
+
+
+def _previous(cell_dir: Path) -> CellResult | None:
+    try:
+        return read_result(cell_dir / RESULT_FILE)
+    except ResultError:
+        return None
 
 
 class CellInterrupted(Exception):
@@ -91,43 +159,83 @@ def _stop_if_interrupted(cell: Cell, options: RunOptions) -> None:
         raise CellInterrupted(cell.id)
 
 
+@dataclass(frozen=True)
+class _Resolution:
+    """The cell's pins resolved into a lock, or why they could not be."""
+
+    python: PythonInfo
+    found: FoundPython | None = None
+    lock: str | None = None
+    duration_s: float = 0.0
+    failure: Verdict | None = None  # "error" (the harness) or "uninstallable" (the stack)
+    reason: str = ""
+    timed_out: bool = False
+
+
+def _resolve_cell(
+    cell: Cell, options: RunOptions, *, log: IO[str], deadline: float, echo: IO[str] | None
+) -> _Resolution:
+    """Find the cell's Python and resolve its pins, building nothing."""
+    found = find_python(cell.python.text)
+    if isinstance(found, PythonNotFound):
+        log.write(found.message + "\n")
+        return _Resolution(PythonInfo(cell.python.text), failure="error", reason=found.message)
+    python = PythonInfo(cell.python.text, found.version, str(found.executable))
+    resolve = run_logged(
+        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+         "--no-header", "--no-annotate", *_exclude_newer(options)],
+        log=log, timeout_s=_left(deadline), env=_uv_env(), echo=echo, reaper=options.reaper,
+        stdin_text="\n".join((*cell.requirements, *SUITE_REQUIREMENTS)) + "\n",
+    )  # fmt: skip
+    failed = _command_failure(resolve, options)
+    if failed is not None:
+        return _Resolution(python, found, duration_s=resolve.duration_s, failure="error",
+                           reason=failed, timed_out=resolve.timed_out)  # fmt: skip
+    if resolve.returncode != 0:
+        return _Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
+                           reason=_resolver_message(resolve.output))  # fmt: skip
+    return _Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
+
+
+def _command_failure(
+    done: Completed, options: RunOptions, *, what: str = "the resolver"
+) -> str | None:
+    """Why a command's exit says nothing about the stack (timed out, killed), or None."""
+    if done.timed_out:
+        return f"timed out after {options.timeout_s:.0f} s"
+    if done.returncode is not None and done.returncode < 0:
+        return f"{what} was killed (signal {-done.returncode})"
+    return None
+
+
 def _run(
     cell: Cell,
     options: RunOptions,
+    resolution: _Resolution,
     *,
     log: IO[str],
     cell_dir: Path,
     started_at: str,
     echo: IO[str] | None,
+    t0: float,
+    deadline: float,
 ) -> CellResult:
-    deadline = time.monotonic() + options.timeout_s
     durations: dict[str, float] = {}
-    t0 = time.monotonic()
-    found = find_python(cell.python.text)
-    if isinstance(found, PythonNotFound):
-        log.write(found.message + "\n")
-        return _result(cell, options, started_at, "error", found.message, durations=durations)
-    python = PythonInfo(cell.python.text, found.version, str(found.executable))
+    found = resolution.found
+    if found is None:
+        return _result(cell, options, started_at, "error", resolution.reason, durations=durations)
+    python = resolution.python
     env = _uv_env()
 
-    # 1. Resolve without building anything: an impossible stack is known in well under a second.
-    resolve = run_logged(
-        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-         "--no-header", "--no-annotate", *_exclude_newer(options)],
-        log=log, timeout_s=_left(deadline), env=env, echo=echo, reaper=options.reaper,
-        stdin_text="\n".join((*cell.requirements, *SUITE_REQUIREMENTS)) + "\n",
-    )  # fmt: skip
-    durations["resolve"] = resolve.duration_s
-    if resolve.timed_out:
+    # 1. The pins, resolved without building anything (_resolve_cell): an impossible stack is
+    #    known in well under a second.
+    durations["resolve"] = resolution.duration_s
+    if resolution.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0)
-    if resolve.returncode is not None and resolve.returncode < 0:
-        reason = f"the resolver was killed (signal {-resolve.returncode})"
-        return _result(cell, options, started_at, "error", reason, python=python,
-                       durations=_total(durations, t0))  # fmt: skip
-    if resolve.returncode != 0:
-        return _result(cell, options, started_at, "uninstallable", _resolver_message(resolve.output),
+    if resolution.failure is not None or resolution.lock is None:
+        return _result(cell, options, started_at, resolution.failure or "error", resolution.reason,
                        python=python, durations=_total(durations, t0))  # fmt: skip
-    lock = resolve.output
+    lock = resolution.lock
 
     # 2. Make the environment, or reuse it when it already holds exactly this lock.
     venv = options.venvs_dir / cell.id
@@ -176,6 +284,144 @@ def _run(
         installed=installed, checks=outcomes, durations=_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
+
+
+def _run_upstream(
+    cell: Cell,
+    options: RunOptions,
+    resolution: _Resolution | None,
+    *,
+    cell_dir: Path,
+    echo: IO[str] | None,
+) -> UpstreamResult:
+    """Run Flask-Admin's own tests in the cell, with a log of their own beside the cell's."""
+    _stop_if_interrupted(cell, options)
+    partial_log = cell_dir / f".{UPSTREAM_LOG_FILE}.partial"
+    with partial_log.open("w", encoding="utf-8") as log:
+        upstream = _upstream(cell, options, resolution, log=log, cell_dir=cell_dir, echo=echo)
+    if options.reaper is not None and options.reaper.stopping:
+        partial_log.unlink(missing_ok=True)
+        raise CellInterrupted(cell.id)
+    partial_log.replace(cell_dir / UPSTREAM_LOG_FILE)
+    return upstream
+
+
+def _upstream(
+    cell: Cell,
+    options: RunOptions,
+    resolution: _Resolution | None,
+    *,
+    log: IO[str],
+    cell_dir: Path,
+    echo: IO[str] | None,
+) -> UpstreamResult:
+    # The suite gets a time budget of its own: the scoping suite may have used the cell's.
+    t0 = time.monotonic()
+    deadline = t0 + options.timeout_s
+    durations: dict[str, float] = {}
+    fingerprint = options.upstream_fingerprint_of.get(cell.id, "")
+
+    def done(status: UpstreamStatus, reason: str, **found: Any) -> UpstreamResult:
+        log.write(f"(upstream suite: {status}: {reason})\n")
+        return UpstreamResult(status, reason, fingerprint, durations=_total(durations, t0),
+                              log=UPSTREAM_LOG_FILE, **found)  # fmt: skip
+
+    if resolution is None:  # the scoping suite did not run now: resolve the cell's pins here
+        resolution = _resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
+        durations["resolve-cell"] = resolution.duration_s
+    if resolution.found is None or resolution.lock is None:
+        if resolution.failure == "uninstallable":
+            return done("n/a", f"the cell's pins do not resolve: {resolution.reason}")
+        return done("error", resolution.reason or "the cell's pins were not resolved")
+    found, lock = resolution.found, resolution.lock
+    flask_admin = lock_versions(lock).get("flask-admin")
+    deps = options.upstream_deps or load_deps()
+    plan = plan_upstream(
+        deps, flask_admin=flask_admin, backend=cell.backend, database_url=options.database_url
+    )
+    if isinstance(plan, NotApplicable):
+        return done("n/a", plan.reason, flask_admin=flask_admin)
+    about: dict[str, Any] = {
+        "flask_admin": flask_admin,
+        "series": plan.series,
+        "selection": plan.selection,
+    }
+
+    # 1. Upstream's test dependencies, resolved with the cell's lock as constraints: they may
+    #    add packages but never move one, so the versions under test stay the cell's.
+    with tempfile.TemporaryDirectory(prefix="upstream-") as tmp:
+        constraints = Path(tmp) / "cell.lock"
+        constraints.write_text(lock, encoding="utf-8")
+        compiled = run_logged(
+            ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+             "--no-header", "--no-annotate", "--constraint", str(constraints),
+             *_exclude_newer(options)],
+            log=log, timeout_s=_left(deadline), env=_uv_env(), echo=echo, reaper=options.reaper,
+            stdin_text="\n".join((*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements))
+            + "\n",
+        )  # fmt: skip
+    durations["resolve"] = compiled.duration_s
+    failed = _command_failure(compiled, options)
+    if failed is not None:
+        return done("error", failed, **about)
+    if compiled.returncode != 0:
+        reason = _resolver_message(compiled.output)
+        return done("n/a", f"Flask-Admin {flask_admin}'s test dependencies do not install "
+                    f"with this cell's pins: {reason}", **about)  # fmt: skip
+    moved = moved_pins(lock, compiled.output)
+    if moved:  # constraints make this impossible; checked because it is the promise made
+        return done("n/a", f"its test dependencies would move pins under test: {', '.join(moved)}",
+                    **about)  # fmt: skip
+    about["added"] = added_packages(lock, compiled.output)
+
+    # 2. Its own environment, so that the scoping one stays exactly the cell's pins.
+    venv = options.venvs_dir / f"{cell.id}{UPSTREAM_VENV_SUFFIX}"
+    install_started = time.monotonic()
+    problem = _ensure_environment(venv, found, compiled.output, log=log, deadline=deadline,
+                                  env=_uv_env(), echo=echo, reaper=options.reaper)  # fmt: skip
+    durations["install"] = time.monotonic() - install_started
+    if problem is not None:
+        return done("error", problem, **about)
+
+    # 3. The suite as the installed Flask-Admin ships it, under a config of the harness's own.
+    junit_path = venv / UPSTREAM_JUNIT_FILE
+    junit_path.unlink(missing_ok=True)
+    ini = venv / "upstream-pytest.ini"
+    ini.write_text(pytest_ini(deps), encoding="utf-8")
+    env = {k: v for k, v in _bytecode_allowed(os.environ).items() if k not in _POSTGRES_ENV}
+    test = run_logged(
+        [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(ini),
+         "--rootdir", str(_site_packages(venv)), "-p", "no:cacheprovider",
+         "-q", "--tb=short", "--show-capture=no", "--continue-on-collection-errors",
+         f"--junitxml={junit_path}", *plan.pytest_args],
+        log=log, timeout_s=_left(deadline), cwd=venv, echo=echo, reaper=options.reaper,
+        env={**env, **dict(plan.env)},
+    )  # fmt: skip
+    durations["test"] = test.duration_s
+    failed = _command_failure(test, options, what="pytest")
+    if failed is not None:
+        return done("error", failed, **about)
+    try:
+        report = read_upstream_junit(junit_path)
+    except JUnitError as exc:
+        return done("error", f"the suite crashed before reporting ({exc}): {_tail(test.output)}",
+                    **about)  # fmt: skip
+    shutil.copyfile(junit_path, cell_dir / f".{UPSTREAM_JUNIT_FILE}.tmp")
+    (cell_dir / f".{UPSTREAM_JUNIT_FILE}.tmp").replace(cell_dir / UPSTREAM_JUNIT_FILE)
+    status, reason = judge_report(report)
+    return done(status, reason, counts=report.counts, failures=listed_failures(report),
+                junit=UPSTREAM_JUNIT_FILE, **about)  # fmt: skip
+
+
+# Upstream's 2.x tests read this for their PostgreSQL server: set only from DATABASE_URL, so a
+# value left in the user's shell never points them at a server nobody asked for.
+_POSTGRES_ENV = frozenset({"SQLALCHEMY_DATABASE_URI"})
+
+
+def _site_packages(venv: Path) -> Path:
+    """The environment's site-packages: pytest's rootdir, so node ids read flask_admin/..."""
+    found = sorted((venv / "lib").glob("python3*/site-packages"))
+    return found[0] if found else venv
 
 
 def _ensure_environment(

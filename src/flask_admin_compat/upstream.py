@@ -1,0 +1,583 @@
+"""Flask-Admin's own SQLAlchemy tests as a second opinion: what they need, what they said.
+
+Flask-Admin ships its test suite inside its wheel (``flask_admin/tests/sqla``), so every cell
+can run it against the Flask-Admin it installed. What each release series needs to do so is
+data (``upstream-deps.toml``, each entry with its source); this module turns it into a plan
+for one cell (:func:`plan_upstream`) and reads the outcome back from pytest's JUnit XML
+(:func:`parse_upstream_junit`). The runner does the installing and running.
+
+This suite never changes a cell's verdict: upstream's fixtures push one app context around
+each test, so they cannot see per-request scoping bugs, which is what the scoping suite is for.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from flask_admin_compat.cells import KeywordError, check_keyword
+from flask_admin_compat.checks import JUnitError
+from flask_admin_compat.matrix import BACKENDS
+
+DEPS_FILE = "upstream-deps.toml"
+UPSTREAM_LOG_FILE = "upstream-log.txt"
+UPSTREAM_JUNIT_FILE = "upstream-junit.xml"
+#: The environment variable naming a PostgreSQL server for upstream's PostgreSQL-only tests.
+DATABASE_URL = "DATABASE_URL"
+
+UpstreamStatus = Literal["ran", "n/a", "error"]
+FailureOutcome = Literal["failed", "error"]
+
+#: A failure keeps its first lines only: enough to recognise it, small enough for a grid cell.
+MESSAGE_LINES = 5
+MESSAGE_CHARS = 600
+#: Failures listed per cell; the counts always cover them all.
+MAX_FAILURES = 100
+# pytest's own message on a module that could not be imported; the traceback says why.
+_COLLECTION_FAILURE = "collection failure"
+_TRAILING_PATH = re.compile(r"\s+\(/[^()]*\)$")
+_LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
+
+
+# --- the dependency data --------------------------------------------------------------------
+
+
+class DepsError(ValueError):
+    """A problem in upstream-deps.toml, said in one line naming the key and the value."""
+
+    def __init__(self, key: str, value: object, problem: str) -> None:
+        super().__init__(f"{DEPS_FILE}: {key} = {value!r}: {problem}")
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One package upstream's tests need, and where that was learnt."""
+
+    requirement: str
+    source: str
+
+
+@dataclass(frozen=True)
+class BackendRule:
+    """How a series' tests exercise one backend: the pytest ``-k`` that keeps its cases."""
+
+    source: str
+    keyword: str | None = None
+    requirements: tuple[Dependency, ...] = ()
+
+
+@dataclass(frozen=True)
+class PostgresRule:
+    """How a series' PostgreSQL tests find their server: an environment variable or a fixed URI."""
+
+    source: str
+    uri_env: str | None = None
+    fixed_uri: str | None = None
+    requirements: tuple[Dependency, ...] = ()
+
+
+@dataclass(frozen=True)
+class Series:
+    """What one Flask-Admin release series needs to run its own SQLAlchemy tests."""
+
+    text: str  # the specifier as written, e.g. ">=2.2"
+    specifier: SpecifierSet
+    source: str
+    requirements: tuple[Dependency, ...]
+    backends: tuple[tuple[str, BackendRule], ...]
+    postgres: PostgresRule
+
+
+@dataclass(frozen=True)
+class UpstreamDeps:
+    module: str
+    markers: tuple[str, ...]
+    postgres_ignore_glob: str
+    series: tuple[Series, ...]
+
+
+@cache
+def deps_text() -> str:
+    """The packaged upstream-deps.toml, read once."""
+    return resources.files("flask_admin_compat").joinpath(DEPS_FILE).read_text(encoding="utf-8")
+
+
+def load_deps(path: Path | None = None) -> UpstreamDeps:
+    """Read and validate the dependency data (the packaged file unless ``path`` names one)."""
+    text = deps_text() if path is None else path.read_text(encoding="utf-8")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise DepsError("(file)", DEPS_FILE, f"not valid TOML: {exc}") from None
+    return parse_deps(raw)
+
+
+def parse_deps(raw: Mapping[str, Any]) -> UpstreamDeps:
+    """Validate the parsed TOML; only checked PEP 508 text ever reaches an installer."""
+    suite = _table(raw, "suite")
+    module = suite.get("module")
+    if not isinstance(module, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", module):
+        raise DepsError("suite.module", module, "a dotted module name for pytest --pyargs")
+    markers = _strings(suite.get("markers", []), "suite.markers")
+    ignore = _table(raw, "postgres").get("ignore-glob")
+    if not isinstance(ignore, str) or not ignore:
+        raise DepsError("postgres.ignore-glob", ignore, "a glob naming the PostgreSQL tests")
+    items = raw.get("series")
+    if not isinstance(items, list) or not items:
+        raise DepsError("series", items, "give at least one [[series]]")
+    series = tuple(_parse_series(item, key=f"series[{i}]") for i, item in enumerate(items))
+    return UpstreamDeps(module, markers, ignore, series)
+
+
+def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, dict):
+        raise DepsError(key, value, "must be a table")
+    return value
+
+
+def _strings(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise DepsError(key, value, "must be a list of strings")
+    return tuple(value)
+
+
+def _source(raw: Mapping[str, Any], key: str) -> str:
+    source = raw.get("source")
+    if not isinstance(source, str) or not source.strip():
+        raise DepsError(f"{key}.source", source, "every entry says where it came from")
+    return " ".join(source.split())
+
+
+def _parse_series(raw: object, *, key: str) -> Series:
+    if not isinstance(raw, dict):
+        raise DepsError(key, raw, "must be a table")
+    text = raw.get("flask-admin")
+    try:
+        specifier = SpecifierSet(text) if isinstance(text, str) and text else None
+    except InvalidSpecifier:
+        specifier = None
+    if specifier is None or text is None:
+        raise DepsError(f"{key}.flask-admin", text, "a PEP 440 specifier such as '>=2.2'")
+    backends_raw = raw.get("backends")
+    if not isinstance(backends_raw, dict) or not backends_raw:
+        raise DepsError(f"{key}.backends", backends_raw, "name the backends its tests exercise")
+    backends = []
+    for name, rule in backends_raw.items():
+        if name not in BACKENDS:
+            raise DepsError(f"{key}.backends.{name}", rule, f"unknown backend (known: {BACKENDS})")
+        backends.append((name, _parse_backend(rule, key=f"{key}.backends.{name}")))
+    return Series(
+        text=text,
+        specifier=specifier,
+        source=_source(raw, key),
+        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
+        backends=tuple(backends),
+        postgres=_parse_postgres(raw.get("postgres"), key=f"{key}.postgres"),
+    )
+
+
+def _parse_backend(raw: object, *, key: str) -> BackendRule:
+    if not isinstance(raw, dict):
+        raise DepsError(key, raw, "must be a table")
+    keyword = raw.get("keyword")
+    if keyword is not None and not isinstance(keyword, str):
+        raise DepsError(f"{key}.keyword", keyword, "a pytest -k expression")
+    if keyword is not None:
+        # Names joined by and/or/not only: the same guard as the matrix's own -k.
+        try:
+            check_keyword(keyword)
+        except KeywordError as exc:
+            raise DepsError(f"{key}.keyword", keyword, str(exc)) from None
+    return BackendRule(
+        source=_source(raw, key),
+        keyword=keyword,
+        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
+    )
+
+
+def _parse_postgres(raw: object, *, key: str) -> PostgresRule:
+    if not isinstance(raw, dict):
+        raise DepsError(key, raw, "say how its PostgreSQL tests find their server")
+    uri_env, fixed_uri = raw.get("uri-env"), raw.get("fixed-uri")
+    if (uri_env is None) == (fixed_uri is None):
+        raise DepsError(key, raw, "give exactly one of uri-env and fixed-uri")
+    for name, value in (("uri-env", uri_env), ("fixed-uri", fixed_uri)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise DepsError(f"{key}.{name}", value, "must be a non-empty string")
+    return PostgresRule(
+        source=_source(raw, key),
+        uri_env=uri_env,
+        fixed_uri=fixed_uri,
+        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
+    )
+
+
+def _parse_requirements(raw: object, *, key: str) -> tuple[Dependency, ...]:
+    if not isinstance(raw, list):
+        raise DepsError(key, raw, "must be a list of { requirement, source } tables")
+    parsed = []
+    for i, item in enumerate(raw):
+        item_key = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise DepsError(item_key, item, "must be a { requirement, source } table")
+        text = item.get("requirement")
+        try:
+            requirement = Requirement(text) if isinstance(text, str) else None
+        except InvalidRequirement:
+            requirement = None
+        if requirement is None or requirement.url or requirement.marker or text is None:
+            raise DepsError(f"{item_key}.requirement", text, "a name and a PEP 440 specifier")
+        parsed.append(Dependency(str(requirement), _source(item, item_key)))
+    return tuple(parsed)
+
+
+def series_for(deps: UpstreamDeps, version: Version) -> Series | None:
+    """The first series whose specifier admits this Flask-Admin version."""
+    return next((s for s in deps.series if s.specifier.contains(version, prereleases=True)), None)
+
+
+# --- one cell's plan ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamPlan:
+    """How the suite runs in one cell: what to install beside the pins, and what to select."""
+
+    series: str
+    requirements: tuple[str, ...]
+    pytest_args: tuple[str, ...]  # --pyargs MODULE and the selection
+    selection: tuple[str, ...]  # the selection in words, for the result
+    env: tuple[tuple[str, str], ...] = ()  # set for pytest (the PostgreSQL URI), never recorded
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """The suite cannot run in this cell, for a reason of the stack (not of the harness)."""
+
+    reason: str
+
+
+def plan_upstream(
+    deps: UpstreamDeps, *, flask_admin: str | None, backend: str, database_url: str | None
+) -> UpstreamPlan | NotApplicable:
+    """What one cell installs and runs, from the installed Flask-Admin and the cell's backend."""
+    if flask_admin is None:
+        return NotApplicable("Flask-Admin is not among the cell's resolved pins")
+    try:
+        version = Version(flask_admin)
+    except InvalidVersion:
+        return NotApplicable(f"Flask-Admin {flask_admin!r} is not a PEP 440 version")
+    series = series_for(deps, version)
+    if series is None:
+        return NotApplicable(
+            f"no test dependencies are known for Flask-Admin {version}: "
+            f"add a series for it to {DEPS_FILE}"
+        )
+    rules = dict(series.backends)
+    rule = rules.get(backend)
+    if rule is None:
+        covered = ", ".join(rules)
+        why = "; ".join(r.source for r in rules.values())
+        return NotApplicable(
+            f"Flask-Admin {version}'s own tests exercise {covered} only, not {backend} ({why})"
+        )
+    postgres = _postgres_uri(series.postgres, database_url)
+    requirements = [d.requirement for d in (*series.requirements, *rule.requirements)]
+    args = ["--pyargs", deps.module]
+    selection = []
+    if rule.keyword:
+        args += ["-k", rule.keyword]
+        selection.append(f"-k {rule.keyword!r}: {backend}'s cases and those that take no backend")
+    env: tuple[tuple[str, str], ...] = ()
+    if postgres is None:
+        args += ["--ignore-glob", deps.postgres_ignore_glob]
+        selection.append(f"--ignore-glob {deps.postgres_ignore_glob}: {_no_postgres(series)}")
+    else:
+        requirements += [d.requirement for d in series.postgres.requirements]
+        if series.postgres.uri_env:
+            env = ((series.postgres.uri_env, postgres),)
+        selection.append(f"PostgreSQL tests included: {DATABASE_URL} names a server")
+    return UpstreamPlan(
+        series=series.text,
+        requirements=tuple(dict.fromkeys(requirements)),
+        pytest_args=tuple(args),
+        selection=tuple(selection),
+        env=env,
+    )
+
+
+def _postgres_uri(rule: PostgresRule, database_url: str | None) -> str | None:
+    """The server upstream's PostgreSQL tests would use, or None when they cannot run."""
+    if not database_url:
+        return None
+    if rule.uri_env is not None:
+        return database_url
+    return database_url if database_url == rule.fixed_uri else None
+
+
+def _no_postgres(series: Series) -> str:
+    if series.postgres.fixed_uri is not None:
+        return (
+            f"PostgreSQL only, and these tests connect to {series.postgres.fixed_uri} alone "
+            f"(set {DATABASE_URL} to exactly that to run them)"
+        )
+    return f"PostgreSQL only (set {DATABASE_URL} to a server to run them)"
+
+
+def pytest_ini(deps: UpstreamDeps) -> str:
+    """The config the suite runs under, in place of the repository's own.
+
+    xunit1 puts each test's file in the JUnit XML, so failures get real pytest node ids.
+    """
+    lines = ["[pytest]", "junit_family = xunit1"]
+    if deps.markers:
+        lines.append("markers =")
+        lines += [f"    {marker}" for marker in deps.markers]
+    return "\n".join(lines) + "\n"
+
+
+# --- pins ------------------------------------------------------------------------------------
+
+
+def lock_versions(lock: str) -> dict[str, str]:
+    """``name==version`` lines of a resolved lock, by canonical name."""
+    versions: dict[str, str] = {}
+    for line in lock.splitlines():
+        match = _LOCK_LINE.match(line.strip())
+        if match:
+            versions[canonicalize_name(match.group(1))] = match.group(2)
+    return versions
+
+
+def moved_pins(cell_lock: str, upstream_lock: str) -> list[str]:
+    """Packages of the cell whose version the upstream environment would change (or drop)."""
+    cell, upstream = lock_versions(cell_lock), lock_versions(upstream_lock)
+    return [
+        f"{name} {version} -> {upstream.get(name, 'absent')}"
+        for name, version in sorted(cell.items())
+        if upstream.get(name) != version
+    ]
+
+
+def added_packages(cell_lock: str, upstream_lock: str) -> dict[str, str]:
+    """What the upstream environment holds beyond the cell's pins: the test dependencies."""
+    cell = lock_versions(cell_lock)
+    return {n: v for n, v in sorted(lock_versions(upstream_lock).items()) if n not in cell}
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpstreamCounts:
+    """Tests by outcome; ``skipped`` leaves out expected failures, which ``xfailed`` counts."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    xfailed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed + self.errors + self.skipped + self.xfailed
+
+    def summary(self) -> str:
+        """``194 passed, 2 failed, 1 skipped`` (zeros left out, as pytest says it)."""
+        parts = [
+            (self.passed, "passed"),
+            (self.failed, "failed"),
+            (self.errors, "errors" if self.errors != 1 else "error"),
+            (self.skipped, "skipped"),
+            (self.xfailed, "xfailed"),
+        ]
+        return ", ".join(f"{n} {word}" for n, word in parts if n) or "no tests"
+
+
+@dataclass(frozen=True)
+class UpstreamFailure:
+    """One failed or erroring test (or a module that could not be collected), first lines only."""
+
+    nodeid: str
+    outcome: FailureOutcome
+    message: str
+
+
+@dataclass(frozen=True)
+class UpstreamReport:
+    """What pytest's JUnit XML says about one run of the suite."""
+
+    counts: UpstreamCounts
+    failures: tuple[UpstreamFailure, ...]
+    uncollected: tuple[str, ...]  # test modules that failed to import
+
+
+@dataclass(frozen=True)
+class UpstreamResult:
+    """The upstream suite's outcome in one cell, beside (never inside) the cell's verdict."""
+
+    status: UpstreamStatus
+    reason: str
+    fingerprint: str
+    counts: UpstreamCounts = field(default_factory=UpstreamCounts)
+    failures: tuple[UpstreamFailure, ...] = ()
+    flask_admin: str | None = None
+    series: str | None = None
+    added: dict[str, str] = field(default_factory=dict)
+    selection: tuple[str, ...] = ()
+    durations: dict[str, float] = field(default_factory=dict)
+    log: str | None = None
+    junit: str | None = None
+
+
+def parse_upstream_junit(xml_text: str) -> UpstreamReport:
+    """Count every test case of the JUnit XML and keep the first lines of each failure."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        raise JUnitError(f"JUnit XML is not well-formed: {exc}") from exc
+    if root.tag not in ("testsuites", "testsuite"):
+        raise JUnitError(f"not a JUnit report: the root element is <{root.tag}>")
+    tally = dict.fromkeys(("passed", "failed", "errors", "skipped", "xfailed"), 0)
+    failures: list[UpstreamFailure] = []
+    uncollected: list[str] = []
+    for case in root.iter("testcase"):
+        kind, node = _case_kind(case)
+        tally[kind] += 1
+        if kind in ("failed", "errors") and node is not None:
+            nodeid = _nodeid(case)
+            if node.get("message") == _COLLECTION_FAILURE:
+                uncollected.append(nodeid)
+            outcome: FailureOutcome = "failed" if kind == "failed" else "error"
+            failures.append(UpstreamFailure(nodeid, outcome, first_lines(node)))
+    return UpstreamReport(UpstreamCounts(**tally), tuple(failures), tuple(uncollected))
+
+
+def read_upstream_junit(path: Path) -> UpstreamReport:
+    """Like :func:`parse_upstream_junit`, from a file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JUnitError(f"{path}: cannot read the JUnit report: {exc.strerror}") from exc
+    return parse_upstream_junit(text)
+
+
+def _case_kind(case: ET.Element) -> tuple[str, ET.Element | None]:
+    # A test that fails and then errors in teardown has both elements: it counts as failed.
+    for tag, kind in (("failure", "failed"), ("error", "errors")):
+        node = case.find(tag)
+        if node is not None:
+            return kind, node
+    skipped = case.find("skipped")
+    if skipped is not None:
+        return ("xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"), skipped
+    return "passed", None
+
+
+def _nodeid(case: ET.Element) -> str:
+    """pytest's node id where the report names the file (xunit1), else classname::name."""
+    file, classname, name = case.get("file"), case.get("classname") or "", case.get("name") or ""
+    if not classname:  # a module that failed to collect: its name is the dotted module
+        return file or name
+    if file and file.endswith(".py"):
+        module = file.removesuffix(".py").replace("/", ".")
+        inner = classname.removeprefix(module).strip(".")
+        return "::".join([file, *filter(None, inner.split(".")), name])
+    return f"{classname}::{name}"
+
+
+def first_lines(node: ET.Element) -> str:
+    """The failure in a few lines: pytest's message, or the ``E`` lines of its traceback."""
+    message = (node.get("message") or "").strip()
+    if message and message != _COLLECTION_FAILURE:
+        lines = message.splitlines()
+    else:
+        text = (node.text or "").splitlines()
+        lines = [ln[1:].strip() for ln in text if ln.startswith("E ")]
+        lines = lines or [ln for ln in text if ln.strip()][-MESSAGE_LINES:]
+    kept = "\n".join(ln.rstrip() for ln in lines[:MESSAGE_LINES] if ln.strip())
+    return kept if len(kept) <= MESSAGE_CHARS else kept[: MESSAGE_CHARS - 1] + "…"
+
+
+def judge_report(report: UpstreamReport) -> tuple[UpstreamStatus, str]:
+    """``ran`` with its counts, or ``n/a`` when the suite could not be collected here."""
+    if report.uncollected:
+        first = next(f for f in report.failures if f.nodeid == report.uncollected[0])
+        modules = ", ".join(Path(m).name for m in report.uncollected)
+        cause = first.message.splitlines()[-1] if first.message else "see the log"
+        # An ImportError names the file it looked in: a path of this machine, noise here.
+        cause = _TRAILING_PATH.sub("", cause)
+        return "n/a", f"could not collect {modules}: {cause}"
+    if report.counts.total == 0:
+        return "n/a", "the suite collected no tests"
+    return "ran", report.counts.summary()
+
+
+def listed_failures(report: UpstreamReport) -> tuple[UpstreamFailure, ...]:
+    """The failures a result keeps: the modules that failed to collect first, then the rest."""
+    first = [f for f in report.failures if f.nodeid in report.uncollected]
+    rest = [f for f in report.failures if f.nodeid not in report.uncollected]
+    return tuple((first + rest)[:MAX_FAILURES])
+
+
+# --- JSON form -------------------------------------------------------------------------------
+
+
+def upstream_to_json(result: UpstreamResult) -> dict[str, Any]:
+    counts = result.counts
+    return {
+        "status": result.status,
+        "reason": result.reason,
+        "flask_admin": result.flask_admin,
+        "series": result.series,
+        "counts": {
+            "passed": counts.passed,
+            "failed": counts.failed,
+            "errors": counts.errors,
+            "skipped": counts.skipped,
+            "xfailed": counts.xfailed,
+        },
+        "failures": [
+            {"nodeid": f.nodeid, "outcome": f.outcome, "message": f.message}
+            for f in result.failures
+        ],
+        "added": dict(sorted(result.added.items())),
+        "selection": list(result.selection),
+        "durations": dict(result.durations),
+        "fingerprint": result.fingerprint,
+        "log": result.log,
+        "junit": result.junit,
+    }
+
+
+def upstream_from_json(data: Mapping[str, Any]) -> UpstreamResult:
+    """The inverse of :func:`upstream_to_json`, for data the result schema has validated."""
+    return UpstreamResult(
+        status=data["status"],
+        reason=data["reason"],
+        fingerprint=data["fingerprint"],
+        counts=UpstreamCounts(**data["counts"]),
+        failures=tuple(
+            UpstreamFailure(f["nodeid"], f["outcome"], f["message"]) for f in data["failures"]
+        ),
+        flask_admin=data.get("flask_admin"),
+        series=data.get("series"),
+        added=dict(data.get("added", {})),
+        selection=tuple(data.get("selection", [])),
+        durations=dict(data.get("durations", {})),
+        log=data.get("log"),
+        junit=data.get("junit"),
+    )
