@@ -39,6 +39,7 @@ from flask_admin_compat.results import (
     read_result,
     write_text_atomic,
 )
+from flask_admin_compat.upstream import UpstreamResult, upstream_from_json, upstream_to_json
 
 GRID_SCHEMA_VERSION = "1.0"
 GRID_FILE = "grid.json"
@@ -99,6 +100,9 @@ class GridCell:
     fingerprint: str | None = None
     log: LogRef | None = None
     unreadable: str | None = None  # the reader's message when the result file was unusable
+    upstream: UpstreamResult | None = (
+        None  # Flask-Admin's own tests: beside the verdict, never in it
+    )
 
     @property
     def flaky(self) -> bool:
@@ -326,6 +330,7 @@ def _from_result(item: Collected, link_base: str | None) -> GridCell:
         harness_version=result.harness_version,
         fingerprint=result.fingerprint,
         log=_log_ref(item, result.cell_id, link_base),
+        upstream=result.upstream,
     )
 
 
@@ -501,6 +506,50 @@ def safe_link(url: str | None) -> str | None:
 
 def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+#: What the upstream badge means, for both renderers' legends.
+UPSTREAM_MEANING = (
+    "Flask-Admin's own SQLAlchemy tests (flask_admin/tests/sqla, shipped in its wheel) run in "
+    "the same stack: how many passed and failed, or n/a where they cannot run there (the details "
+    "say why). A second opinion beside the verdict, never part of it: upstream's fixtures hold "
+    "one app context around each whole test, so they cannot see per-request scoping bugs."
+)
+
+
+def upstream_short(upstream: UpstreamResult) -> str:
+    """What fits beside a verdict: ``194 passed``, ``42 passed, 18 failed``, ``n/a``, ``error``."""
+    if upstream.status != "ran":
+        return upstream.status
+    counts = upstream.counts
+    parts = [f"{counts.passed} passed"]
+    if counts.failed:
+        parts.append(f"{counts.failed} failed")
+    if counts.errors:
+        parts.append(f"{counts.errors} error" + ("s" if counts.errors != 1 else ""))
+    return ", ".join(parts)
+
+
+def upstream_failing(cell: GridCell) -> bool:
+    """Whether Flask-Admin's own tests ran here and some failed or errored."""
+    up = cell.upstream
+    return up is not None and up.status == "ran" and bool(up.counts.failed or up.counts.errors)
+
+
+def upstream_tally(cells: Iterable[GridCell]) -> str:
+    """``ran in 3 (1 with failures), n/a in 2``; empty when no cell ran them."""
+    with_upstream = [c for c in cells if c.upstream is not None]
+    if not with_upstream:
+        return ""
+    statuses = Counter(c.upstream.status for c in with_upstream if c.upstream is not None)
+    failing = sum(1 for c in with_upstream if upstream_failing(c))
+    parts = []
+    if statuses["ran"]:
+        parts.append(
+            f"ran in {statuses['ran']}" + (f" ({failing} with failures)" if failing else "")
+        )
+    parts += [f"{s} in {statuses[s]}" for s in ("n/a", "error") if statuses[s]]
+    return ", ".join(parts)
 
 
 def check_label(check: str, patterns: Iterable[str]) -> str:
@@ -721,6 +770,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
             "url": cell.log.url,
             "head": list(cell.log.head),
         },
+        "upstream": upstream_to_json(cell.upstream) if cell.upstream is not None else None,
     }
 
 
@@ -796,6 +846,8 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         if log is None
         else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("head", ()))),
         unreadable=data.get("unreadable"),
+        # Absent from grids merged before Flask-Admin's own tests could run.
+        upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
     )
 
 

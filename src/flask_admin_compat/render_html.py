@@ -18,6 +18,7 @@ from flask_admin_compat.checks import ANY_PATTERN
 from flask_admin_compat.grid import (
     FLAKY,
     PYTHON_AXIS,
+    UPSTREAM_MEANING,
     CellChange,
     Changes,
     Grid,
@@ -31,6 +32,8 @@ from flask_admin_compat.grid import (
     pattern_order,
     safe_link,
     spec_sort_key,
+    upstream_failing,
+    upstream_tally,
 )
 from flask_admin_compat.render_markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.results import VERDICTS
@@ -46,6 +49,11 @@ ICONS: Mapping[str, str] = {
     "excluded": "\N{WHITE CIRCLE}",
     FLAKY: "\N{ALMOST EQUAL TO}",
 }
+#: Flask-Admin's own tests, beside the verdict: an alembic, which DejaVu Sans has too.
+UPSTREAM_ICON = "\N{ALEMBIC}"
+#: Failures of Flask-Admin's own tests the details list per cell (the page's size grows with
+#: them); every one is in grid.json and the cell's upstream-junit.xml.
+_UPSTREAM_FAILURES = 30
 OUTCOME_CODES: Mapping[str, str] = {"passed": "p", "failed": "f", "error": "e", "skipped": "s"}
 _TITLE_CHECKS = 6
 _CSP = (
@@ -109,6 +117,7 @@ button.cell .word{white-space:nowrap}
 .flag,.mark{font-size:.75rem;font-weight:600;white-space:nowrap}
 .mark{margin-left:auto}
 .mark{color:var(--fg)}
+button.cell .up{font-weight:400}button.cell .up-failing{font-weight:700}
 .hidden{display:none!important}
 .changes ul{margin:4px 0 0;padding-left:20px}.changes li{margin:2px 0}
 .changes .regressions h3{color:var(--incompatible-fg)}
@@ -159,7 +168,9 @@ _SCRIPT = r"""
     const v = verdict.value;
     if (v === "not-compatible" && c.verdict === "compatible" && !c.flaky) return false;
     if (v === "flaky" && !c.flaky) return false;
-    if (v && v !== "not-compatible" && v !== "flaky" && c.verdict !== v) return false;
+    if (v === "upstream-failing" && !(c.up && c.up.failing)) return false;
+    const special = ["not-compatible", "flaky", "upstream-failing"];
+    if (v && !special.includes(v) && c.verdict !== v) return false;
     const q = search.value.trim().toLowerCase();
     return !q || c.id.toLowerCase().includes(q);
   }
@@ -271,10 +282,25 @@ _SCRIPT = r"""
     } else {
       body.append(el("p", {}, "No log was kept for this cell."));
     }
+    if (c.up) upstreamSection(body, c.up);
     if (c.durations) body.append(el("p", {class: "meta"}, c.durations));
     body.append(el("p", {class: "meta"}, `Result file: ${c.result}`));
     dialog.replaceChildren(head, body);
     dialog.showModal();
+  }
+
+  function upstreamSection(body, up) {
+    body.append(el("h3", {}, `${data.upstreamIcon} Flask-Admin's own tests`),
+      el("p", {}, el("b", {}, up.status), `: ${up.reason}`));
+    for (const [nodeid, outcome, message] of up.failures) {
+      body.append(el("p", {}, el("code", {}, nodeid), ` ${outcome}`));
+      if (message) body.append(el("pre", {}, message));
+    }
+    if (up.more > 0) {
+      body.append(el("p", {class: "meta"},
+        `\u2026 and ${up.more} more: grid.json and the cell's ${up.junit || "JUnit report"} have every one.`));
+    }
+    if (up.note) body.append(el("p", {class: "meta"}, up.note));
   }
 
   document.addEventListener("click", (event) => {
@@ -353,6 +379,14 @@ def _header(grid: Grid) -> str:
         f"{ICONS[key]}</span>{key}</span></dt><dd>{_e(MEANINGS[key])}</dd></div>"
         for key in (*VERDICTS, FLAKY)
     )
+    tally = upstream_tally(grid.cells)
+    upstream = ""
+    if tally:
+        legend += (
+            f'<div><dt><span class="chip"><span class="icon" aria-hidden="true">{UPSTREAM_ICON}'
+            f"</span>upstream</span></dt><dd>{_e(UPSTREAM_MEANING)}</dd></div>"
+        )
+        upstream = f'<p class="meta">{UPSTREAM_ICON} Flask-Admin\'s own tests: {_e(tally)}</p>'
     total = len(grid.cells)
     return (
         "<header>"
@@ -361,6 +395,7 @@ def _header(grid: Grid) -> str:
         f"{_e(grid.harness_version)}{run}</p>"
         f"<p><b>{total} cell{'' if total == 1 else 's'}</b></p>"
         f'<ul class="chips" aria-label="Cells per verdict">{"".join(chips)}</ul>'
+        f"{upstream}"
         '<details class="legend-box" open><summary>Legend</summary>'
         f'<dl class="legend">{legend}</dl>'
         '<p class="meta">Hover a cell for its summary; click it for every check, the messages '
@@ -449,7 +484,13 @@ def _filters(grid: Grid) -> str:
         + "".join(selects)
         + '<label>Verdict<select id="f-verdict"><option value="">any</option>'
         '<option value="not-compatible">anything but compatible</option>'
-        f'{verdicts}<option value="flaky">flaky</option></select></label>'
+        f'{verdicts}<option value="flaky">flaky</option>'
+        + (
+            '<option value="upstream-failing">Flask-Admin\'s own tests failing</option>'
+            if any(c.upstream is not None for c in grid.cells)
+            else ""
+        )
+        + "</select></label>"
         '<label>Cell id contains<input id="f-search" type="search" size="16" '
         'placeholder="e.g. admin22"></label>'
         '<button type="reset">Show all</button>'
@@ -535,6 +576,15 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         notes.append(_e(cell.label.partition(" ")[2].strip("()")))
     if cell.flaky:
         notes.append(f'<span title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>')
+    if cell.upstream is not None:
+        failing = " up-failing" if upstream_failing(cell) else ""
+        said = cell.upstream.reason
+        if cell.upstream.status != "ran":  # a reason, not counts: say what it explains
+            said = f"{cell.upstream.status}: {said}"
+        notes.append(
+            f'<span class="up{failing}" title="Flask-Admin&#x27;s own tests: {_e(said)}">'
+            f"{UPSTREAM_ICON} {_e(_upstream_badge(cell))}</span>"
+        )
     sub = f"<small>{' · '.join(notes)}</small>" if notes else ""
     mark = ""
     if cell.cell_id in marks:
@@ -546,6 +596,16 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         f'<span class="icon" aria-hidden="true">{ICONS[cell.verdict]}</span>'
         f'<span class="word">{_e(cell.verdict)}{sub}</span>{mark}</button>'
     )
+
+
+def _upstream_badge(cell: GridCell) -> str:
+    """``194 ✓`` or ``42 ✓ 18 ✗``: as narrow as the verdict word above it (the title has words)."""
+    up = cell.upstream
+    assert up is not None
+    if up.status != "ran":
+        return up.status
+    bad = up.counts.failed + up.counts.errors
+    return f"{up.counts.passed} \N{CHECK MARK}" + (f" {bad} \N{BALLOT X}" if bad else "")
 
 
 def hover_text(cell: GridCell) -> str:
@@ -560,6 +620,8 @@ def hover_text(cell: GridCell) -> str:
         lines.append(f"✗ {check_label(check, patterns)}" + (f": {message}" if message else ""))
     if len(failed) > _TITLE_CHECKS:
         lines.append(f"… and {len(failed) - _TITLE_CHECKS} more failed checks")
+    if cell.upstream is not None:
+        lines.append(f"Flask-Admin's own tests: {first_line(cell.upstream.reason)}")
     lines.append("Click for every check and the log.")
     return "\n".join(line[:300] for line in lines)
 
@@ -582,6 +644,7 @@ def _json_data(grid: Grid) -> str:
         "checks": list(checks),
         "anyPattern": ANY_PATTERN,
         "icons": dict(ICONS),
+        "upstreamIcon": UPSTREAM_ICON,
         "axisNames": dict(AXIS_NAMES),
         "cells": [_cell_data(c, checks, patterns) for c in grid.cells],
     }
@@ -618,6 +681,32 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
         "log": _log_data(cell),
         "durations": _durations(cell.durations),
         "result": cell.result_path,
+        "up": _upstream_data(cell),
+    }
+
+
+def _upstream_data(cell: GridCell) -> dict[str, Any] | None:
+    up = cell.upstream
+    if up is None:
+        return None
+    shown = up.failures[:_UPSTREAM_FAILURES]
+    note = []
+    if up.flask_admin:
+        note.append(f"Flask-Admin {up.flask_admin}'s tests")
+    if up.added:
+        note.append("test dependencies beside the pins: " + ", ".join(
+            f"{name} {version}" for name, version in up.added.items()))  # fmt: skip
+    note += list(up.selection)
+    return {
+        "status": up.status,
+        "reason": up.reason,
+        "failing": upstream_failing(cell),
+        "failures": [[f.nodeid, f.outcome, f.message] for f in shown],
+        "more": max(0, up.counts.failed + up.counts.errors - len(shown))
+        if up.status == "ran"
+        else 0,
+        "junit": up.junit,
+        "note": "; ".join(note),
     }
 
 

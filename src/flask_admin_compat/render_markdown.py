@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from flask_admin_compat.grid import (
     FLAKY,
     PYTHON_AXIS,
+    UPSTREAM_MEANING,
     CellChange,
     Changes,
     Grid,
@@ -23,6 +24,8 @@ from flask_admin_compat.grid import (
     first_line,
     layout,
     safe_link,
+    upstream_short,
+    upstream_tally,
 )
 from flask_admin_compat.results import VERDICTS
 
@@ -35,6 +38,11 @@ ICONS: Mapping[str, str] = {
     "excluded": "\N{HEAVY MINUS SIGN}",
     FLAKY: "🎲",
 }
+#: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
+UPSTREAM_ICON = "🧪"
+#: Failing upstream tests named in a cell's details; the rest are in grid.json and grid.html.
+_UPSTREAM_FAILURES = 5
+_MESSAGE_CHARS = 200
 MEANINGS: Mapping[str, str] = {
     "compatible": "the registration pattern Flask-Admin documents gets a properly scoped "
     "session per request",
@@ -98,7 +106,7 @@ def render_markdown(grid: Grid) -> str:
     ]
     if grid.changes is not None:
         parts.append(_changes(grid.changes))
-    parts.append(_legend())
+    parts.append(_legend(upstream=any(c.upstream is not None for c in grid.cells)))
     tables = layout(grid.cells)
     parts.extend(_table(t) for t in tables if t.shared or t.row_axes or t.column_axes)
     unplaced = [c for t in tables if not (t.shared or t.row_axes or t.column_axes) for c in _all(t)]
@@ -130,11 +138,17 @@ def _summary(grid: Grid) -> str:
         shown.append(f"{ICONS[FLAKY]} {counts[FLAKY]} {FLAKY}")
     total = len(grid.cells)
     noun = "cell" if total == 1 else "cells"
-    return f"**{total} {noun}:** " + (" · ".join(shown) if shown else "none yet")
+    line = f"**{total} {noun}:** " + (" · ".join(shown) if shown else "none yet")
+    tally = upstream_tally(grid.cells)
+    if tally:
+        line += f"\n\n{UPSTREAM_ICON} Flask-Admin's own tests: {md_text(tally)}."
+    return line
 
 
-def _legend() -> str:
+def _legend(*, upstream: bool = False) -> str:
     rows = [f"| {ICONS[key]} | {key} | {MEANINGS[key]} |" for key in (*VERDICTS, FLAKY)]
+    if upstream:
+        rows.append(f"| {UPSTREAM_ICON} | upstream | {UPSTREAM_MEANING} |")
     return "\n".join(
         [
             "## Legend",
@@ -237,17 +251,21 @@ def _cell(cells: tuple[GridCell, ...]) -> str:
 
 
 def cell_markdown(cell: GridCell) -> str:
-    """Icon and short verdict, linked to the log; without a link, the log's first lines."""
+    """Icon and short verdict, linked to the log; without a link, the log's first lines.
+
+    Where Flask-Admin's own tests ran, their counts follow on a line of their own.
+    """
     text = f"{ICONS[cell.verdict]} {md_text(cell.label)}"
     if cell.flaky:
         text += f" {ICONS[FLAKY]} {FLAKY}"
+    badge = f"<br>{UPSTREAM_ICON} {md_text(upstream_short(cell.upstream))}" if cell.upstream else ""
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
-        return f"[{text}]({_url(url)})"
+        return f"[{text}]({_url(url)}){badge}"
     if cell.log is not None and cell.log.head:
         lines = "<br>".join(md_text(line) for line in cell.log.head[:3])
-        return f"<details><summary>{text}</summary>{lines}</details>"
-    return text
+        return f"<details><summary>{text}</summary>{lines}</details>{badge}"
+    return text + badge
 
 
 def _url(url: str) -> str:
@@ -316,12 +334,28 @@ def _detail(cell: GridCell) -> str:
             for check, patterns, msg in failed
         ]
         lines.append("")
+    if cell.upstream is not None:
+        lines += [*_upstream_lines(cell), ""]
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
         lines.append(f"[Log]({_url(url)})")
     elif cell.log is not None and cell.log.head:
         lines += ["First lines of the log:", "", md_code_block("\n".join(cell.log.head))]
     return "\n".join(lines).rstrip()
+
+
+def _upstream_lines(cell: GridCell) -> list[str]:
+    up = cell.upstream
+    assert up is not None
+    lines = [f"{UPSTREAM_ICON} Flask-Admin's own tests: {md_text(up.status)}, {md_text(up.reason)}"]
+    for failure in up.failures[:_UPSTREAM_FAILURES]:
+        message = first_line(failure.message)
+        message = message if len(message) <= _MESSAGE_CHARS else message[: _MESSAGE_CHARS - 1] + "…"
+        lines.append(f"- {md_code(failure.nodeid)}: {md_text(message)}")
+    more = up.counts.failed + up.counts.errors - min(len(up.failures), _UPSTREAM_FAILURES)
+    if up.status == "ran" and more > 0:
+        lines.append(f"- and {more} more (grid.html and grid.json list them)")
+    return lines
 
 
 def _versions(cell: GridCell) -> str:
