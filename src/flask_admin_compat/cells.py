@@ -9,14 +9,17 @@ from __future__ import annotations
 import ast
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.version import Version
 
 from flask_admin_compat.matrix import (
     BACKEND,
+    DATABASE,
     FLASK_SQLALCHEMY_LITE,
+    POSTGRESQL,
     PYTHON,
+    SQLITE,
     AxisValue,
     EachMinor,
     Matrix,
@@ -45,17 +48,25 @@ class Cell:
     packages: tuple[tuple[str, VersionSpec], ...]  # axis packages, then the backend last
     backend: str
     excluded_by: Rule | None = None
+    database: str = SQLITE
 
     @property
     def id(self) -> str:
         parts = [f"py{self.python.id_fragment}"]
         parts += [f"{prefix(name)}{spec.id_fragment}" for name, spec in self.packages]
+        # SQLite is the default and adds nothing; a server database is a suffix (-pg).
+        if self.database != SQLITE:
+            parts.append(DATABASE_SUFFIXES[self.database])
         return "-".join(parts)
 
     @property
     def requested(self) -> dict[str, str]:
         """Axis name to spec text, the form results record."""
-        return {PYTHON: self.python.text, **{name: spec.text for name, spec in self.packages}}
+        return {
+            PYTHON: self.python.text,
+            **{name: spec.text for name, spec in self.packages},
+            DATABASE: self.database,
+        }
 
     @property
     def requirements(self) -> tuple[str, ...]:
@@ -68,13 +79,20 @@ class Cell:
         tags = [f"py-{self.python.tag_fragment}"]
         tags += [f"{prefix(name)}-{spec.tag_fragment}" for name, spec in self.packages]
         tags.append(prefix(self.backend))
+        if self.database != SQLITE:
+            # No tag for SQLite: nox's -k matches substrings, and "sqlite" contains "lite".
+            tags.append(DATABASE_SUFFIXES[self.database])
         return tuple(tags)
 
     @property
     def description(self) -> str:
         """One line for ``nox -l``: the pins this cell asks for."""
         pins = ", ".join(f"{name} {spec.text}" for name, spec in self.packages)
-        return f"Python {self.python.text}: {pins}"
+        on = "" if self.database == SQLITE else f", on {self.database}"
+        return f"Python {self.python.text}: {pins}{on}"
+
+
+DATABASE_SUFFIXES: Mapping[str, str] = {POSTGRESQL: "pg"}
 
 
 def prefix(package: str) -> str:
@@ -107,12 +125,15 @@ def expand(
             *axis_specs, backend_spec = combo
             python, *package_specs = axis_specs
             packages = tuple(zip([n for n, _ in axes][1:], package_specs, strict=True))
-            cells.append(Cell(python, (*packages, (backend, backend_spec)), backend))
+            for database in matrix.databases:
+                cells.append(
+                    Cell(python, (*packages, (backend, backend_spec)), backend, database=database)
+                )
     for include in matrix.includes:
         values = dict(include.values)
         backend = include.values[-1][0]
         packages = tuple((n, s) for n, s in include.values if n != PYTHON)
-        cell = Cell(values[PYTHON], packages, backend)
+        cell = Cell(values[PYTHON], packages, backend, database=include.database)
         if any(c.id == cell.id for c in cells):
             raise MatrixError(
                 matrix.path, f"include[{include.index}]", cell.id, "duplicates a cell of the axes"
@@ -155,7 +176,7 @@ def _check_unique_ids(cells: list[Cell], matrix: Matrix) -> None:
 def _with_exclusion(cell: Cell, rules: tuple[Rule, ...]) -> Cell:
     for rule in rules:
         if rule_matches(rule, cell):
-            return Cell(cell.python, cell.packages, cell.backend, excluded_by=rule)
+            return replace(cell, excluded_by=rule)
     return cell
 
 
@@ -165,6 +186,9 @@ def rule_matches(rule: Rule, cell: Cell) -> bool:
     for axis, condition in rule.conditions:
         if axis == BACKEND:
             if cell.backend != condition:
+                return False
+        elif axis == DATABASE:
+            if cell.database != condition:
                 return False
         elif axis not in specs or not rule_matches_spec(condition, specs[axis]):
             return False

@@ -32,6 +32,10 @@ BACKENDS: tuple[str, ...] = (FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE)
 SCOPING = "scoping"  # the harness's own suite (tests/scoping): the one that gives the verdict
 UPSTREAM = "upstream"  # Flask-Admin's own SQLAlchemy tests, a second opinion beside it
 SUITES: tuple[str, ...] = (SCOPING, UPSTREAM)
+DATABASE = "database"
+SQLITE = "sqlite"  # a temporary file per cell: embedded, nothing to start, the default
+POSTGRESQL = "postgresql"  # a real server, where held sessions show their cost
+DATABASES: tuple[str, ...] = (SQLITE, POSTGRESQL)
 
 _TOP_LEVEL_KEYS = frozenset({"settings", "axes", "backends", "exclude", "include"})
 _PYTHON_RE = re.compile(r"^3\.[0-9]+(?:\.[0-9]+)?$")
@@ -75,14 +79,6 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class Include:
-    """An ``[[include]]`` cell: one value for every axis, one backend."""
-
-    values: tuple[tuple[str, VersionSpec], ...]
-    index: int
-
-
-@dataclass(frozen=True)
 class Matrix:
     path: Path
     axes: tuple[tuple[str, tuple[AxisValue, ...]], ...]  # python, flask, ..., extra packages
@@ -90,6 +86,7 @@ class Matrix:
     excludes: tuple[Rule, ...] = ()
     includes: tuple[Include, ...] = ()
     settings: Settings = field(default_factory=Settings)
+    databases: tuple[str, ...] = (SQLITE,)
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -102,6 +99,15 @@ class Matrix:
     @property
     def axis_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.axes)
+
+
+@dataclass(frozen=True)
+class Include:
+    """An ``[[include]]`` cell: one value for every axis, one backend, and its database."""
+
+    values: tuple[tuple[str, VersionSpec], ...]
+    index: int
+    database: str = SQLITE
 
 
 def load_matrix(path: Path) -> Matrix:
@@ -126,13 +132,14 @@ def parse_matrix(raw: dict[str, Any], *, path: Path) -> Matrix:
         _parse_include(item, index=i, path=path, axes=axes)
         for i, item in enumerate(_array_of_tables(raw, "include", path))
     )
-    known = {name for name, _ in axes} | {name for name, _ in backends} | {BACKEND}
+    known = {name for name, _ in axes} | {name for name, _ in backends} | {BACKEND, DATABASE}
     excludes = tuple(
         _parse_rule(item, index=i, path=path, known_axes=known)
         for i, item in enumerate(_array_of_tables(raw, "exclude", path))
     )
     settings = _parse_settings(raw.get("settings", {}), path=path)
-    return Matrix(path, axes, backends, excludes, includes, settings)
+    databases = _parse_databases(raw["axes"].get(DATABASE, [SQLITE]), path=path)
+    return Matrix(path, axes, backends, excludes, includes, settings, databases)
 
 
 def _known(keys: frozenset[str] | tuple[str, ...]) -> str:
@@ -162,6 +169,8 @@ def _parse_axes(
     parsed: list[tuple[str, tuple[AxisValue, ...]]] = []
     for name, values in table.items():
         key = f"axes.{name}"
+        if name == DATABASE:
+            continue  # not a package: read by _parse_databases
         if name in BACKENDS:
             raise MatrixError(path, key, values, "backends belong under [backends]")
         if name != PYTHON:
@@ -170,6 +179,22 @@ def _parse_axes(
     order = {axis: i for i, axis in enumerate(REQUIRED_AXES)}
     parsed.sort(key=lambda item: order.get(item[0], len(order)))
     return tuple(parsed)
+
+
+def _parse_databases(
+    values: object, *, path: Path, key: str = f"axes.{DATABASE}"
+) -> tuple[str, ...]:
+    """``database = ["sqlite", "postgresql"]``: where each cell's app keeps its rows."""
+    if not isinstance(values, list) or not values:
+        raise MatrixError(path, key, values, f"give a list of databases from {_known(DATABASES)}")
+    for i, value in enumerate(values):
+        if value not in DATABASES:
+            raise MatrixError(
+                path, f"{key}[{i}]", value, f"unknown database (known: {_known(DATABASES)})"
+            )
+        if value in values[:i]:
+            raise MatrixError(path, f"{key}[{i}]", value, "duplicate value on this axis")
+    return tuple(values)
 
 
 def _parse_backends(
@@ -255,10 +280,11 @@ def _parse_rule(item: dict[str, Any], *, index: int, path: Path, known_axes: set
                 text,
                 f"unknown axis (known: {_known(frozenset(known_axes))})",
             )
-        if axis == BACKEND:
-            if text not in BACKENDS:
+        if axis in (BACKEND, DATABASE):
+            allowed = BACKENDS if axis == BACKEND else DATABASES
+            if text not in allowed:
                 raise MatrixError(
-                    path, f"{key}.{axis}", text, f"unknown backend (known: {_known(BACKENDS)})"
+                    path, f"{key}.{axis}", text, f"unknown {axis} (known: {_known(allowed)})"
                 )
         else:
             try:
@@ -285,7 +311,7 @@ def _parse_include(
         raise MatrixError(path, key, item, f"name exactly one backend ({_known(BACKENDS)})")
     # Beyond the axes, an include may pin further packages (e.g. wtforms = "3.1.*" beside
     # Flask-Admin 1.6): they come after the axes and before the backend, as extra axes would.
-    extras = [n for n in item if n not in axis_names and n not in BACKENDS]
+    extras = [n for n in item if n not in axis_names and n not in BACKENDS and n != DATABASE]
     values: list[tuple[str, VersionSpec]] = []
     for name in (*axis_names, *extras, backends[0]):
         if name not in item:
@@ -300,7 +326,12 @@ def _parse_include(
         if isinstance(parsed, EachMinor):
             raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
         values.append((name, parsed))
-    return Include(tuple(values), index)
+    database = item.get(DATABASE, SQLITE)
+    if database not in DATABASES:
+        raise MatrixError(
+            path, f"{key}.{DATABASE}", database, f"unknown database (known: {_known(DATABASES)})"
+        )
+    return Include(tuple(values), index, database)
 
 
 def _parse_settings(raw: object, *, path: Path) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -205,4 +206,52 @@ def test_an_include_pin_must_be_a_package_name(
         'sqlalchemy = "2.0.*"\n"WT Forms" = "3.1.*"\nflask-sqlalchemy = "3.1.*"\n'
     )
     with pytest.raises(MatrixError, match="include\\[1\\]\\.WT Forms"):
+        load_matrix(write_matrix(text))
+
+
+def test_a_database_axis_adds_server_cells(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path
+) -> None:
+    text = small_matrix_path.read_text().replace(
+        'sqlalchemy = ["2.0.*"]', 'sqlalchemy = ["2.0.*"]\ndatabase = ["sqlite", "postgresql"]'
+    )
+    text += '\n[[exclude]]\ndatabase = "postgresql"\nflask = "3.0.*"\nreason = "one Flask on the server is enough"\n'
+    cells = expand(load_matrix(write_matrix(text)))
+    pg = [c for c in cells if c.database == "postgresql"]
+    assert len(pg) == 8
+    assert {c.id for c in pg if not c.excluded_by} == {
+        "py312-flask31-admin161-sqla20-fsa31-pg",
+        "py312-flask31-admin22-sqla20-fsa31-pg",
+        "py312-flask31-admin22-sqla20-litelatest-pg",
+    }
+    cell = next(c for c in pg if c.id == "py312-flask31-admin22-sqla20-fsa31-pg")
+    assert cell.requested["database"] == "postgresql"
+    assert cell.tags[-1] == "pg"
+    assert cell.description.endswith(", on postgresql")
+    assert select(cells, keyword="pg and admin22 and flask31") == [
+        c for c in pg if "admin22" in c.id and "flask31" in c.id
+    ]
+    assert all(c.requested["database"] == "sqlite" for c in cells if c.database == "sqlite")
+
+
+def test_lite_does_not_select_sqlite_cells(small_matrix_path: Path) -> None:
+    cells = expand(load_matrix(small_matrix_path))
+    assert {c.backend for c in select(cells, keyword="lite")} == {"flask-sqlalchemy-lite"}
+
+
+@pytest.mark.parametrize(
+    ("axis_line", "key"),
+    [
+        ('database = ["mysql"]', "axes.database[0]"),
+        ('database = ["sqlite", "sqlite"]', "axes.database[1]"),
+        ("database = []", "axes.database"),
+    ],
+)
+def test_bad_database_axis(
+    write_matrix: Callable[[str], Path], small_matrix_path: Path, axis_line: str, key: str
+) -> None:
+    text = small_matrix_path.read_text().replace(
+        'sqlalchemy = ["2.0.*"]', f'sqlalchemy = ["2.0.*"]\n{axis_line}'
+    )
+    with pytest.raises(MatrixError, match=rf"{re.escape(key)} = "):
         load_matrix(write_matrix(text))
