@@ -13,7 +13,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
@@ -21,7 +21,15 @@ from typing import IO
 
 from flask_admin_compat.cells import Cell, KeywordError, expand, needs_index, unused_rules
 from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
-from flask_admin_compat.matrix import SCOPING, SUITES, UPSTREAM, Matrix, MatrixError, load_matrix
+from flask_admin_compat.matrix import (
+    POSTGRESQL,
+    SCOPING,
+    SUITES,
+    UPSTREAM,
+    Matrix,
+    MatrixError,
+    load_matrix,
+)
 from flask_admin_compat.plan import (
     check_against_index,
     choose,
@@ -33,6 +41,7 @@ from flask_admin_compat.plan import (
     write_series_cache,
 )
 from flask_admin_compat.pool import Finished, run_pool
+from flask_admin_compat.postgres import server_for_cells
 from flask_admin_compat.process import Reaper
 from flask_admin_compat.report import main as merge_grid
 from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
@@ -275,15 +284,18 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         f"{min(jobs, max(1, len(stale)))} at a time{_suite_tally(suites, to_run.values())}\n"
     )
     echo = out if args.echo and len(stale) == 1 else None
+    on_server = any(c.database == POSTGRESQL and SCOPING in to_run[c.id] for c in stale)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        finished = run_pool(
-            stale,
-            lambda cell: run_cell(cell, options, echo=echo, suites=to_run[cell.id]),
-            jobs=jobs,
-            out=out,
-            on_interrupt=reaper.kill_all,
-        )
+        with server_for_cells(needed=on_server, database_url=database_url) as (server, missing):
+            options = replace(options, postgres=server, postgres_missing=missing)
+            finished = run_pool(
+                stale,
+                lambda cell: run_cell(cell, options, echo=echo, suites=to_run[cell.id]),
+                jobs=jobs,
+                out=out,
+                on_interrupt=reaper.kill_all,
+            )
     except KeyboardInterrupt:
         print("\ninterrupted: finished cells are kept; run again to go on", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,9 +39,24 @@ class Server:
     bindir: Path | None = None
     folder: Path | None = None  # the data of a server the harness started (removed at the end)
 
-    def url_for(self, database: str) -> str:
+    def url_for(self, database: str, *, driver: str | None = None) -> str:
+        """The URL of ``database`` on this server, through ``driver`` when one is named."""
         parts = urlsplit(self.base_url)
-        return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+        scheme = f"postgresql+{driver}" if driver else parts.scheme
+        return urlunsplit((scheme, parts.netloc, f"/{database}", parts.query, ""))
+
+    @property
+    def maintenance_database(self) -> str:
+        """Where to connect to create databases: the URL's own, else ``postgres``."""
+        return urlsplit(self.base_url).path.lstrip("/") or "postgres"
+
+
+def server_from_url(url: str) -> Server:
+    """A server the user named (``DATABASE_URL``); its database is where the harness connects."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgresql"):
+        raise NoServer(f"DATABASE_URL must name a PostgreSQL server, not {parts.scheme!r}")
+    return Server(urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, "")))
 
 
 def database_name(cell_id: str) -> str:
@@ -159,3 +174,30 @@ def _as_server_user(argv: list[str], *, as_root: bool, check: bool = True) -> No
         raise NoServer(
             f"{Path(argv[0]).name} failed: {(done.stderr or done.stdout).strip()[-500:]}"
         )
+
+
+@contextmanager
+def server_for_cells(
+    *, needed: bool, database_url: str | None
+) -> Iterator[tuple[Server | None, str]]:
+    """The server PostgreSQL cells use during a run, or None and why there is none.
+
+    The user's ``DATABASE_URL`` when given, else a throwaway server started here and removed
+    when the ``with`` block ends. Never an exception: without a server those cells are errors
+    that say what to do, and the other cells run as usual.
+    """
+    if not needed:
+        yield None, ""
+        return
+    stack = ExitStack()
+    server: Server | None = None
+    missing = ""
+    try:
+        if database_url:
+            server = server_from_url(database_url)
+        else:
+            server = stack.enter_context(throwaway_server())
+    except NoServer as exc:
+        missing = str(exc)
+    with stack:
+        yield server, missing

@@ -28,7 +28,8 @@ from typing import IO, Any
 from flask_admin_compat import __version__
 from flask_admin_compat.cells import Cell
 from flask_admin_compat.checks import CheckOutcome, JUnitError, merge_rerun, read_junit
-from flask_admin_compat.matrix import SCOPING, UPSTREAM
+from flask_admin_compat.matrix import POSTGRESQL, SCOPING, UPSTREAM
+from flask_admin_compat.postgres import Server, database_name
 from flask_admin_compat.process import Completed, Reaper, run_logged
 from flask_admin_compat.pythons import FoundPython, PythonNotFound, find_python
 from flask_admin_compat.results import (
@@ -86,6 +87,9 @@ class RunOptions:
     upstream_fingerprint_of: Mapping[str, str] = field(default_factory=dict)
     upstream_deps: UpstreamDeps | None = None  # None: the packaged upstream-deps.toml
     database_url: str | None = None  # a PostgreSQL server for upstream's PostgreSQL-only tests
+    # The server PostgreSQL cells run against, or why there is none (they are errors then).
+    postgres: Server | None = None
+    postgres_missing: str = "no PostgreSQL server"
 
     @property
     def suite_dir(self) -> Path:
@@ -247,11 +251,19 @@ def _run(
     if problem is not None:
         return _result(cell, options, started_at, "error", problem, python=python,
                        durations=_total(durations, t0))  # fmt: skip
+    database_url = None
+    if cell.database == POSTGRESQL:
+        prepared = _prepare_postgres(cell, options, venv, log=log, deadline=deadline, env=env)
+        if isinstance(prepared, _Problem):
+            return _result(cell, options, started_at, "error", prepared.reason, python=python,
+                           durations=_total(durations, t0))  # fmt: skip
+        database_url = prepared
     installed = _installed_versions(venv, env=env, log=log)
 
     # 3. Run the suite once; run what failed once more to tell flaky from failing.
     junit_path = venv / "junit.xml"
-    test = _pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo)
+    test = _pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
+                   database_url=database_url)  # fmt: skip
     durations["test"] = test.duration_s
     if test.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
@@ -266,7 +278,7 @@ def _run(
     if any(o.outcome in ("failed", "error") for o in outcomes):
         rerun_path = venv / "junit-rerun.xml"
         rerun = _pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo)  # fmt: skip
+                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
         durations["rerun"] = rerun.duration_s
         if not rerun.timed_out:
             try:
@@ -477,9 +489,15 @@ def _pytest(
     log: IO[str],
     deadline: float,
     echo: IO[str] | None,
+    database_url: str | None = None,
 ) -> Completed:
     junit_path.unlink(missing_ok=True)
     suite = options.suite_dir
+    env = _bytecode_allowed(os.environ)
+    # The suite reads DATABASE_URL; a SQLite cell must not inherit one from the user's shell.
+    env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     return run_logged(
         [
             str(venv / "bin" / "python"), "-m", "pytest",
@@ -488,8 +506,76 @@ def _pytest(
             f"--junitxml={junit_path}", *extra, *options.pytest_args, str(suite),
         ],
         log=log, timeout_s=_left(deadline), cwd=options.repo_root, echo=echo, reaper=options.reaper,
-        env=_bytecode_allowed(os.environ),
+        env=env,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Problem:
+    reason: str
+
+
+#: SQLAlchemy's default DBAPI module for postgresql:// -> the distribution that provides it.
+POSTGRES_DRIVERS: Mapping[str, str] = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]"}
+# Asked of the cell's own SQLAlchemy: which driver does postgresql:// mean, and is it there?
+_DRIVER_PROBE = (
+    "import importlib.util, sqlalchemy.dialects.postgresql as pg; "
+    "print(pg.dialect.driver, importlib.util.find_spec(pg.dialect.driver) is not None)"
+)
+_CREATE_DATABASE = """
+import sys, sqlalchemy as sa
+url, name = sys.argv[1], sys.argv[2]
+engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+engine.dispose()
+"""
+
+
+def _prepare_postgres(
+    cell: Cell,
+    options: RunOptions,
+    venv: Path,
+    *,
+    log: IO[str],
+    deadline: float,
+    env: Mapping[str, str],
+) -> str | _Problem:
+    """Give the cell a driver and a fresh database of its own; its URL, or why not.
+
+    The driver is the one the cell's SQLAlchemy reads ``postgresql://`` as (feature
+    detection: psycopg2 for 1.4 and 2.0, psycopg 3 for 2.1), installed with the cell's lock
+    as constraints so that no version under test moves; it shows in the installed versions.
+    """
+    server = options.postgres
+    if server is None:
+        return _Problem(options.postgres_missing)
+    python = str(venv / "bin" / "python")
+    probe = run_logged([python, "-c", _DRIVER_PROBE], log=log, timeout_s=_left(deadline),
+                       reaper=options.reaper)  # fmt: skip
+    words = probe.output.split()
+    if probe.returncode != 0 or len(words) != 2 or words[0] not in POSTGRES_DRIVERS:
+        return _Problem(f"no PostgreSQL driver known for this SQLAlchemy: {_tail(probe.output)}")
+    driver, present = words[0], words[1] == "True"
+    if not present:
+        added = run_logged(
+            ["uv", "pip", "install", "--quiet", "--python", python,
+             "--constraint", str(venv / "requirements.lock"), POSTGRES_DRIVERS[driver]],
+            log=log, timeout_s=_left(deadline), env=env, reaper=options.reaper,
+        )  # fmt: skip
+        if added.returncode != 0:
+            return _Problem(
+                f"the PostgreSQL driver {driver} did not install: {_tail(added.output)}"
+            )
+    name = database_name(cell.id)
+    made = run_logged(
+        [python, "-c", _CREATE_DATABASE, server.url_for(server.maintenance_database, driver=driver), name],
+        log=log, timeout_s=_left(deadline), reaper=options.reaper,
+    )  # fmt: skip
+    if made.returncode != 0:
+        return _Problem(f"could not create the cell's database on the server: {_tail(made.output)}")
+    return server.url_for(name, driver=driver)
 
 
 def _bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,20 @@ def test_an_interrupted_run_keeps_finished_cells_and_invents_none(tmp_path: Path
     assert 1 <= len(finished) < 3
     assert all(r.verdict == "compatible" for r in finished)
     assert not list(cells.glob("*/.*"))  # no partial log of the interrupted cell
+
+
+def test_a_postgresql_cell_without_a_server_is_an_error_with_a_hint(
+    tmp_path: Path, venvs: Path
+) -> None:
+    cell = replace(_cell(), database="postgresql")
+    suite = tmp_path / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    (suite / "pytest.ini").write_text(PYTEST_INI)
+    (suite / "test_ok.py").write_text(REPORTING_TEST.replace("BODY", "pass"))
+    missing = "no PostgreSQL server: set DATABASE_URL to one, or install the server"
+    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=venvs,
+                         timeout_s=120, postgres=None, postgres_missing=missing)  # fmt: skip
+    result = run_cell(cell, options)
+    assert cell.id.endswith("-pg")
+    assert result.verdict == "error"
+    assert result.reason == missing
