@@ -295,7 +295,17 @@ def test_a_shard_runs_its_part_and_says_how_it_ended(runner: StepRunner) -> None
     done, _ = runner("shard", "run", **env)
     assert done.returncode == 1  # the harness's status is the step's: `error` cells show red
     args = (runner.temp / "nox-args").read_text(encoding="utf-8").splitlines()
-    assert args == ["-s", "matrix", "--", "--shard", "2/4", "--suite", "scoping,upstream", "-k", "admin22 and lite"]
+    assert args == [
+        "-s",
+        "matrix",
+        "--",
+        "--shard",
+        "2/4",
+        "--suite",
+        "scoping,upstream",
+        "-k",
+        "admin22 and lite",
+    ]
     status = runner.temp / "shard-status" / "2-of-4.txt"
     assert status.read_text(encoding="utf-8") == "2/4 1 1\n"
     # ... which is what the merge job reads to decide whether the grid is whole.
