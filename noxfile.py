@@ -77,6 +77,16 @@ def bench(session: nox.Session) -> None:
                 "--out", str(REPORTS / "bench.json"), *session.posargs, external=True)  # fmt: skip
 
 
+@nox.session(venv_backend="none", default=False)
+def lint(session: nox.Session) -> None:
+    """ruff (rules and format) over everything, mypy --strict over the harness."""
+    session.run_install("uv", "sync", "--project", str(ROOT), "--inexact", "--group", "lint",
+                        "--quiet", external=True)  # fmt: skip
+    session.run(*UV_RUN, "ruff", "check", str(ROOT), external=True)
+    session.run(*UV_RUN, "ruff", "format", "--check", str(ROOT), external=True)
+    session.run(*UV_RUN, "mypy", external=True)
+
+
 def cell_session(cell: Cell) -> None:
     """Register the nox session that runs this one cell; posargs go to pytest."""
 
