@@ -8,9 +8,10 @@ harness agree on nothing but these property names and the ids below.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Outcome = Literal["passed", "failed", "skipped", "error"]
 
@@ -53,6 +54,30 @@ class CheckOutcome:
     @property
     def key(self) -> tuple[str, str]:
         return (self.pattern, self.check)
+
+    def to_json(self) -> dict[str, Any]:
+        """The form result.json and grid.json both keep an outcome in."""
+        return {
+            "pattern": self.pattern,
+            "check": self.check,
+            "outcome": self.outcome,
+            "message": self.message,
+            "attempts": list(self.attempts),
+            "duration_s": self.duration_s,
+            "nodeid": self.nodeid,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckOutcome:
+        return cls(
+            pattern=data["pattern"],
+            check=data["check"],
+            outcome=data["outcome"],
+            message=data["message"],
+            duration_s=data["duration_s"],
+            attempts=tuple(data["attempts"]),
+            nodeid=data.get("nodeid", ""),
+        )
 
 
 class JUnitError(ValueError):

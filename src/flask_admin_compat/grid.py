@@ -743,18 +743,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
         "reason": cell.reason,
         "recommended_pattern": cell.recommended_pattern,
         "flags": list(cell.flags),
-        "checks": [
-            {
-                "pattern": c.pattern,
-                "check": c.check,
-                "outcome": c.outcome,
-                "message": c.message,
-                "attempts": list(c.attempts),
-                "duration_s": c.duration_s,
-                "nodeid": c.nodeid,
-            }
-            for c in cell.checks
-        ],
+        "checks": [c.to_json() for c in cell.checks],
         "durations": dict(cell.durations),
         "started_at": cell.started_at,
         "finished_at": cell.finished_at,
@@ -825,18 +814,7 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         python_version=data.get("python_version"),
         recommended_pattern=data.get("recommended_pattern"),
         flags=tuple(data["flags"]),
-        checks=tuple(
-            CheckOutcome(
-                pattern=c["pattern"],
-                check=c["check"],
-                outcome=c["outcome"],
-                message=c["message"],
-                duration_s=c["duration_s"],
-                attempts=tuple(c["attempts"]),
-                nodeid=c.get("nodeid", ""),
-            )
-            for c in data["checks"]
-        ),
+        checks=tuple(CheckOutcome.from_json(c) for c in data["checks"]),
         durations=dict(data["durations"]),
         started_at=data.get("started_at"),
         finished_at=data.get("finished_at"),

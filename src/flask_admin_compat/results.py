@@ -94,18 +94,7 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
         "reason": result.reason,
         "recommended_pattern": result.recommended_pattern,
         "flags": list(result.flags),
-        "checks": [
-            {
-                "pattern": c.pattern,
-                "check": c.check,
-                "outcome": c.outcome,
-                "message": c.message,
-                "attempts": list(c.attempts),
-                "duration_s": c.duration_s,
-                "nodeid": c.nodeid,
-            }
-            for c in result.checks
-        ],
+        "checks": [c.to_json() for c in result.checks],
         "durations": dict(result.durations),
         "started_at": result.started_at,
         "finished_at": result.finished_at,
@@ -133,18 +122,7 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
         installed=dict(data["installed"]),
         recommended_pattern=data.get("recommended_pattern"),
         flags=tuple(data["flags"]),
-        checks=tuple(
-            CheckOutcome(
-                pattern=c["pattern"],
-                check=c["check"],
-                outcome=c["outcome"],
-                message=c["message"],
-                duration_s=c["duration_s"],
-                attempts=tuple(c["attempts"]),
-                nodeid=c.get("nodeid", ""),
-            )
-            for c in data["checks"]
-        ),
+        checks=tuple(CheckOutcome.from_json(c) for c in data["checks"]),
         durations=dict(data["durations"]),
         log=data.get("log"),
         upstream=upstream_from_json(data["upstream"]) if "upstream" in data else None,
