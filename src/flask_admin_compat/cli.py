@@ -21,6 +21,7 @@ from typing import IO
 
 from flask_admin_compat.cells import Cell, KeywordError, expand, needs_index, unused_rules
 from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
+from flask_admin_compat.locks import LockCache, generation
 from flask_admin_compat.matrix import (
     POSTGRESQL,
     SCOPING,
@@ -267,6 +268,14 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         else {},
         upstream_deps=load_deps() if UPSTREAM in suites else None,
         database_url=database_url,
+        lock_cache=LockCache(
+            layout.root / ".cache" / "locks",
+            generation(
+                index_url=snapshot.index_url,
+                fetched_at=snapshot.fetched_at.isoformat(),
+                exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
+            ),
+        ),
     )
     keys = {SCOPING: options.fingerprint_of, UPSTREAM: options.upstream_fingerprint_of}
     to_run = {

@@ -28,6 +28,7 @@ from typing import IO, Any
 from flask_admin_compat import __version__
 from flask_admin_compat.cells import Cell
 from flask_admin_compat.checks import CheckOutcome, JUnitError, merge_rerun, read_junit
+from flask_admin_compat.locks import CachedResolution, LockCache
 from flask_admin_compat.matrix import POSTGRESQL, SCOPING, UPSTREAM
 from flask_admin_compat.postgres import Server, database_name
 from flask_admin_compat.process import Completed, Reaper, run_logged
@@ -90,6 +91,7 @@ class RunOptions:
     # The server PostgreSQL cells run against, or why there is none (they are errors then).
     postgres: Server | None = None
     postgres_missing: str = "no PostgreSQL server"
+    lock_cache: LockCache | None = None  # None: resolve every time
 
     @property
     def suite_dir(self) -> Path:
@@ -185,19 +187,39 @@ def _resolve_cell(
         log.write(found.message + "\n")
         return _Resolution(PythonInfo(cell.python.text), failure="error", reason=found.message)
     python = PythonInfo(cell.python.text, found.version, str(found.executable))
+    requirements = (*cell.requirements, *SUITE_REQUIREMENTS)
+    cache, key = options.lock_cache, ""
+    if cache is not None:
+        started = time.monotonic()
+        key = cache.key(python=str(found.executable), python_version=found.version,
+                        requirements=requirements)  # fmt: skip
+        cached = cache.get(key)
+        if cached is not None:
+            log.write("(resolution reused: the index has listed nothing new since it was made)\n")
+            log.write(cached.lock or cached.refusal or "")
+            elapsed = time.monotonic() - started
+            if cached.lock is not None:
+                return _Resolution(python, found, lock=cached.lock, duration_s=elapsed)
+            return _Resolution(python, found, duration_s=elapsed, failure="uninstallable",
+                               reason=cached.refusal or "the resolver refused these pins")  # fmt: skip
     resolve = run_logged(
         ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
          "--no-header", "--no-annotate", *_exclude_newer(options)],
         log=log, timeout_s=_left(deadline), env=_uv_env(), echo=echo, reaper=options.reaper,
-        stdin_text="\n".join((*cell.requirements, *SUITE_REQUIREMENTS)) + "\n",
+        stdin_text="\n".join(requirements) + "\n",
     )  # fmt: skip
     failed = _command_failure(resolve, options)
     if failed is not None:
         return _Resolution(python, found, duration_s=resolve.duration_s, failure="error",
                            reason=failed, timed_out=resolve.timed_out)  # fmt: skip
     if resolve.returncode != 0:
+        reason = _resolver_message(resolve.output)
+        if cache is not None:
+            cache.put(key, CachedResolution(refusal=reason))
         return _Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
-                           reason=_resolver_message(resolve.output))  # fmt: skip
+                           reason=reason)  # fmt: skip
+    if cache is not None:
+        cache.put(key, CachedResolution(lock=resolve.output))
     return _Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
 
 

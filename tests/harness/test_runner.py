@@ -193,3 +193,22 @@ def test_a_postgresql_cell_without_a_server_is_an_error_with_a_hint(
     assert cell.id.endswith("-pg")
     assert result.verdict == "error"
     assert result.reason == missing
+
+
+def test_a_resolution_is_reused_while_the_listing_stands(tmp_path: Path, venvs: Path) -> None:
+    from flask_admin_compat.locks import LockCache
+
+    suite = tmp_path / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    (suite / "pytest.ini").write_text(PYTEST_INI)
+    (suite / "test_ok.py").write_text(REPORTING_TEST.replace("BODY", "pass"))
+    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=venvs,
+                         timeout_s=120, lock_cache=LockCache(tmp_path / "locks", "listing-1"))  # fmt: skip
+    for cell in (_cell(), _cell("1.3.*")):
+        first = run_cell(cell, options)
+        again = run_cell(cell, options)
+        assert again.verdict == first.verdict
+        assert again.reason == first.reason
+        log = (tmp_path / "cells" / cell.id / "log.txt").read_text()
+        assert log.startswith("(resolution reused")
+        assert "uv pip compile" not in log
