@@ -269,14 +269,19 @@ def merge(
     harness_version: str,
     link_base: str | None = None,
     previous: Grid | None = None,
+    link_local_logs: bool = True,
 ) -> Grid:
     """Merge collected cells into a grid; ``previous`` only helps place unreadable cells.
+
+    ``link_local_logs=False`` is for a grid published without its logs (the one committed to
+    the repository): cells show their log's first lines instead of a link that would break.
 
     Merging is order-independent, so merging CI shards gives the grid of one full run. Two
     results claiming the same cell id keep the one that finished last (a re-run).
     """
     items = list(collected)
-    readable = [_from_result(c, link_base) for c in items if c.result is not None]
+    links = _LogLinks(link_base, link_local_logs)
+    readable = [_from_result(c, links) for c in items if c.result is not None]
     by_id: dict[str, GridCell] = {}
     for cell in readable:
         kept = by_id.get(cell.cell_id)
@@ -285,7 +290,7 @@ def merge(
     placed = tuple(by_id.values())
     for item in items:
         if item.result is None and item.folder not in by_id:
-            by_id[item.folder] = _unreadable(item, link_base, placed, previous)
+            by_id[item.folder] = _unreadable(item, links, placed, previous)
     cells = tuple(sorted(by_id.values(), key=lambda c: c.cell_id))
     return Grid(generated_at, harness_version, cells, link_base=link_base)
 
@@ -310,7 +315,13 @@ def merge_problems(collected: Iterable[Collected]) -> list[str]:
     return problems
 
 
-def _from_result(item: Collected, link_base: str | None) -> GridCell:
+@dataclass(frozen=True)
+class _LogLinks:
+    base: str | None  # a CI page or URL template, or None for the local files
+    local: bool  # link the local files (a local grid) or show their first lines only
+
+
+def _from_result(item: Collected, links: _LogLinks) -> GridCell:
     result = item.result
     assert result is not None  # only called for readable results
     return GridCell(
@@ -329,13 +340,13 @@ def _from_result(item: Collected, link_base: str | None) -> GridCell:
         finished_at=result.finished_at,
         harness_version=result.harness_version,
         fingerprint=result.fingerprint,
-        log=_log_ref(item, result.cell_id, link_base),
+        log=_log_ref(item, result.cell_id, links),
         upstream=result.upstream,
     )
 
 
 def _unreadable(
-    item: Collected, link_base: str | None, placed: Sequence[GridCell], previous: Grid | None
+    item: Collected, links: _LogLinks, placed: Sequence[GridCell], previous: Grid | None
 ) -> GridCell:
     return GridCell(
         cell_id=item.folder,
@@ -343,18 +354,18 @@ def _unreadable(
         verdict="error",
         reason=f"{UNREADABLE}: {item.problem}",
         result_path=item.result_path,
-        log=_log_ref(item, item.folder, link_base),
+        log=_log_ref(item, item.folder, links),
         unreadable=item.problem or UNREADABLE,
     )
 
 
-def _log_ref(item: Collected, cell_id: str, link_base: str | None) -> LogRef | None:
+def _log_ref(item: Collected, cell_id: str, links: _LogLinks) -> LogRef | None:
     if item.log_path is None:
         return None
-    if link_base is not None:
-        url = safe_link(log_url(link_base, cell_id=cell_id, log=item.log_path))
+    if links.base is not None:
+        url = safe_link(log_url(links.base, cell_id=cell_id, log=item.log_path))
     else:
-        url = safe_link(item.log_path) if item.log_exists else None
+        url = safe_link(item.log_path) if item.log_exists and links.local else None
     return LogRef(item.log_path, item.log_exists, url, item.log_head)
 
 

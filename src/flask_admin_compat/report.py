@@ -86,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
         help=f"exit {EXIT_REGRESSION} when a cell got worse than in the previous grid",
     )
     parser.add_argument(
+        "--no-local-log-links",
+        dest="link_local_logs",
+        action="store_false",
+        help="show each log's first lines instead of linking the local file, for a grid "
+        "published without the logs (the one committed to the repository)",
+    )
+    parser.add_argument(
         "--link-base",
         metavar="URL",
         help="where cell links point instead of the local logs: {cell_id} and {log} are filled "
@@ -115,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         harness_version=__version__,
         link_base=args.link_base,
         previous=previous,
+        link_local_logs=args.link_local_logs,
     )
     grid = with_changes(grid, previous)
     written = write_outputs(grid, out_dir)
