@@ -267,17 +267,33 @@ def _results(reports: Path) -> list[CellResult]:
 
 
 def download_seconds(results: list[CellResult], *, work: Path) -> float | None:
-    """How long it takes to download every unique wheel the cells installed, once."""
-    pins = sorted({f"{name}=={version}" for r in results for name, version in r.installed.items()})
-    if not pins:
-        return None
+    """How long it takes to download every unique wheel the cells installed, once.
+
+    pip refuses two versions of one package in one call, so the pins go in as few calls as
+    that allows: the first version of each package, then the second, and so on.
+    """
+    versions: dict[str, list[str]] = {}
+    for result in results:
+        for name, version in result.installed.items():
+            if version not in versions.setdefault(name, []):
+                versions[name].append(version)
+    batches = [
+        [f"{name}=={vs[i]}" for name, vs in sorted(versions.items()) if i < len(vs)]
+        for i in range(max((len(vs) for vs in versions.values()), default=0))
+    ]
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-cache-dir",
-         "--only-binary", ":all:", "--python-version", "3.12", "-d", str(work), *pins],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    return time.monotonic() - started if done.returncode == 0 else None
+    for batch in batches:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-cache-dir",
+             "--only-binary", ":all:", "--python-version", "3.12", "-d", str(work), *batch],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            print(
+                f"  (download of the wheels failed, so it is not compared: {done.stderr.strip()[-300:]})"
+            )
+            return None
+    return time.monotonic() - started if batches else None
 
 
 def measure_xdist(cell: Cell, *, project: Path, work: Path) -> dict[str, float]:
