@@ -47,9 +47,9 @@ GRID_FILE = "grid.json"
 UNREADABLE = "unreadable result"
 FLAKY = "flaky"
 #: Enough of a log to recognise a failure where there is no log to link to.
-LOG_HEAD_LINES = 5
-LOG_HEAD_CHARS = 200
-_LOG_HEAD_BYTES = 64 * 1024
+LOG_EXCERPT_LINES = 5
+LOG_EXCERPT_CHARS = 200
+_LOG_EXCERPT_BYTES = 64 * 1024
 
 PYTHON_AXIS = "python"
 #: Where the tables put these axes; every other axis present gets a table of its own per value.
@@ -76,7 +76,9 @@ class LogRef:
     path: str  # relative to the grid's folder, with forward slashes
     exists: bool  # whether the file was there when the grid was merged
     url: str | None = None  # what a link points at: the local path, a CI page, or nothing
-    head: tuple[str, ...] = ()  # its first lines, shown where there is nothing to link to
+    # Its last lines (where pytest's summary or the resolver's refusal stands), shown where
+    # there is nothing to link to; the first lines are only the harness's own commands.
+    excerpt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ class Collected:
     problem: str | None = None
     log_path: str | None = None  # relative to the grid's folder
     log_exists: bool = False
-    log_head: tuple[str, ...] = ()
+    log_excerpt: tuple[str, ...] = ()
 
 
 def collect(cells_dir: Path, *, grid_dir: Path) -> tuple[Collected, ...]:
@@ -236,7 +238,7 @@ def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
         problem=problem,
         log_path=_relative(log_file, grid_dir) if log_file is not None else None,
         log_exists=log_exists,
-        log_head=read_log_head(log_file) if log_file is not None and log_exists else (),
+        log_excerpt=read_log_excerpt(log_file) if log_file is not None and log_exists else (),
     )
 
 
@@ -244,15 +246,18 @@ def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path, start)).as_posix()
 
 
-def read_log_head(path: Path) -> tuple[str, ...]:
-    """The first non-blank lines of a log, each cut short: logs can be huge or binary."""
+def read_log_excerpt(path: Path) -> tuple[str, ...]:
+    """The last non-blank lines of a log, each cut short: logs can be huge or binary."""
     try:
         with path.open("rb") as handle:
-            raw = handle.read(_LOG_HEAD_BYTES)
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - _LOG_EXCERPT_BYTES))
+            raw = handle.read(_LOG_EXCERPT_BYTES)
     except OSError:
         return ()
     lines = [line.rstrip() for line in raw.decode("utf-8", errors="replace").splitlines()]
-    return tuple(_cut(line, LOG_HEAD_CHARS) for line in lines if line.strip())[:LOG_HEAD_LINES]
+    kept = [_cut(line, LOG_EXCERPT_CHARS) for line in lines if line.strip()]
+    return tuple(kept[-LOG_EXCERPT_LINES:])
 
 
 def _cut(text: str, limit: int) -> str:
@@ -274,7 +279,7 @@ def merge(
     """Merge collected cells into a grid; ``previous`` only helps place unreadable cells.
 
     ``link_local_logs=False`` is for a grid published without its logs (the one committed to
-    the repository): cells show their log's first lines instead of a link that would break.
+    the repository): cells show their log's last lines instead of a link that would break.
 
     Merging is order-independent, so merging CI shards gives the grid of one full run. Two
     results claiming the same cell id keep the one that finished last (a re-run).
@@ -318,7 +323,7 @@ def merge_problems(collected: Iterable[Collected]) -> list[str]:
 @dataclass(frozen=True)
 class _LogLinks:
     base: str | None  # a CI page or URL template, or None for the local files
-    local: bool  # link the local files (a local grid) or show their first lines only
+    local: bool  # link the local files (a local grid) or show their last lines only
 
 
 def _from_result(item: Collected, links: _LogLinks) -> GridCell:
@@ -366,7 +371,7 @@ def _log_ref(item: Collected, cell_id: str, links: _LogLinks) -> LogRef | None:
         url = safe_link(log_url(links.base, cell_id=cell_id, log=item.log_path))
     else:
         url = safe_link(item.log_path) if item.log_exists and links.local else None
-    return LogRef(item.log_path, item.log_exists, url, item.log_head)
+    return LogRef(item.log_path, item.log_exists, url, item.log_excerpt)
 
 
 def log_url(link_base: str, *, cell_id: str, log: str) -> str:
@@ -768,7 +773,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
             "path": cell.log.path,
             "exists": cell.log.exists,
             "url": cell.log.url,
-            "head": list(cell.log.head),
+            "excerpt": list(cell.log.excerpt),
         },
         "upstream": upstream_to_json(cell.upstream) if cell.upstream is not None else None,
     }
@@ -833,7 +838,7 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         fingerprint=data.get("fingerprint"),
         log=None
         if log is None
-        else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("head", ()))),
+        else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("excerpt", ()))),
         unreadable=data.get("unreadable"),
         # Absent from grids merged before Flask-Admin's own tests could run.
         upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,

@@ -276,9 +276,9 @@ _SCRIPT = r"""
     body.append(el("h3", {}, "Log"));
     if (c.log && c.log.url) {
       body.append(el("p", {}, el("a", {href: c.log.url}, c.log.path)));
-    } else if (c.log && c.log.head.length) {
-      body.append(el("p", {}, "First lines (the log itself is not published here):"),
-        el("pre", {}, c.log.head.join("\n")));
+    } else if (c.log && c.log.excerpt.length) {
+      body.append(el("p", {}, "Its last lines (the log itself is not published here):"),
+        el("pre", {}, c.log.excerpt.join("\n")));
     } else {
       body.append(el("p", {}, "No log was kept for this cell."));
     }
@@ -711,13 +711,13 @@ def _upstream_data(cell: GridCell) -> dict[str, Any] | None:
 
 
 def _log_data(cell: GridCell) -> dict[str, Any] | None:
-    # The first lines only where there is no link: they are the biggest part of the page.
+    # The log's last lines only where there is no link: they are the biggest part of the page.
     if cell.log is None:
         return None
     url = safe_link(cell.log.url)
     if url:
-        return {"path": cell.log.path, "url": url, "head": []}
-    return {"path": cell.log.path, "url": None, "head": list(cell.log.head)}
+        return {"path": cell.log.path, "url": url, "excerpt": []}
+    return {"path": cell.log.path, "url": None, "excerpt": list(cell.log.excerpt)}
 
 
 def _noteworthy(cell: GridCell) -> Iterable[Any]:

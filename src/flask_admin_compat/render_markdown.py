@@ -158,8 +158,8 @@ def _legend(*, upstream: bool = False) -> str:
             *rows,
             "",
             (
-                "Each cell links to its log, or shows the log's first lines where the log is "
-                "not published. Versions are the matrix's specs (`3.1.*` is the newest 3.1 "
+                "Each cell links to its log; where the log is not published, the details below "
+                "show its last lines. Versions are the matrix's specs (`3.1.*` is the newest 3.1 "
                 "release that installed); `grid.json` has the exact versions installed."
             ),
         ]
@@ -251,7 +251,7 @@ def _cell(cells: tuple[GridCell, ...]) -> str:
 
 
 def cell_markdown(cell: GridCell) -> str:
-    """Icon and short verdict, linked to the log; without a link, the log's first lines.
+    """Icon and short verdict, linked to the log where it is published.
 
     Where Flask-Admin's own tests ran, their counts follow on a line of their own.
     """
@@ -262,9 +262,8 @@ def cell_markdown(cell: GridCell) -> str:
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
         return f"[{text}]({_url(url)}){badge}"
-    if cell.log is not None and cell.log.head:
-        lines = "<br>".join(md_text(line) for line in cell.log.head[:3])
-        return f"<details><summary>{text}</summary>{lines}</details>{badge}"
+    # Without a log to link, the end of the log goes in the cell's details below the tables:
+    # in the table it would bury the verdicts.
     return text + badge
 
 
@@ -339,8 +338,8 @@ def _detail(cell: GridCell) -> str:
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
         lines.append(f"[Log]({_url(url)})")
-    elif cell.log is not None and cell.log.head:
-        lines += ["First lines of the log:", "", md_code_block("\n".join(cell.log.head))]
+    elif cell.log is not None and cell.log.excerpt:
+        lines += ["End of the log:", "", md_code_block("\n".join(cell.log.excerpt))]
     return "\n".join(lines).rstrip()
 
 

@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-local-log-links",
         dest="link_local_logs",
         action="store_false",
-        help="show each log's first lines instead of linking the local file, for a grid "
+        help="show each log's last lines instead of linking the local file, for a grid "
         "published without the logs (the one committed to the repository)",
     )
     parser.add_argument(

@@ -25,7 +25,7 @@ from flask_admin_compat.grid import (
     merge,
     merge_problems,
     read_grid,
-    read_log_head,
+    read_log_excerpt,
     render_json,
     safe_link,
     validate_grid,
@@ -103,7 +103,7 @@ def collected(res: CellResult, *, log_exists: bool = True) -> Collected:
         result=res,
         log_path=f"cells/{res.cell_id}/log.txt",
         log_exists=log_exists,
-        log_head=("$ uv pip install", "Resolved 9 packages"),
+        log_excerpt=("$ uv pip install", "Resolved 9 packages"),
     )
 
 
@@ -150,7 +150,7 @@ def test_collect_reads_every_folder_and_keeps_broken_ones(tmp_path: Path) -> Non
     assert by_name[good.name].result is not None
     assert by_name[good.name].log_path == f"cells/{good.name}/log.txt"
     assert by_name[good.name].log_exists
-    assert by_name[good.name].log_head == ("line one", "line two")
+    assert by_name[good.name].log_excerpt == ("line one", "line two")
     for name in (truncated.name, foreign.name, empty.name):
         assert by_name[name].result is None
         assert by_name[name].problem
@@ -160,15 +160,18 @@ def test_collect_reads_every_folder_and_keeps_broken_ones(tmp_path: Path) -> Non
     assert "cannot read" in (by_name[empty.name].problem or "")
 
 
-def test_log_head_is_short_and_survives_binary(tmp_path: Path) -> None:
+def test_log_excerpt_is_its_end_short_and_survives_binary(tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
-    log.write_bytes(b"\n\n" + b"x" * 5000 + b"\n\xff\xfe bad bytes\n" + b"more\n" * 100)
-    head = read_log_head(log)
-    assert len(head) == 5
-    assert len(head[0]) == 200
-    assert head[0].endswith("…")
-    assert "bad bytes" in head[1]
-    assert read_log_head(tmp_path / "missing.txt") == ()
+    log.write_bytes(
+        b"$ uv pip compile -\n" * 100 + b"x" * 5000 + b"\n\xff\xfe bad bytes\n" + b"3 failed\n\n"
+    )
+    excerpt = read_log_excerpt(log)
+    assert len(excerpt) == 5
+    assert excerpt[-1] == "3 failed"
+    assert "bad bytes" in excerpt[-2]
+    assert len(excerpt[-3]) == 200
+    assert excerpt[-3].endswith("…")
+    assert read_log_excerpt(tmp_path / "missing.txt") == ()
 
 
 # -- merge -----------------------------------------------------------------------------------------
@@ -245,7 +248,7 @@ def test_log_links_local_path_or_link_base() -> None:
     missing = merged(collected(res, log_exists=False)).cells[0]
     assert missing.log is not None
     assert missing.log.url is None
-    assert missing.log.head == ("$ uv pip install", "Resolved 9 packages")
+    assert missing.log.excerpt == ("$ uv pip install", "Resolved 9 packages")
     page = "https://github.com/o/r/actions/runs/1#artifacts"
     ci = merged(collected(res, log_exists=False), link_base=page).cells[0]
     assert ci.log is not None

@@ -176,7 +176,7 @@ def test_grid_in_a_real_browser(page: tuple[Any, list[str]], tmp_path: Path) -> 
     assert "incompatible" in text
     assert "per-request (session-at-setup)" in text
     assert HOSTILE in text  # the run's text, shown literally
-    assert "First lines" in text
+    assert "Its last lines" in text
     page_.screenshot(path=str(tmp_path / "grid-details.png"))
     page_.keyboard.press("Escape")
     assert not dialog.is_visible()

@@ -183,7 +183,7 @@ def test_hostile_text_is_shown_as_text() -> None:
     only = data["cells"][0]  # type: ignore[index]
     assert only["reason"] == HOSTILE
     assert only["m"][0][4] == HOSTILE
-    assert only["log"]["head"] == [HOSTILE]
+    assert only["log"]["excerpt"] == [HOSTILE]
 
 
 def test_unsafe_log_url_is_not_linked() -> None:

@@ -148,12 +148,15 @@ def test_one_table_per_python_and_backend_rows_admin_columns_flask_sqlalchemy(
     assert "## Python 3.12 · Flask-SQLAlchemy-Lite 0.2.&#42;" in text
 
 
-def test_cells_link_to_their_log_or_show_its_first_lines(sample: Grid) -> None:
+def test_cells_link_to_their_log_or_show_its_end_in_the_details(sample: Grid) -> None:
     text = render_markdown(sample)
     assert "[✅ compatible](<cells/c1/log.txt>)" in text
     assert "[❌ incompatible](<cells/c2/log.txt>)" in text
-    # No log to link to: its first lines instead.
-    assert "<details><summary>🔧 workaround 🎲 flaky</summary>$ uv pip<br>ok</details>" in text
+    # No log to link to: the table keeps to the verdict, the details show the log's end.
+    assert "| 🔧 workaround 🎲 flaky |" in text
+    c3 = text.split("## Details", 1)[1].split("`c3`", 1)[1].split("###", 1)[0]
+    assert "End of the log:" in c3
+    assert "$ uv pip\nok" in c3
 
 
 def test_unreadable_cell_is_shown_as_such(sample: Grid) -> None:
