@@ -94,9 +94,11 @@ def list_cells(matrix: Matrix, *, series_cache: Path) -> tuple[list[Cell], list[
     cache = read_series_cache(series_cache)
     if cache is None or not set(packages) <= set(cache.releases):
         raise MatrixError(
-            matrix.path, packages[0], "each = minor",
+            matrix.path,
+            packages[0],
+            "each = minor",
             f"no cached release list in {series_cache.name}; run `nox -s matrix` once online",
-        )  # fmt: skip
+        )
     age = cache.age_days(datetime.now(UTC))
     notes = [
         f"{series_cache.name}: minor series as of {cache.fetched_at:%Y-%m-%d} ({age:.0f} days old)"
@@ -145,22 +147,39 @@ def fingerprints(
 ) -> dict[str, str]:
     """Each cell's freshness key; the index digest covers only that cell's own packages."""
     suite_hash = tree_hash(suite_dir)
-    stamp = exclude_newer.isoformat() if exclude_newer else None
     return {
-        cell.id: fingerprint(
-            cell_id=cell.id,
-            requirements=(*cell.requirements, *SUITE_REQUIREMENTS),
-            python=cell.python.text,
+        cell.id: _cell_fingerprint(
+            cell,
+            snapshot=snapshot,
             suite=suite,
             suite_hash=suite_hash,
-            index_digest=snapshot.digest(
-                [n for n, _ in cell.packages], exclude_newer=exclude_newer
-            ),
-            exclude_newer=stamp,
+            exclude_newer=exclude_newer,
             pytest_args=pytest_args,
         )
         for cell in cells
     }
+
+
+def _cell_fingerprint(
+    cell: Cell,
+    *,
+    snapshot: IndexSnapshot,
+    suite: str,
+    suite_hash: str,
+    exclude_newer: datetime | None,
+    pytest_args: Sequence[str],
+) -> str:
+    """One cell's freshness key; the index digest covers only the cell's own packages."""
+    return fingerprint(
+        cell_id=cell.id,
+        requirements=(*cell.requirements, *SUITE_REQUIREMENTS),
+        python=cell.python.text,
+        suite=suite,
+        suite_hash=suite_hash,
+        index_digest=snapshot.digest([n for n, _ in cell.packages], exclude_newer=exclude_newer),
+        exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
+        pytest_args=pytest_args,
+    )
 
 
 def upstream_fingerprints(
@@ -178,18 +197,14 @@ def upstream_fingerprints(
     are not tracked: a new arrow or sqlalchemy-utils alone does not make a result stale.
     Whether PostgreSQL tests run is part of the key; the server's address is not.
     """
-    stamp = exclude_newer.isoformat() if exclude_newer else None
+    deps_hash = text_hash(deps_text)
     return {
-        cell.id: fingerprint(
-            cell_id=cell.id,
-            requirements=(*cell.requirements, *SUITE_REQUIREMENTS),
-            python=cell.python.text,
+        cell.id: _cell_fingerprint(
+            cell,
+            snapshot=snapshot,
             suite=UPSTREAM,
-            suite_hash=text_hash(deps_text),
-            index_digest=snapshot.digest(
-                [n for n, _ in cell.packages], exclude_newer=exclude_newer
-            ),
-            exclude_newer=stamp,
+            suite_hash=deps_hash,
+            exclude_newer=exclude_newer,
             pytest_args=("postgres",) if postgres else (),
         )
         for cell in cells
