@@ -62,6 +62,7 @@ AXIS_NAMES: Mapping[str, str] = {
     "flask-sqlalchemy": "Flask-SQLAlchemy",
     "flask-sqlalchemy-lite": "Flask-SQLAlchemy-Lite",
     "wtforms": "WTForms",
+    "database": "Database",
 }
 _DETAIL_LINES = 8
 
