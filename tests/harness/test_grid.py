@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome
+from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
 from flask_admin_compat.grid import (
     UNREADABLE,
     Collected,
@@ -450,19 +450,7 @@ def test_an_unreadable_result_is_never_a_regression() -> None:
 
 
 def test_merging_two_hundred_cells_is_fast() -> None:
-    checks = tuple(
-        outcome(c, pattern=p)
-        for p in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
-        for c in (
-            "construct",
-            "per-request",
-            "teardown",
-            "isolation-after-error",
-            "concurrency",
-            "fresh-reads",
-            "crud",
-        )
-    )
+    checks = tuple(outcome(c, pattern=p) for p in PATTERN_IDS for c in CHECK_IDS)
     items = [
         collected(result(requested(flask=f"3.{i}.*", admin=f"2.{j}.*"), checks=checks))
         for i in range(20)

@@ -6,7 +6,7 @@ import json
 import re
 from html.parser import HTMLParser
 
-from flask_admin_compat.checks import CheckOutcome
+from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
 from flask_admin_compat.grid import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.render_html import hover_text, render_html
 
@@ -221,17 +221,7 @@ def test_hover_text_says_verdict_why_and_failed_checks() -> None:
 
 def test_page_size_stays_small_for_a_full_matrix() -> None:
     checks = tuple(
-        CheckOutcome(p, c, "passed", "", 0.1, ("passed",))
-        for p in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
-        for c in (
-            "construct",
-            "per-request",
-            "teardown",
-            "isolation-after-error",
-            "concurrency",
-            "fresh-reads",
-            "crud",
-        )
+        CheckOutcome(p, c, "passed", "", 0.1, ("passed",)) for p in PATTERN_IDS for c in CHECK_IDS
     )
     cells = [
         cell(
