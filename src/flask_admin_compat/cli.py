@@ -212,10 +212,14 @@ def _run(matrix: Matrix, layout: Layout, args: argparse.Namespace, *, out: IO[st
         print(f"error: the package index did not answer: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
     problems = check_against_index(matrix, snapshot, exclude_newer=exclude_newer)
-    if problems:
+    if problems and exclude_newer is None:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    for problem in problems:
+        # As of a past date a spec may name a release that did not exist yet: its cells run
+        # and the resolver says so (uninstallable), as a grid made on that date would have.
+        print(f"warning: {problem} as of {exclude_newer:%Y-%m-%d}", file=sys.stderr)
     if fetched and write_series_cache(series_cache_for(matrix), matrix, snapshot):
         print(f"note: refreshed {series_cache_for(matrix).name}; commit it", file=sys.stderr)
     releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}

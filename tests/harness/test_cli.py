@@ -75,3 +75,31 @@ def test_run_with_no_matching_cell(
     )
     assert code == EXIT_BAD_INPUT
     assert "no cell matches" in capsys.readouterr().err
+
+
+def test_as_of_a_past_date_a_missing_release_is_a_warning(
+    write_matrix: Callable[[str], Path],
+    fake_index: Callable[[dict[str, list[tuple[str, str]]]], tuple[str, list[str]]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    url, _ = fake_index({
+        "flask": [("3.1.0", "2024-11-13T00:00:00Z")],
+        "flask-admin": [("2.0.2", "2024-10-01T00:00:00Z"), ("2.2.0", "2025-06-01T00:00:00Z")],
+        "sqlalchemy": [("2.0.40", "2024-01-01T00:00:00Z")],
+        "flask-sqlalchemy": [("3.1.1", "2024-01-01T00:00:00Z")],
+    })  # fmt: skip
+    monkeypatch.setenv("UV_DEFAULT_INDEX", url)
+    path = write_matrix(
+        '[axes]\npython = ["3.12"]\nflask = ["3.1.*"]\nflask-admin = ["2.0.*", "2.2.*"]\n'
+        'sqlalchemy = ["2.0.*"]\n[backends]\nflask-sqlalchemy = ["3.1.*"]\n'
+    )
+    args = ["run", "--matrix", str(path), "--project", str(tmp_path), "-k", "nosuchcell"]
+    assert main([*args, "--exclude-newer", "2025-01-15"]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert (
+        f"warning: {path}: flask-admin[1] = '2.2.*': no such release on the index as of 2025-01-15"
+        in err
+    )
+    assert "error: no cell matches the selection" in err
