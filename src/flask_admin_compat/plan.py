@@ -247,15 +247,6 @@ def stale_suites(cell_dir: Path, expected: Mapping[str, str], *, excluded: bool)
     return suites_to_run(previous, expected=expected, excluded=excluded)
 
 
-def is_fresh(cell_dir: Path, expected: str) -> bool:
-    """An earlier result stands when its fingerprint matches and it is not a harness error."""
-    try:
-        result = read_result(cell_dir / RESULT_FILE)
-    except ResultError:
-        return False
-    return result.fingerprint == expected and result.verdict != "error"
-
-
 def choose(cells: Sequence[Cell], *, keyword: str | None, names: Sequence[str] = ()) -> list[Cell]:
     """Cells picked by ``-k`` and by exact ids, in matrix order."""
     picked = select(cells, keyword=keyword)

@@ -17,9 +17,9 @@ from flask_admin_compat.matrix import MatrixError, load_matrix
 from flask_admin_compat.plan import (
     check_against_index,
     fingerprints,
-    is_fresh,
     list_cells,
     read_series_cache,
+    stale_suites,
     write_series_cache,
 )
 from flask_admin_compat.results import write_result
@@ -104,11 +104,15 @@ def test_fresh_means_same_fingerprint_and_not_an_error(tmp_path: Path) -> None:
     write_result(tmp_path / "b", make_result(fingerprint="f1", verdict="error", reason="timed out"))
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "result.json").write_text("{truncated")
-    assert is_fresh(tmp_path / "a", "f1")
-    assert not is_fresh(tmp_path / "a", "f2")
-    assert not is_fresh(tmp_path / "b", "f1")
-    assert not is_fresh(tmp_path / "c", "f1")
-    assert not is_fresh(tmp_path / "missing", "f1")
+
+    def fresh(cell_dir: Path, expected: str) -> bool:
+        return stale_suites(cell_dir, {"scoping": expected}, excluded=False) == ()
+
+    assert fresh(tmp_path / "a", "f1")
+    assert not fresh(tmp_path / "a", "f2")
+    assert not fresh(tmp_path / "b", "f1")
+    assert not fresh(tmp_path / "c", "f1")
+    assert not fresh(tmp_path / "missing", "f1")
 
 
 def test_index_check_names_missing_releases(small_matrix_path: Path) -> None:
