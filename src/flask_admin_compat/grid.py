@@ -36,6 +36,7 @@ from flask_admin_compat.results import (
     CellResult,
     ResultError,
     Verdict,
+    read_json_file,
     read_result,
     write_text_atomic,
 )
@@ -875,12 +876,7 @@ def write_grid(path: Path, grid: Grid) -> None:
 
 def read_grid(path: Path) -> Grid:
     """Read and validate a ``grid.json``; every failure is a :class:`GridError`."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise GridError(f"{path}: cannot read: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise GridError(f"{path}: not valid JSON: {exc}") from None
+    data = read_json_file(path, error=GridError)
     try:
         return grid_from_json(data)
     except GridError as exc:

@@ -159,16 +159,21 @@ def write_result(cell_dir: Path, result: CellResult) -> Path:
 
 def read_result(path: Path) -> CellResult:
     """Read and validate one ``result.json``; every failure is a :class:`ResultError`."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ResultError(f"{path}: cannot read: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultError(f"{path}: not valid JSON: {exc}") from None
+    data = read_json_file(path, error=ResultError)
     try:
         return from_json_dict(data)
     except ResultError as exc:
         raise ResultError(f"{path}: {exc}") from None
+
+
+def read_json_file(path: Path, *, error: type[ValueError]) -> Any:
+    """A JSON file's content; a file that cannot be read or parsed raises ``error`` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid JSON: {exc}") from None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
