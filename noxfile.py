@@ -18,9 +18,9 @@ MATRIX = Path(os.environ.get("FLASK_ADMIN_COMPAT_MATRIX", ROOT / "matrix.toml"))
 # The harness is imported from the source tree so that `nox -l` works with nox alone.
 sys.path.insert(0, str(ROOT / "src"))
 
-from flask_admin_compat.cells import Cell
-from flask_admin_compat.matrix import load_matrix
-from flask_admin_compat.plan import list_cells, series_cache_for
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import load_matrix
+from flask_admin_compat.matrix.series import list_cells, series_cache_for
 
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["matrix"]

@@ -10,7 +10,7 @@ from pathlib import Path
 # From a source checkout the harness need not be installed to merge.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from flask_admin_compat.report import main  # after the path above
+from flask_admin_compat.report.outputs import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,22 +23,21 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.grid import (
+from flask_admin_compat.grid.diff import broken_checks, check_label
+from flask_admin_compat.grid.model import (
     GRID_FILE,
     PYTHON_AXIS,
     Grid,
     GridCell,
     GridError,
     axis_order,
-    broken_checks,
-    check_label,
-    failed_by_check,
-    first_line,
     read_grid,
     spec_sort_key,
 )
-from flask_admin_compat.render_markdown import AXIS_NAMES
-from flask_admin_compat.specs import SpecError, parse_spec
+from flask_admin_compat.matrix.specs import SpecError, parse_spec
+from flask_admin_compat.report.markdown import AXIS_NAMES
+from flask_admin_compat.report.view import failed_by_check
+from flask_admin_compat.results.model import first_line
 
 EXIT_OK = 0
 EXIT_USAGE = 2

@@ -19,10 +19,14 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from flask_admin_compat.cells import Cell, KeywordError, expand, needs_index, unused_rules
-from flask_admin_compat.index import IndexUnavailable, load_or_fetch_snapshot
-from flask_admin_compat.locks import LockCache, generation
-from flask_admin_compat.matrix import (
+from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
+from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
+from flask_admin_compat.matrix.index import (
+    IndexUnavailable,
+    check_against_index,
+    load_or_fetch_snapshot,
+)
+from flask_admin_compat.matrix.matrix import (
     POSTGRESQL,
     SCOPING,
     SUITES,
@@ -31,24 +35,24 @@ from flask_admin_compat.matrix import (
     MatrixError,
     load_matrix,
 )
-from flask_admin_compat.plan import (
-    check_against_index,
-    choose,
-    fingerprints,
-    list_cells,
-    series_cache_for,
-    stale_suites,
-    upstream_fingerprints,
-    write_series_cache,
+from flask_admin_compat.matrix.select import KeywordError, choose
+from flask_admin_compat.matrix.series import list_cells, series_cache_for, write_series_cache
+from flask_admin_compat.matrix.shard import (
+    Shard,
+    ShardError,
+    durations_from_grid,
+    parse_shard,
+    pick,
 )
-from flask_admin_compat.pool import Finished, run_pool
-from flask_admin_compat.postgres import server_for_cells
-from flask_admin_compat.process import Reaper
-from flask_admin_compat.report import main as merge_grid
-from flask_admin_compat.results import RESULT_FILE, VERDICTS, CellResult, read_result
-from flask_admin_compat.runner import RunOptions, run_cell
-from flask_admin_compat.shard import Shard, ShardError, durations_from_grid, parse_shard, pick
-from flask_admin_compat.upstream import DATABASE_URL, deps_text, load_deps
+from flask_admin_compat.report.outputs import main as merge_grid
+from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
+from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.locks import LockCache, generation
+from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.pool import Finished, run_pool
+from flask_admin_compat.run.postgres import server_for_cells
+from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.upstream_plan import DATABASE_URL, deps_text, load_deps
 
 EXIT_OK = 0
 EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack

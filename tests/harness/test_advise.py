@@ -24,8 +24,8 @@ from flask_admin_compat.advise import (
     read_installed,
     render_advice,
 )
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.grid import Grid, GridCell, axis_order, write_grid
+from flask_admin_compat.grid.model import Grid, GridCell, axis_order, write_grid
+from flask_admin_compat.results.model import CheckOutcome
 
 ROOT = Path(__file__).parents[2]
 PASS = "passed"

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from bench import BenchReport, Measure, main, render_table
 from conftest import PROJECT_ROOT
-
-from flask_admin_compat.bench import BenchReport, Measure, main, render_table
 
 
 @pytest.mark.e2e

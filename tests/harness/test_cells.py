@@ -15,8 +15,9 @@ import pytest
 from conftest import PROJECT_ROOT
 from packaging.version import Version
 
-from flask_admin_compat.cells import KeywordError, expand, needs_index, select, unused_rules
-from flask_admin_compat.matrix import MatrixError, load_matrix
+from flask_admin_compat.matrix.cells import expand, needs_index, unused_rules
+from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
+from flask_admin_compat.matrix.select import KeywordError, select
 
 
 def test_ids_are_readable_stable_and_dot_free(small_matrix_path: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome, JUnitError, merge_rerun, parse_junit
+from flask_admin_compat.results.junit import JUnitError, parse_junit
+from flask_admin_compat.results.model import CheckOutcome
+from flask_admin_compat.run.scoping import merge_rerun
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites><testsuite name="pytest" tests="4">

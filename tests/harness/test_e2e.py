@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT_ROOT
 
-from flask_admin_compat.results import read_result
+from flask_admin_compat.results.model import read_result
 
 pytestmark = pytest.mark.e2e
 

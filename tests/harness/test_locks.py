@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask_admin_compat.locks import CachedResolution, LockCache, generation
+from flask_admin_compat.run.locks import CachedResolution, LockCache, generation
 
 
 def test_a_resolution_is_kept_per_listing_python_and_pins(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 from conftest import PROJECT_ROOT
 from packaging.version import Version
 
-from flask_admin_compat.cells import expand
-from flask_admin_compat.matrix import EachMinor, MatrixError, load_matrix
+from flask_admin_compat.matrix.cells import expand
+from flask_admin_compat.matrix.matrix import EachMinor, MatrixError, load_matrix
 
 GOOD_AXES = """
 [axes]

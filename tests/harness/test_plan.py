@@ -10,19 +10,12 @@ import pytest
 from packaging.version import Version
 from test_results import make_result
 
-from flask_admin_compat.cells import expand
-from flask_admin_compat.freshness import fingerprint, tree_hash
-from flask_admin_compat.index import IndexSnapshot, Release
-from flask_admin_compat.matrix import MatrixError, load_matrix
-from flask_admin_compat.plan import (
-    check_against_index,
-    fingerprints,
-    list_cells,
-    read_series_cache,
-    stale_suites,
-    write_series_cache,
-)
-from flask_admin_compat.results import write_result
+from flask_admin_compat.matrix.cells import expand
+from flask_admin_compat.matrix.freshness import fingerprint, fingerprints, stale_suites, tree_hash
+from flask_admin_compat.matrix.index import IndexSnapshot, Release, check_against_index
+from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
+from flask_admin_compat.matrix.series import list_cells, read_series_cache, write_series_cache
+from flask_admin_compat.results.model import write_result
 
 
 def _snapshot(**packages: list[str]) -> IndexSnapshot:

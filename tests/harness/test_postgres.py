@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat import postgres
-from flask_admin_compat.postgres import (
+from flask_admin_compat.run import postgres
+from flask_admin_compat.run.postgres import (
     NoServer,
     Server,
     create_database,

@@ -8,8 +8,8 @@ import pytest
 from conftest import PROJECT_ROOT
 
 from flask_admin_compat.cli import main
-from flask_admin_compat.postgres import find_bindir
-from flask_admin_compat.results import read_result
+from flask_admin_compat.results.model import read_result
+from flask_admin_compat.run.postgres import find_bindir
 
 pytestmark = [
     pytest.mark.e2e,

@@ -9,7 +9,7 @@ import threading
 import time
 from pathlib import Path
 
-from flask_admin_compat.process import Reaper, run_logged
+from flask_admin_compat.run.process import Reaper, run_logged
 
 # A parent that starts a child which would outlive it, then hangs.
 HANG_WITH_CHILD = """

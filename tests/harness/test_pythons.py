@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from flask_admin_compat.pythons import FoundPython, PythonNotFound, find_python
+from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, find_python
 
 
 def _script(path: Path, body: str) -> Path:

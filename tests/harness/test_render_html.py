@@ -6,9 +6,9 @@ import json
 import re
 from html.parser import HTMLParser
 
-from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
-from flask_admin_compat.grid import CellChange, Changes, Grid, GridCell, LogRef
-from flask_admin_compat.render_html import hover_text, render_html
+from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
+from flask_admin_compat.report.html import hover_text, render_html
+from flask_admin_compat.results.model import CHECK_IDS, PATTERN_IDS, CheckOutcome
 
 HOSTILE = "</script><script>alert('x')</script><img src=x onerror=alert(1)> & \" '"
 

@@ -6,16 +6,9 @@ import re
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.grid import (
-    CellChange,
-    Changes,
-    Grid,
-    GridCell,
-    LogRef,
-    VersionChange,
-)
-from flask_admin_compat.render_markdown import md_code, md_code_block, md_text, render_markdown
+from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef, VersionChange
+from flask_admin_compat.report.markdown import md_code, md_code_block, md_text, render_markdown
+from flask_admin_compat.results.model import CheckOutcome
 
 HOSTILE = "<script>alert('x')</script> | `tick` **bold** [link](javascript:x) @here #1 ~~s~~"
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.grid import read_grid
-from flask_admin_compat.report import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, main
-from flask_admin_compat.results import CellResult, PythonInfo, write_result
+from flask_admin_compat.grid.model import read_grid
+from flask_admin_compat.report.outputs import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, main
+from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
 
 ROOT = Path(__file__).parents[2]
 
@@ -236,7 +235,7 @@ def test_script_runs_from_a_checkout(reports: Path) -> None:
 def test_a_grid_published_without_its_logs_shows_their_last_lines(tmp_path: Path) -> None:
     from test_results import make_result
 
-    from flask_admin_compat.results import write_result
+    from flask_admin_compat.results.model import write_result
 
     cells = tmp_path / "cells"
     cell = cells / "py312-flask31-admin22-sqla20-fsa31"

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.results import (
+from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.results.model import (
     CellResult,
+    CheckOutcome,
     PythonInfo,
     ResultError,
     read_result,
     write_result,
-    write_text_atomic,
 )
 
 

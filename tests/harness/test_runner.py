@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.cells import Cell
-from flask_admin_compat.matrix import FLASK_SQLALCHEMY
-from flask_admin_compat.results import read_result
-from flask_admin_compat.runner import RunOptions, run_cell
-from flask_admin_compat.specs import parse_spec
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY
+from flask_admin_compat.matrix.specs import parse_spec
+from flask_admin_compat.results.model import read_result
+from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.options import RunOptions
 
 pytestmark = pytest.mark.e2e
 
@@ -196,7 +197,7 @@ def test_a_postgresql_cell_without_a_server_is_an_error_with_a_hint(
 
 
 def test_a_resolution_is_reused_while_the_listing_stands(tmp_path: Path, venvs: Path) -> None:
-    from flask_admin_compat.locks import LockCache
+    from flask_admin_compat.run.locks import LockCache
 
     suite = tmp_path / "tests" / "scoping"
     suite.mkdir(parents=True)

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.checks import (
+from flask_admin_compat.results.junit import read_junit
+from flask_admin_compat.results.model import (
     ANY_PATTERN,
     CHECK_IDS,
     PATTERN_IDS,
     STARTUP_CHECK,
     CheckOutcome,
-    read_junit,
 )
 
 PROJECT_ROOT = Path(__file__).parents[2]
@@ -159,7 +159,7 @@ def test_unknown_fake_backend_is_a_failed_startup(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A database on a throwaway PostgreSQL server, through the harness's own server code."""
-    from flask_admin_compat.postgres import create_database, find_bindir, throwaway_server
+    from flask_admin_compat.run.postgres import create_database, find_bindir, throwaway_server
 
     if find_bindir() is None:
         pytest.skip("no PostgreSQL server binaries (scripts/bootstrap.sh installs them)")

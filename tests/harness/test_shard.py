@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flask_admin_compat.cli import main
-from flask_admin_compat.shard import ShardError, durations_from_grid, parse_shard, partition
+from flask_admin_compat.matrix.shard import ShardError, durations_from_grid, parse_shard, partition
 
 
 @pytest.mark.parametrize("text", ["3/2", "0/2", "a/b", "1/0", "1", "-1/2", "1/2/3", ""])

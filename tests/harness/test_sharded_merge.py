@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import PROJECT_ROOT
 
-from flask_admin_compat import report
+from flask_admin_compat.report import outputs as report
 
 pytestmark = pytest.mark.e2e
 

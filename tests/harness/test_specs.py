@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from packaging.version import Version
 
-from flask_admin_compat.specs import SpecError, minor_series, parse_spec, parse_specifier
+from flask_admin_compat.matrix.specs import SpecError, minor_series, parse_spec, parse_specifier
 
 
 @pytest.mark.parametrize(

@@ -12,31 +12,36 @@ from conftest import RESOURCES
 from packaging.version import Version
 from test_results import make_result
 
-from flask_admin_compat.checks import JUnitError
-from flask_admin_compat.matrix import BACKENDS, FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
-from flask_admin_compat.results import SCHEMA_VERSION, ResultError, read_result, write_result
-from flask_admin_compat.upstream import (
-    MAX_FAILURES,
+from flask_admin_compat.matrix.matrix import BACKENDS, FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
+from flask_admin_compat.results.junit import (
     MESSAGE_CHARS,
-    DepsError,
-    NotApplicable,
+    JUnitError,
+    parse_upstream_junit,
+    read_upstream_junit,
+)
+from flask_admin_compat.results.model import (
+    SCHEMA_VERSION,
+    ResultError,
     UpstreamCounts,
     UpstreamFailure,
-    UpstreamPlan,
     UpstreamReport,
     UpstreamResult,
+    read_result,
+    write_result,
+)
+from flask_admin_compat.results.verdict import MAX_FAILURES, judge_report, listed_failures
+from flask_admin_compat.run.upstream_plan import (
+    DepsError,
+    NotApplicable,
+    UpstreamPlan,
     added_packages,
     deps_text,
-    judge_report,
-    listed_failures,
     load_deps,
     lock_versions,
     moved_pins,
     parse_deps,
-    parse_upstream_junit,
     plan_upstream,
     pytest_ini,
-    read_upstream_junit,
     series_for,
 )
 

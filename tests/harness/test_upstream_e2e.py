@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 from test_runner import REPORTING_TEST
 
-from flask_admin_compat.cells import Cell
-from flask_admin_compat.matrix import FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
-from flask_admin_compat.results import CellResult, read_result
-from flask_admin_compat.runner import UPSTREAM_VENV_SUFFIX, RunOptions, run_cell
-from flask_admin_compat.specs import parse_spec
-from flask_admin_compat.upstream import load_deps, lock_versions, parse_deps
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
+from flask_admin_compat.matrix.specs import parse_spec
+from flask_admin_compat.results.model import CellResult, read_result
+from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.upstream import UPSTREAM_VENV_SUFFIX
+from flask_admin_compat.run.upstream_plan import load_deps, lock_versions, parse_deps
 
 pytestmark = pytest.mark.e2e
 

@@ -8,22 +8,20 @@ from pathlib import Path
 from test_render_html import Page, data_of
 from test_results import make_result
 
-from flask_admin_compat.grid import (
-    Collected,
+from flask_admin_compat.grid.merge import Collected, merge
+from flask_admin_compat.grid.model import (
     Grid,
     GridCell,
     grid_from_json,
     grid_to_json,
-    merge,
     read_grid,
-    upstream_short,
-    upstream_tally,
     validate_grid,
     write_grid,
 )
-from flask_admin_compat.render_html import hover_text, render_html
-from flask_admin_compat.render_markdown import md_code, md_text, render_markdown
-from flask_admin_compat.upstream import UpstreamCounts, UpstreamFailure, UpstreamResult
+from flask_admin_compat.report.html import hover_text, render_html
+from flask_admin_compat.report.markdown import md_code, md_text, render_markdown
+from flask_admin_compat.report.view import upstream_short, upstream_tally
+from flask_admin_compat.results.model import UpstreamCounts, UpstreamFailure, UpstreamResult
 
 NOW = "2025-06-01T12:00:00+00:00"
 HOSTILE = "</script><script>alert('x')</script> | `x` *y* [z](javascript:1)"

@@ -13,16 +13,25 @@ import pytest
 from packaging.version import Version
 from test_results import make_result
 
-from flask_admin_compat import cli, runner
-from flask_admin_compat.cells import Cell
+from flask_admin_compat import cli
 from flask_admin_compat.cli import EXIT_BAD_INPUT, EXIT_HARNESS_ERROR, EXIT_OK, main
-from flask_admin_compat.index import IndexSnapshot, Release
-from flask_admin_compat.matrix import FLASK_SQLALCHEMY, MatrixError, load_matrix
-from flask_admin_compat.plan import fingerprints, suites_to_run, upstream_fingerprints
-from flask_admin_compat.results import CellResult, PythonInfo, read_result, write_result
-from flask_admin_compat.runner import CellInterrupted, RunOptions, run_cell
-from flask_admin_compat.specs import parse_spec
-from flask_admin_compat.upstream import UpstreamCounts, UpstreamResult, UpstreamStatus
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.freshness import fingerprints, suites_to_run, upstream_fingerprints
+from flask_admin_compat.matrix.index import IndexSnapshot, Release
+from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY, MatrixError, load_matrix
+from flask_admin_compat.matrix.specs import parse_spec
+from flask_admin_compat.results.model import (
+    CellResult,
+    PythonInfo,
+    UpstreamCounts,
+    UpstreamResult,
+    UpstreamStatus,
+    read_result,
+    write_result,
+)
+from flask_admin_compat.run import cell as runner
+from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.options import CellInterrupted, RunOptions
 
 BOTH = {"scoping": "s1", "upstream": "u1"}
 
@@ -277,7 +286,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
 
     def resolve(cell: Cell, options: RunOptions, **_: object) -> Any:
         stubs.ran.append("resolve")
-        return runner._Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.1\n")
+        return runner.Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.1\n")
 
     def scoping(cell: Cell, options: RunOptions, resolution: Any, **_: object) -> CellResult:
         stubs.ran.append("scoping")
@@ -287,9 +296,9 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
         stubs.ran.append("upstream" if resolution is not None else "upstream (resolving itself)")
         return _upstream("new")
 
-    monkeypatch.setattr(runner, "_resolve_cell", resolve)
+    monkeypatch.setattr(runner, "resolve_cell", resolve)
     monkeypatch.setattr(runner, "_run", scoping)
-    monkeypatch.setattr(runner, "_run_upstream", upstream)
+    monkeypatch.setattr(runner, "run_upstream", upstream)
     return stubs
 
 
@@ -342,7 +351,7 @@ def test_an_interrupt_during_upstream_keeps_the_new_verdict(
     def interrupted(cell: Cell, *args: object, **kwargs: object) -> UpstreamResult:
         raise CellInterrupted(cell.id)
 
-    monkeypatch.setattr(runner, "_run_upstream", interrupted)
+    monkeypatch.setattr(runner, "run_upstream", interrupted)
     cell = _cells()[0]
     with pytest.raises(CellInterrupted):
         run_cell(cell, _options(tmp_path), suites=("scoping", "upstream"))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask_admin_compat.checks import CHECK_IDS, PATTERN_IDS, CheckOutcome
-from flask_admin_compat.verdict import documented_pattern, judge, missing_checks
+from flask_admin_compat.results.model import CHECK_IDS, PATTERN_IDS, CheckOutcome
+from flask_admin_compat.results.verdict import documented_pattern, judge, missing_checks
 
 
 def _run(

@@ -21,8 +21,7 @@ import pytest
 from conftest import PROJECT_ROOT, RESOURCES
 from ruamel.yaml import YAML
 
-from flask_admin_compat.checks import CheckOutcome
-from flask_admin_compat.results import CellResult, PythonInfo, write_result
+from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "compat.yml"
 RUN_URL = "https://github.example/owner/repo/actions/runs/42"

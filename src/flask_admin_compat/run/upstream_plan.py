@@ -1,57 +1,37 @@
-"""Flask-Admin's own SQLAlchemy tests as a second opinion: what they need, what they said.
+"""What Flask-Admin's own tests need in one cell: the dependency data and the plan from it.
 
-Flask-Admin ships its test suite inside its wheel (``flask_admin/tests/sqla``), so every cell
-can run it against the Flask-Admin it installed. What each release series needs to do so is
-data (``upstream-deps.toml``, each entry with its source); this module turns it into a plan
-for one cell (:func:`plan_upstream`) and reads the outcome back from pytest's JUnit XML
-(:func:`parse_upstream_junit`). The runner does the installing and running.
-
-This suite never changes a cell's verdict: upstream's fixtures push one app context around
-each test, so they cannot see per-request scoping bugs, which is what the scoping suite is for.
+Flask-Admin ships its test suite inside its wheel (``flask_admin/tests/sqla``). What each release
+series needs to run it is data (``upstream-deps.toml``, each entry with its source); this
+module turns it into a plan for one cell (:func:`plan_upstream`). :mod:`.upstream` runs it.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.cells import KeywordError, check_keyword
-from flask_admin_compat.checks import JUnitError
-from flask_admin_compat.matrix import BACKENDS
+from flask_admin_compat.matrix.matrix import BACKENDS
+from flask_admin_compat.matrix.select import KeywordError, check_keyword
 
 DEPS_FILE = "upstream-deps.toml"
-UPSTREAM_LOG_FILE = "upstream-log.txt"
-UPSTREAM_JUNIT_FILE = "upstream-junit.xml"
+
+
 #: The environment variable naming a PostgreSQL server for upstream's PostgreSQL-only tests.
 DATABASE_URL = "DATABASE_URL"
 
-UpstreamStatus = Literal["ran", "n/a", "error"]
-FailureOutcome = Literal["failed", "error"]
 
-#: A failure keeps its first lines only: enough to recognise it, small enough for a grid cell.
-MESSAGE_LINES = 5
-MESSAGE_CHARS = 600
-#: Failures listed per cell; the counts always cover them all.
-MAX_FAILURES = 100
-# pytest's own message on a module that could not be imported; the traceback says why.
-_COLLECTION_FAILURE = "collection failure"
-_TRAILING_PATH = re.compile(r"\s+\(/[^()]*\)$")
 _LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
-
-
-# --- the dependency data --------------------------------------------------------------------
 
 
 class DepsError(ValueError):
@@ -249,9 +229,6 @@ def series_for(deps: UpstreamDeps, version: Version) -> Series | None:
     return next((s for s in deps.series if s.specifier.contains(version, prereleases=True)), None)
 
 
-# --- one cell's plan ------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class UpstreamPlan:
     """How the suite runs in one cell: what to install beside the pins, and what to select."""
@@ -349,9 +326,6 @@ def pytest_ini(deps: UpstreamDeps) -> str:
     return "\n".join(lines) + "\n"
 
 
-# --- pins ------------------------------------------------------------------------------------
-
-
 def lock_versions(lock: str) -> dict[str, str]:
     """``name==version`` lines of a resolved lock, by canonical name."""
     versions: dict[str, str] = {}
@@ -376,208 +350,3 @@ def added_packages(cell_lock: str, upstream_lock: str) -> dict[str, str]:
     """What the upstream environment holds beyond the cell's pins: the test dependencies."""
     cell = lock_versions(cell_lock)
     return {n: v for n, v in sorted(lock_versions(upstream_lock).items()) if n not in cell}
-
-
-# --- outcomes --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UpstreamCounts:
-    """Tests by outcome; ``skipped`` leaves out expected failures, which ``xfailed`` counts."""
-
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    xfailed: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.passed + self.failed + self.errors + self.skipped + self.xfailed
-
-    def summary(self) -> str:
-        """``194 passed, 2 failed, 1 skipped`` (zeros left out, as pytest says it)."""
-        parts = [
-            (self.passed, "passed"),
-            (self.failed, "failed"),
-            (self.errors, "errors" if self.errors != 1 else "error"),
-            (self.skipped, "skipped"),
-            (self.xfailed, "xfailed"),
-        ]
-        return ", ".join(f"{n} {word}" for n, word in parts if n) or "no tests"
-
-
-@dataclass(frozen=True)
-class UpstreamFailure:
-    """One failed or erroring test (or a module that could not be collected), first lines only."""
-
-    nodeid: str
-    outcome: FailureOutcome
-    message: str
-
-
-@dataclass(frozen=True)
-class UpstreamReport:
-    """What pytest's JUnit XML says about one run of the suite."""
-
-    counts: UpstreamCounts
-    failures: tuple[UpstreamFailure, ...]
-    uncollected: tuple[str, ...]  # test modules that failed to import
-
-
-@dataclass(frozen=True)
-class UpstreamResult:
-    """The upstream suite's outcome in one cell, beside (never inside) the cell's verdict."""
-
-    status: UpstreamStatus
-    reason: str
-    fingerprint: str
-    counts: UpstreamCounts = field(default_factory=UpstreamCounts)
-    failures: tuple[UpstreamFailure, ...] = ()
-    flask_admin: str | None = None
-    series: str | None = None
-    added: dict[str, str] = field(default_factory=dict)
-    selection: tuple[str, ...] = ()
-    durations: dict[str, float] = field(default_factory=dict)
-    log: str | None = None
-    junit: str | None = None
-
-
-def parse_upstream_junit(xml_text: str) -> UpstreamReport:
-    """Count every test case of the JUnit XML and keep the first lines of each failure."""
-    try:
-        root = ET.fromstring(xml_text)
-    except ET.ParseError as exc:
-        raise JUnitError(f"JUnit XML is not well-formed: {exc}") from exc
-    if root.tag not in ("testsuites", "testsuite"):
-        raise JUnitError(f"not a JUnit report: the root element is <{root.tag}>")
-    tally = dict.fromkeys(("passed", "failed", "errors", "skipped", "xfailed"), 0)
-    failures: list[UpstreamFailure] = []
-    uncollected: list[str] = []
-    for case in root.iter("testcase"):
-        kind, node = _case_kind(case)
-        tally[kind] += 1
-        if kind in ("failed", "errors") and node is not None:
-            nodeid = _nodeid(case)
-            if node.get("message") == _COLLECTION_FAILURE:
-                uncollected.append(nodeid)
-            outcome: FailureOutcome = "failed" if kind == "failed" else "error"
-            failures.append(UpstreamFailure(nodeid, outcome, first_lines(node)))
-    return UpstreamReport(UpstreamCounts(**tally), tuple(failures), tuple(uncollected))
-
-
-def read_upstream_junit(path: Path) -> UpstreamReport:
-    """Like :func:`parse_upstream_junit`, from a file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JUnitError(f"{path}: cannot read the JUnit report: {exc.strerror}") from exc
-    return parse_upstream_junit(text)
-
-
-def _case_kind(case: ET.Element) -> tuple[str, ET.Element | None]:
-    # A test that fails and then errors in teardown has both elements: it counts as failed.
-    for tag, kind in (("failure", "failed"), ("error", "errors")):
-        node = case.find(tag)
-        if node is not None:
-            return kind, node
-    skipped = case.find("skipped")
-    if skipped is not None:
-        return ("xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"), skipped
-    return "passed", None
-
-
-def _nodeid(case: ET.Element) -> str:
-    """pytest's node id where the report names the file (xunit1), else classname::name."""
-    file, classname, name = case.get("file"), case.get("classname") or "", case.get("name") or ""
-    if not classname:  # a module that failed to collect: its name is the dotted module
-        return file or name
-    if file and file.endswith(".py"):
-        module = file.removesuffix(".py").replace("/", ".")
-        inner = classname.removeprefix(module).strip(".")
-        return "::".join([file, *filter(None, inner.split(".")), name])
-    return f"{classname}::{name}"
-
-
-def first_lines(node: ET.Element) -> str:
-    """The failure in a few lines: pytest's message, or the ``E`` lines of its traceback."""
-    message = (node.get("message") or "").strip()
-    if message and message != _COLLECTION_FAILURE:
-        lines = message.splitlines()
-    else:
-        text = (node.text or "").splitlines()
-        lines = [ln[1:].strip() for ln in text if ln.startswith("E ")]
-        lines = lines or [ln for ln in text if ln.strip()][-MESSAGE_LINES:]
-    kept = "\n".join(ln.rstrip() for ln in lines[:MESSAGE_LINES] if ln.strip())
-    return kept if len(kept) <= MESSAGE_CHARS else kept[: MESSAGE_CHARS - 1] + "…"
-
-
-def judge_report(report: UpstreamReport) -> tuple[UpstreamStatus, str]:
-    """``ran`` with its counts, or ``n/a`` when the suite could not be collected here."""
-    if report.uncollected:
-        first = next(f for f in report.failures if f.nodeid == report.uncollected[0])
-        modules = ", ".join(Path(m).name for m in report.uncollected)
-        cause = first.message.splitlines()[-1] if first.message else "see the log"
-        # An ImportError names the file it looked in: a path of this machine, noise here.
-        cause = _TRAILING_PATH.sub("", cause)
-        return "n/a", f"could not collect {modules}: {cause}"
-    if report.counts.total == 0:
-        return "n/a", "the suite collected no tests"
-    return "ran", report.counts.summary()
-
-
-def listed_failures(report: UpstreamReport) -> tuple[UpstreamFailure, ...]:
-    """The failures a result keeps: the modules that failed to collect first, then the rest."""
-    first = [f for f in report.failures if f.nodeid in report.uncollected]
-    rest = [f for f in report.failures if f.nodeid not in report.uncollected]
-    return tuple((first + rest)[:MAX_FAILURES])
-
-
-# --- JSON form -------------------------------------------------------------------------------
-
-
-def upstream_to_json(result: UpstreamResult) -> dict[str, Any]:
-    counts = result.counts
-    return {
-        "status": result.status,
-        "reason": result.reason,
-        "flask_admin": result.flask_admin,
-        "series": result.series,
-        "counts": {
-            "passed": counts.passed,
-            "failed": counts.failed,
-            "errors": counts.errors,
-            "skipped": counts.skipped,
-            "xfailed": counts.xfailed,
-        },
-        "failures": [
-            {"nodeid": f.nodeid, "outcome": f.outcome, "message": f.message}
-            for f in result.failures
-        ],
-        "added": dict(sorted(result.added.items())),
-        "selection": list(result.selection),
-        "durations": dict(result.durations),
-        "fingerprint": result.fingerprint,
-        "log": result.log,
-        "junit": result.junit,
-    }
-
-
-def upstream_from_json(data: Mapping[str, Any]) -> UpstreamResult:
-    """The inverse of :func:`upstream_to_json`, for data the result schema has validated."""
-    return UpstreamResult(
-        status=data["status"],
-        reason=data["reason"],
-        fingerprint=data["fingerprint"],
-        counts=UpstreamCounts(**data["counts"]),
-        failures=tuple(
-            UpstreamFailure(f["nodeid"], f["outcome"], f["message"]) for f in data["failures"]
-        ),
-        flask_admin=data.get("flask_admin"),
-        series=data.get("series"),
-        added=dict(data.get("added", {})),
-        selection=tuple(data.get("selection", [])),
-        durations=dict(data.get("durations", {})),
-        log=data.get("log"),
-        junit=data.get("junit"),
-    )

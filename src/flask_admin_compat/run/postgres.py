@@ -20,7 +20,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
+
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.process import run_logged, tail, time_left
 
 SERVER_USER = "postgres"
 START_TIMEOUT_S = 60
@@ -201,3 +206,73 @@ def server_for_cells(
         missing = str(exc)
     with stack:
         yield server, missing
+
+
+@dataclass(frozen=True)
+class Problem:
+    reason: str
+
+
+#: SQLAlchemy's default DBAPI module for postgresql:// -> the distribution that provides it.
+POSTGRES_DRIVERS: Mapping[str, str] = {"psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]"}
+
+
+# Asked of the cell's own SQLAlchemy: which driver does postgresql:// mean, and is it there?
+DRIVER_PROBE = (
+    "import importlib.util, sqlalchemy.dialects.postgresql as pg; "
+    "print(pg.dialect.driver, importlib.util.find_spec(pg.dialect.driver) is not None)"
+)
+
+
+CREATE_DATABASE = """
+import sys, sqlalchemy as sa
+url, name = sys.argv[1], sys.argv[2]
+engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+with engine.connect() as conn:
+    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+engine.dispose()
+"""
+
+
+def prepare_postgres(
+    cell: Cell,
+    options: RunOptions,
+    venv: Path,
+    *,
+    log: IO[str],
+    deadline: float,
+    env: Mapping[str, str],
+) -> str | Problem:
+    """Give the cell a driver and a fresh database of its own; its URL, or why not.
+
+    The driver is the one the cell's SQLAlchemy reads ``postgresql://`` as (feature
+    detection: psycopg2 for 1.4 and 2.0, psycopg 3 for 2.1), installed with the cell's lock
+    as constraints so that no version under test moves; it shows in the installed versions.
+    """
+    server = options.postgres
+    if server is None:
+        return Problem(options.postgres_missing)
+    python = str(venv / "bin" / "python")
+    probe = run_logged([python, "-c", DRIVER_PROBE], log=log, timeout_s=time_left(deadline),
+                       reaper=options.reaper)  # fmt: skip
+    words = probe.output.split()
+    if probe.returncode != 0 or len(words) != 2 or words[0] not in POSTGRES_DRIVERS:
+        return Problem(f"no PostgreSQL driver known for this SQLAlchemy: {tail(probe.output)}")
+    driver, present = words[0], words[1] == "True"
+    if not present:
+        added = run_logged(
+            ["uv", "pip", "install", "--quiet", "--python", python,
+             "--constraint", str(venv / "requirements.lock"), POSTGRES_DRIVERS[driver]],
+            log=log, timeout_s=time_left(deadline), env=env, reaper=options.reaper,
+        )  # fmt: skip
+        if added.returncode != 0:
+            return Problem(f"the PostgreSQL driver {driver} did not install: {tail(added.output)}")
+    name = database_name(cell.id)
+    made = run_logged(
+        [python, "-c", CREATE_DATABASE, server.url_for(server.maintenance_database, driver=driver), name],
+        log=log, timeout_s=time_left(deadline), reaper=options.reaper,
+    )  # fmt: skip
+    if made.returncode != 0:
+        return Problem(f"could not create the cell's database on the server: {tail(made.output)}")
+    return server.url_for(name, driver=driver)

@@ -32,7 +32,9 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
-from flask_admin_compat.results import write_text_atomic
+from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.matrix.matrix import PYTHON, EachMinor, Matrix
+from flask_admin_compat.matrix.specs import VersionSpec
 
 _JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
 REQUEST_TIMEOUT_S = 30
@@ -263,3 +265,33 @@ def load_or_fetch_snapshot(
     fresh = fetch_snapshot(sorted(wanted), index_url=url, now=now)
     write_text_atomic(path, snapshot_to_json(fresh))
     return fresh, True
+
+
+def check_against_index(
+    matrix: Matrix, snapshot: IndexSnapshot, *, exclude_newer: datetime | None
+) -> list[str]:
+    """Specs that name no release on the index, one line each naming file, key and value."""
+    problems = []
+    for name, values in (*matrix.axes, *matrix.backends):
+        if name == PYTHON:
+            continue
+        versions = snapshot.versions(name, exclude_newer=exclude_newer)
+        if not versions:
+            problems.append(f"{matrix.path}: axes.{name}: no release of {name} on the index")
+            continue
+        for i, value in enumerate(values):
+            if isinstance(value, VersionSpec) and not any(value.admits(v) for v in versions):
+                problems.append(
+                    f"{matrix.path}: {name}[{i}] = {value.text!r}: no such release on the index"
+                )
+            elif isinstance(value, EachMinor) and not any(v >= value.floor for v in versions):
+                problems.append(f"{matrix.path}: {name}[{i}]: no release since {value.floor}")
+    for include in matrix.includes:
+        for name, spec in include.values:
+            versions = snapshot.versions(name, exclude_newer=exclude_newer)
+            if name != PYTHON and not any(spec.admits(v) for v in versions):
+                problems.append(
+                    f"{matrix.path}: include[{include.index}].{name} = {spec.text!r}: "
+                    "no such release on the index"
+                )
+    return problems

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.checks import (
+from flask_admin_compat.results.junit import _TRAILING_PATH
+from flask_admin_compat.results.model import (
     CHECK_IDS,
     PATTERN_IDS,
     STARTUP_CHECK,
     CheckOutcome,
+    UpstreamFailure,
+    UpstreamReport,
+    UpstreamStatus,
+    Verdict,
 )
-from flask_admin_compat.results import Verdict
 
 SESSION_AT_SETUP = "session-at-setup"
 DB_AT_SETUP = "db-at-setup"
@@ -111,3 +116,28 @@ def _failures(checks: Mapping[str, CheckOutcome]) -> str:
 def _first_line(text: str, limit: int = 200) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+#: Failures listed per cell; the counts always cover them all.
+MAX_FAILURES = 100
+
+
+def judge_report(report: UpstreamReport) -> tuple[UpstreamStatus, str]:
+    """``ran`` with its counts, or ``n/a`` when the suite could not be collected here."""
+    if report.uncollected:
+        first = next(f for f in report.failures if f.nodeid == report.uncollected[0])
+        modules = ", ".join(Path(m).name for m in report.uncollected)
+        cause = first.message.splitlines()[-1] if first.message else "see the log"
+        # An ImportError names the file it looked in: a path of this machine, noise here.
+        cause = _TRAILING_PATH.sub("", cause)
+        return "n/a", f"could not collect {modules}: {cause}"
+    if report.counts.total == 0:
+        return "n/a", "the suite collected no tests"
+    return "ran", report.counts.summary()
+
+
+def listed_failures(report: UpstreamReport) -> tuple[UpstreamFailure, ...]:
+    """The failures a result keeps: the modules that failed to collect first, then the rest."""
+    first = [f for f in report.failures if f.nodeid in report.uncollected]
+    rest = [f for f in report.failures if f.nodeid not in report.uncollected]
+    return tuple((first + rest)[:MAX_FAILURES])

@@ -6,14 +6,13 @@ is readable, stable across runs, and free of dots, which nox's ``-k`` cannot par
 
 from __future__ import annotations
 
-import ast
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from packaging.version import Version
 
-from flask_admin_compat.matrix import (
+from flask_admin_compat.matrix.matrix import (
     BACKEND,
     DATABASE,
     FLASK_SQLALCHEMY_LITE,
@@ -27,7 +26,7 @@ from flask_admin_compat.matrix import (
     Rule,
     rule_matches_spec,
 )
-from flask_admin_compat.specs import VersionSpec, minor_series
+from flask_admin_compat.matrix.specs import VersionSpec, minor_series
 
 #: Short names used in ids and tags; other packages use their own name without dashes.
 ID_PREFIXES: Mapping[str, str] = {
@@ -199,47 +198,3 @@ def unused_rules(matrix: Matrix, cells: Sequence[Cell]) -> list[Rule]:
     """Exclude rules that match no cell: likely a typo, worth a warning."""
     used = {id(c.excluded_by) for c in cells if c.excluded_by is not None}
     return [rule for rule in matrix.excludes if id(rule) not in used]
-
-
-class KeywordError(ValueError):
-    """A ``-k`` expression nox would misread: only names, and, or, not and parentheses."""
-
-
-_KEYWORD_NODES = (
-    ast.Expression,
-    ast.BoolOp,
-    ast.UnaryOp,
-    ast.And,
-    ast.Or,
-    ast.Not,
-    ast.Name,
-    ast.Load,
-)
-
-
-def check_keyword(expression: str) -> None:
-    """Refuse what nox would silently misread: ``py312-flask31`` is a subtraction there.
-
-    With names and booleans, ``a-b`` evaluates to 0 or 1, so it selects the cells that have
-    ``a`` but *not* ``b``: the opposite of what was meant. And ``flask3.1`` is not Python.
-    """
-    hint = "join parts with and/or/not and leave dots out, e.g. -k 'flask31 and admin22'"
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError:
-        raise KeywordError(f"-k {expression!r} is not an expression nox can read: {hint}") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _KEYWORD_NODES):
-            raise KeywordError(f"-k {expression!r} would not select what it says: {hint}")
-
-
-def select(cells: Sequence[Cell], *, keyword: str | None) -> list[Cell]:
-    """Cells whose id or tags match a nox-style keyword expression (``admin22 and not lite``)."""
-    if not keyword:
-        return list(cells)
-    check_keyword(keyword)
-    # nox's own matcher, so that `nox -s matrix -- -k EXPR` selects exactly what `nox -k EXPR`
-    # would; like nox, it evaluates the expression the user typed on their own command line.
-    from nox.manifest import keyword_match
-
-    return [cell for cell in cells if keyword_match(keyword, [cell.id, *cell.tags])]

@@ -31,11 +31,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from statistics import mean
 
-from flask_admin_compat.cells import Cell
-from flask_admin_compat.matrix import load_matrix
-from flask_admin_compat.plan import choose, list_cells, series_cache_for
-from flask_admin_compat.pythons import FoundPython, find_python
-from flask_admin_compat.results import RESULT_FILE, CellResult, read_result, write_text_atomic
+from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import load_matrix
+from flask_admin_compat.matrix.select import choose
+from flask_admin_compat.matrix.series import list_cells, series_cache_for
+from flask_admin_compat.results.model import RESULT_FILE, CellResult, read_result
+from flask_admin_compat.run.pythons import FoundPython, find_python
 
 #: The documented subset: Flask 3.1 and SQLAlchemy 2.0 with Flask-Admin 2.1 and 2.2 over every
 #: backend series: 10 cells that all resolve, covering both backends and the 2.1 change.

@@ -14,29 +14,29 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
-from flask_admin_compat.checks import ANY_PATTERN
-from flask_admin_compat.grid import (
+from flask_admin_compat.grid.diff import check_label
+from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
-    UPSTREAM_MEANING,
     CellChange,
     Changes,
     Grid,
     GridCell,
-    Table,
-    check_label,
-    check_order,
-    failed_by_check,
-    first_line,
-    layout,
-    pattern_order,
     safe_link,
     spec_sort_key,
+)
+from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
+from flask_admin_compat.report.view import (
+    UPSTREAM_MEANING,
+    Table,
+    check_order,
+    failed_by_check,
+    layout,
+    pattern_order,
     upstream_failing,
     upstream_tally,
 )
-from flask_admin_compat.render_markdown import AXIS_NAMES, MEANINGS
-from flask_admin_compat.results import VERDICTS
+from flask_admin_compat.results.model import ANY_PATTERN, VERDICTS, first_line
 
 #: Symbols present in common system fonts (DejaVu), so the page reads the same without colour
 #: and without an emoji font.

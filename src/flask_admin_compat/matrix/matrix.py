@@ -17,7 +17,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from flask_admin_compat.specs import SpecError, VersionSpec, parse_spec, parse_specifier
+from flask_admin_compat.matrix.specs import SpecError, VersionSpec, parse_spec, parse_specifier
 
 PYTHON = "python"
 FLASK = "flask"
@@ -396,3 +396,7 @@ def rule_matches_spec(condition: str, spec: VersionSpec) -> bool:
         return specifier is None and spec.kind == "latest"
     floor = spec.floor
     return floor is not None and floor in SpecifierSet(str(specifier), prereleases=True)
+
+
+#: What the scoping suite needs in a cell besides the stack under test.
+SUITE_REQUIREMENTS: tuple[str, ...] = ("pytest",)

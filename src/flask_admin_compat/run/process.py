@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -141,3 +142,24 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
     except ProcessLookupError:
         pass
     proc.wait()
+
+
+LOG_TAIL_LINES = 30
+
+
+def time_left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def tail(output: str) -> str:
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def with_total(durations: dict[str, float], t0: float) -> dict[str, float]:
+    """The phases and their total, to the millisecond (finer is noise)."""
+    return {name: round(s, 3) for name, s in {**durations, "total": time.monotonic() - t0}.items()}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

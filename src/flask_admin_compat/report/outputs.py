@@ -16,20 +16,13 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from flask_admin_compat import __version__
-from flask_admin_compat.grid import (
-    GRID_FILE,
-    Grid,
-    GridError,
-    collect,
-    merge,
-    merge_problems,
-    read_grid,
-    render_json,
-    with_changes,
-)
-from flask_admin_compat.render_html import render_html
-from flask_admin_compat.render_markdown import render_markdown
-from flask_admin_compat.results import VERDICTS, write_text_atomic
+from flask_admin_compat.grid.diff import with_changes
+from flask_admin_compat.grid.merge import collect, merge, merge_problems
+from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, read_grid, render_json
+from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.report.html import render_html
+from flask_admin_compat.report.markdown import render_markdown
+from flask_admin_compat.results.model import VERDICTS
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1

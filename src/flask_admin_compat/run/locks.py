@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from flask_admin_compat.results import write_text_atomic
+from flask_admin_compat.jsonio import write_text_atomic
 
 
 @dataclass(frozen=True)

@@ -10,24 +10,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from flask_admin_compat.grid import (
+from flask_admin_compat.grid.diff import check_label
+from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
-    UPSTREAM_MEANING,
     CellChange,
     Changes,
     Grid,
     GridCell,
-    Table,
-    check_label,
-    failed_by_check,
-    first_line,
-    layout,
     safe_link,
+)
+from flask_admin_compat.report.view import (
+    UPSTREAM_MEANING,
+    Table,
+    failed_by_check,
+    layout,
     upstream_short,
     upstream_tally,
 )
-from flask_admin_compat.results import VERDICTS
+from flask_admin_compat.results.model import VERDICTS, first_line
 
 ICONS: Mapping[str, str] = {
     "compatible": "✅",

@@ -14,8 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO
 
-from flask_admin_compat.cells import Cell
-from flask_admin_compat.results import VERDICTS, CellResult
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.results.model import VERDICTS, CellResult
 
 SLOW_AFTER_S = 60.0
 TICK_S = 30.0

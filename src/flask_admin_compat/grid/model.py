@@ -1,0 +1,387 @@
+"""The merged grid: its model, the merge of cell results into it, its JSON form, and the diff.
+
+Collecting (reading the cell folders) is the only step here that touches the disk; merging,
+laying out, diffing and the JSON conversion are pure functions over the frozen dataclasses
+below, so the renderers and the advice read one typed :class:`Grid` and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+from packaging.version import InvalidVersion, Version
+
+from flask_admin_compat.jsonio import read_json_file, write_text_atomic
+from flask_admin_compat.results.model import (
+    VERDICTS,
+    CheckOutcome,
+    Outcome,
+    UpstreamResult,
+    Verdict,
+    first_line,
+    upstream_from_json,
+    upstream_to_json,
+)
+
+GRID_SCHEMA_VERSION = "1.0"
+GRID_FILE = "grid.json"
+#: What a cell whose result file could not be read is called wherever it is shown.
+UNREADABLE = "unreadable result"
+FLAKY = "flaky"
+
+PYTHON_AXIS = "python"
+#: Where the tables put these axes; every other axis present gets a table of its own per value.
+ROW_AXES: tuple[str, ...] = ("flask-admin",)
+COLUMN_AXES: tuple[str, ...] = ("flask", "sqlalchemy")
+
+_FAILING: frozenset[Outcome] = frozenset({"failed", "error"})
+
+
+class GridError(ValueError):
+    """A grid file that cannot be read or does not match the grid schema."""
+
+
+@dataclass(frozen=True)
+class LogRef:
+    """Where a cell's log is, and what a reader can follow or see of it."""
+
+    path: str  # relative to the grid's folder, with forward slashes
+    exists: bool  # whether the file was there when the grid was merged
+    url: str | None = None  # what a link points at: the local path, a CI page, or nothing
+    # Its last lines (where pytest's summary or the resolver's refusal stands), shown where
+    # there is nothing to link to; the first lines are only the harness's own commands.
+    excerpt: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One cell as the grid shows it: its result, or why its result could not be read."""
+
+    cell_id: str
+    requested: Mapping[str, str]
+    verdict: Verdict
+    reason: str
+    result_path: str
+    installed: Mapping[str, str] = field(default_factory=dict)
+    python_version: str | None = None
+    recommended_pattern: str | None = None
+    flags: tuple[str, ...] = ()
+    checks: tuple[CheckOutcome, ...] = ()
+    durations: Mapping[str, float] = field(default_factory=dict)
+    started_at: str | None = None
+    finished_at: str | None = None
+    harness_version: str | None = None
+    fingerprint: str | None = None
+    log: LogRef | None = None
+    unreadable: str | None = None  # the reader's message when the result file was unusable
+    upstream: UpstreamResult | None = (
+        None  # Flask-Admin's own tests: beside the verdict, never in it
+    )
+
+    @property
+    def flaky(self) -> bool:
+        return FLAKY in self.flags
+
+    @property
+    def label(self) -> str:
+        """The short verdict a person reads: ``error (unreadable result)`` for a lost file."""
+        return f"error ({UNREADABLE})" if self.unreadable is not None else self.verdict
+
+    @property
+    def failed_checks(self) -> tuple[CheckOutcome, ...]:
+        return tuple(c for c in self.checks if c.outcome in _FAILING)
+
+    @property
+    def first_line(self) -> str:
+        """The first line of why, for tables and summaries that have room for one line."""
+        return first_line(self.reason)
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    package: str
+    before: str | None
+    after: str | None
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One cell whose verdict changed, with what broke (or healed) and which versions moved."""
+
+    cell_id: str
+    before: str | None  # the verdict label, None for a new cell
+    after: str | None  # None for a cell that is gone
+    checks: tuple[str, ...] = ()  # "check (pattern)": passing before and failing now, or back
+    versions: tuple[VersionChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What differs from the previous grid, sorted into what a reader acts on."""
+
+    previous_generated_at: str
+    regressions: tuple[CellChange, ...] = ()
+    fixes: tuple[CellChange, ...] = ()
+    other: tuple[CellChange, ...] = ()  # to or from error or excluded: not a verdict on the stack
+    new: tuple[CellChange, ...] = ()
+    gone: tuple[CellChange, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.regressions or self.fixes or self.other or self.new or self.gone)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every cell of one merge, with when and by what it was made."""
+
+    generated_at: str
+    harness_version: str
+    cells: tuple[GridCell, ...]
+    link_base: str | None = None
+    changes: Changes | None = None
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return axis_order(self.cells)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Cells per verdict (every verdict, zeros too) and how many are flaky."""
+        counted = Counter(c.verdict for c in self.cells)
+        counts: dict[str, int] = {v: counted.get(v, 0) for v in VERDICTS}
+        counts[FLAKY] = sum(1 for c in self.cells if c.flaky)
+        return counts
+
+    @property
+    def run_started_at(self) -> str | None:
+        return min((c.started_at for c in self.cells if c.started_at), default=None)
+
+    @property
+    def run_finished_at(self) -> str | None:
+        return max((c.finished_at for c in self.cells if c.finished_at), default=None)
+
+    def cell(self, cell_id: str) -> GridCell | None:
+        return next((c for c in self.cells if c.cell_id == cell_id), None)
+
+
+def axis_order(cells: Iterable[GridCell]) -> tuple[str, ...]:
+    """Every axis present, Python first, then in the order the results name them."""
+    names: dict[str, None] = {}
+    for cell in cells:
+        names.update(dict.fromkeys(cell.requested))
+    ordered = sorted(names, key=lambda axis: axis != PYTHON_AXIS)
+    return tuple(ordered)
+
+
+def spec_sort_key(spec: str) -> tuple[int, Version | str]:
+    """Versions in release order, ``latest`` after them, anything unparsable last."""
+    if spec == "latest":
+        return (1, "")
+    try:
+        return (0, Version(spec.removesuffix(".*")))
+    except InvalidVersion:
+        return (2, spec)
+
+
+@cache
+def grid_schema() -> dict[str, Any]:
+    text = resources.files("flask_admin_compat").joinpath("schema/grid-v1.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    # One validator for every call: building it checks the schema itself, which costs more
+    # than validating a grid of a few hundred cells.
+    return jsonschema.Draft202012Validator(grid_schema())
+
+
+def validate_grid(data: object) -> None:
+    """Raise :class:`GridError` naming the first field that breaks the grid schema."""
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, str) and version.split(".")[0] != GRID_SCHEMA_VERSION.split(".")[0]:
+        # Said first and plainly: another major version is not a broken file but a foreign one.
+        raise GridError(f"schema_version {version!r}: this harness reads grid schema 1.x")
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise GridError(f"{where}: {error.message}")
+
+
+def grid_to_json(grid: Grid) -> dict[str, Any]:
+    counts = grid.counts
+    return {
+        "schema_version": GRID_SCHEMA_VERSION,
+        "generated_at": grid.generated_at,
+        "harness_version": grid.harness_version,
+        "run": {"started_at": grid.run_started_at, "finished_at": grid.run_finished_at},
+        "link_base": grid.link_base,
+        "axes": list(grid.axes),
+        "counts": {**counts, "total": len(grid.cells)},
+        "cells": [_cell_to_json(c) for c in grid.cells],
+        "changes": _changes_to_json(grid.changes) if grid.changes is not None else None,
+    }
+
+
+def render_json(grid: Grid) -> str:
+    """The grid as ``grid.json`` text, validated against the schema before it is returned."""
+    data = grid_to_json(grid)
+    validate_grid(data)
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def _cell_to_json(cell: GridCell) -> dict[str, Any]:
+    return {
+        "cell_id": cell.cell_id,
+        "requested": dict(cell.requested),
+        "installed": dict(sorted(cell.installed.items())),
+        "python_version": cell.python_version,
+        "verdict": cell.verdict,
+        "label": cell.label,
+        "reason": cell.reason,
+        "recommended_pattern": cell.recommended_pattern,
+        "flags": list(cell.flags),
+        "checks": [c.to_json() for c in cell.checks],
+        "durations": dict(cell.durations),
+        "started_at": cell.started_at,
+        "finished_at": cell.finished_at,
+        "harness_version": cell.harness_version,
+        "fingerprint": cell.fingerprint,
+        "result": cell.result_path,
+        "unreadable": cell.unreadable,
+        "log": None
+        if cell.log is None
+        else {
+            "path": cell.log.path,
+            "exists": cell.log.exists,
+            "url": cell.log.url,
+            "excerpt": list(cell.log.excerpt),
+        },
+        "upstream": upstream_to_json(cell.upstream) if cell.upstream is not None else None,
+    }
+
+
+def _changes_to_json(changes: Changes) -> dict[str, Any]:
+    def items(group: tuple[CellChange, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                "cell_id": c.cell_id,
+                "before": c.before,
+                "after": c.after,
+                "checks": list(c.checks),
+                "versions": [
+                    {"package": v.package, "before": v.before, "after": v.after} for v in c.versions
+                ],
+            }
+            for c in group
+        ]
+
+    return {
+        "previous_generated_at": changes.previous_generated_at,
+        "regressions": items(changes.regressions),
+        "fixes": items(changes.fixes),
+        "other": items(changes.other),
+        "new": items(changes.new),
+        "gone": items(changes.gone),
+    }
+
+
+def grid_from_json(data: object) -> Grid:
+    """Build a :class:`Grid` from parsed ``grid.json``; a schema mismatch is a GridError."""
+    validate_grid(data)
+    assert isinstance(data, dict)  # the schema says so
+    changes = data.get("changes")
+    return Grid(
+        generated_at=data["generated_at"],
+        harness_version=data["harness_version"],
+        cells=tuple(_cell_from_json(c) for c in data["cells"]),
+        link_base=data.get("link_base"),
+        changes=_changes_from_json(changes) if changes is not None else None,
+    )
+
+
+def _cell_from_json(data: dict[str, Any]) -> GridCell:
+    log = data.get("log")
+    return GridCell(
+        cell_id=data["cell_id"],
+        requested=dict(data["requested"]),
+        verdict=data["verdict"],
+        reason=data["reason"],
+        result_path=data["result"],
+        installed=dict(data["installed"]),
+        python_version=data.get("python_version"),
+        recommended_pattern=data.get("recommended_pattern"),
+        flags=tuple(data["flags"]),
+        checks=tuple(CheckOutcome.from_json(c) for c in data["checks"]),
+        durations=dict(data["durations"]),
+        started_at=data.get("started_at"),
+        finished_at=data.get("finished_at"),
+        harness_version=data.get("harness_version"),
+        fingerprint=data.get("fingerprint"),
+        log=None
+        if log is None
+        else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("excerpt", ()))),
+        unreadable=data.get("unreadable"),
+        # Absent from grids merged before Flask-Admin's own tests could run.
+        upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
+    )
+
+
+def _changes_from_json(data: dict[str, Any]) -> Changes:
+    def items(group: list[dict[str, Any]]) -> tuple[CellChange, ...]:
+        return tuple(
+            CellChange(
+                c["cell_id"],
+                c["before"],
+                c["after"],
+                tuple(c["checks"]),
+                tuple(VersionChange(v["package"], v["before"], v["after"]) for v in c["versions"]),
+            )
+            for c in group
+        )
+
+    return Changes(
+        data["previous_generated_at"],
+        items(data["regressions"]),
+        items(data["fixes"]),
+        items(data["other"]),
+        items(data["new"]),
+        items(data["gone"]),
+    )
+
+
+def write_grid(path: Path, grid: Grid) -> None:
+    """Validate and atomically write ``grid.json``."""
+    write_text_atomic(path, render_json(grid))
+
+
+def read_grid(path: Path) -> Grid:
+    """Read and validate a ``grid.json``; every failure is a :class:`GridError`."""
+    data = read_json_file(path, error=GridError)
+    try:
+        return grid_from_json(data)
+    except GridError as exc:
+        raise GridError(f"{path}: {exc}") from None
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL when following it can only open a page: http(s) or a relative path.
+
+    Folder names and link bases end up in ``href``; a ``javascript:`` or ``data:`` one must
+    never become a link.
+    """
+    if not url or any(ch in url for ch in "\r\n\t"):
+        return None
+    scheme = urlsplit(url).scheme.lower()
+    return url if scheme in ("", "http", "https") else None

@@ -1,0 +1,1 @@
+"""Running cells: the pool, one cell, its environment, the suites, PostgreSQL, processes."""

@@ -1,0 +1,244 @@
+"""Run one cell: resolve its pins, make or reuse its environment, run the suite, judge it.
+
+Every outcome, failures of the harness included, ends as a :class:`CellResult` written to
+``reports/cells/<id>/``: an uninstallable stack or a hung suite is a result, not an exception
+that stops the run.
+
+A cell may also run Flask-Admin's own SQLAlchemy tests (the ``upstream`` suite) in an
+environment of its own, ``.venvs/<id>--upstream``: the cell's pins plus upstream's test
+dependencies, so that the scoping environment stays exactly the cell's pins. Its outcome sits
+beside the verdict in the same result and never changes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import IO
+
+from flask_admin_compat import __version__
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, UPSTREAM
+from flask_admin_compat.results.junit import JUnitError, read_junit
+from flask_admin_compat.results.model import (
+    JUNIT_FILE,
+    LOG_FILE,
+    RESULT_FILE,
+    CellResult,
+    CheckOutcome,
+    PythonInfo,
+    ResultError,
+    Verdict,
+    read_result,
+    write_result,
+)
+from flask_admin_compat.results.verdict import judge, missing_checks
+from flask_admin_compat.run.env import (
+    Resolution,
+    ensure_environment,
+    installed_versions,
+    resolve_cell,
+    uv_env,
+)
+from flask_admin_compat.run.options import CellInterrupted, RunOptions, stop_if_interrupted
+from flask_admin_compat.run.postgres import Problem, prepare_postgres
+from flask_admin_compat.run.process import now_iso, tail, with_total
+from flask_admin_compat.run.scoping import merge_rerun, run_pytest
+from flask_admin_compat.run.upstream import run_upstream
+
+
+def run_cell(
+    cell: Cell,
+    options: RunOptions,
+    *,
+    echo: IO[str] | None = None,
+    suites: Sequence[str] = (SCOPING,),
+) -> CellResult:
+    """Run the given suites of one cell and write its result folder.
+
+    The suite not run keeps its earlier outcome from the result on disk. A cell with no
+    earlier verdict runs the scoping suite whatever was asked: a result is a verdict first.
+    """
+    stop_if_interrupted(cell, options)
+    cell_dir = options.cells_dir / cell.id
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    started_at = now_iso()
+    if cell.excluded_by is not None:
+        result = _result(cell, options, started_at, "excluded", cell.excluded_by.reason, log=None)
+        write_result(cell_dir, result)
+        return result
+    previous = _previous(cell_dir) if not {SCOPING, UPSTREAM} <= set(suites) else None
+    resolution: Resolution | None = None
+    if SCOPING in suites or previous is None or previous.verdict == "excluded":
+        partial_log = cell_dir / f".{LOG_FILE}.partial"
+        with partial_log.open("w", encoding="utf-8") as log:
+            t0 = time.monotonic()
+            deadline = t0 + options.timeout_s
+            resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
+            result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
+                          started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
+        if options.reaper is not None and options.reaper.stopping:
+            # Its commands were killed by the interrupt, not by the stack: nothing here is a
+            # result, and the cell's previous result (if any) stays as it was.
+            partial_log.unlink(missing_ok=True)
+            raise CellInterrupted(cell.id)
+        partial_log.replace(cell_dir / LOG_FILE)
+        if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
+            # Kept beside the new verdict, unless the stack no longer even resolves.
+            kept = previous.upstream if result.verdict != "uninstallable" else None
+            result = replace(result, upstream=kept)
+        # Written now, so that an interrupt during the upstream suite keeps this verdict.
+        write_result(cell_dir, result)
+    else:
+        result = previous
+    if UPSTREAM in suites:
+        upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
+        result = replace(result, upstream=upstream)
+        write_result(cell_dir, result)
+    return result
+
+
+def _previous(cell_dir: Path) -> CellResult | None:
+    try:
+        return read_result(cell_dir / RESULT_FILE)
+    except ResultError:
+        return None
+
+
+def _run(
+    cell: Cell,
+    options: RunOptions,
+    resolution: Resolution,
+    *,
+    log: IO[str],
+    cell_dir: Path,
+    started_at: str,
+    echo: IO[str] | None,
+    t0: float,
+    deadline: float,
+) -> CellResult:
+    durations: dict[str, float] = {}
+    found = resolution.found
+    if found is None:
+        return _result(cell, options, started_at, "error", resolution.reason, durations=durations)
+    python = resolution.python
+    env = uv_env()
+
+    # 1. The pins, resolved without building anything (resolve_cell): an impossible stack is
+    #    known in well under a second.
+    durations["resolve"] = resolution.duration_s
+    if resolution.timed_out:
+        return _timed_out(cell, options, started_at, python, durations, t0)
+    if resolution.failure is not None or resolution.lock is None:
+        return _result(cell, options, started_at, resolution.failure or "error", resolution.reason,
+                       python=python, durations=with_total(durations, t0))  # fmt: skip
+    lock = resolution.lock
+
+    # 2. Make the environment, or reuse it when it already holds exactly this lock.
+    venv = options.venvs_dir / cell.id
+    install_started = time.monotonic()
+    problem = ensure_environment(
+        venv, found, lock, log=log, deadline=deadline, env=env, echo=echo, reaper=options.reaper
+    )
+    durations["install"] = time.monotonic() - install_started
+    if problem is not None:
+        return _result(cell, options, started_at, "error", problem, python=python,
+                       durations=with_total(durations, t0))  # fmt: skip
+    database_url = None
+    if cell.database == POSTGRESQL:
+        prepared = prepare_postgres(cell, options, venv, log=log, deadline=deadline, env=env)
+        if isinstance(prepared, Problem):
+            return _result(cell, options, started_at, "error", prepared.reason, python=python,
+                           durations=with_total(durations, t0))  # fmt: skip
+        database_url = prepared
+    installed = installed_versions(venv, env=env, log=log)
+
+    # 3. Run the suite once; run what failed once more to tell flaky from failing.
+    junit_path = venv / "junit.xml"
+    test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
+                   database_url=database_url)  # fmt: skip
+    durations["test"] = test.duration_s
+    if test.timed_out:
+        return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
+    try:
+        outcomes = read_junit(junit_path)
+    except JUnitError as exc:
+        reason = f"the suite crashed before reporting ({exc}): {tail(test.output)}"
+        return _result(cell, options, started_at, "error", reason, python=python,
+                       installed=installed, durations=with_total(durations, t0))  # fmt: skip
+    shutil.copyfile(junit_path, cell_dir / f".{JUNIT_FILE}.tmp")
+    (cell_dir / f".{JUNIT_FILE}.tmp").replace(cell_dir / JUNIT_FILE)
+    if any(o.outcome in ("failed", "error") for o in outcomes):
+        rerun_path = venv / "junit-rerun.xml"
+        rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
+                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
+        durations["rerun"] = rerun.duration_s
+        if not rerun.timed_out:
+            try:
+                outcomes = merge_rerun(outcomes, read_junit(rerun_path))
+            except JUnitError as exc:
+                log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
+    missing = missing_checks(outcomes)
+    if missing:
+        reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
+        return _result(cell, options, started_at, "error", reason, python=python,
+                       installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
+    judgement = judge(outcomes, installed=installed)
+    return _result(
+        cell, options, started_at, judgement.verdict, judgement.reason, python=python,
+        installed=installed, checks=outcomes, durations=with_total(durations, t0),
+        recommended=judgement.recommended_pattern, flaky=judgement.flaky,
+    )  # fmt: skip
+
+
+def _timed_out(
+    cell: Cell,
+    options: RunOptions,
+    started_at: str,
+    python: PythonInfo,
+    durations: dict[str, float],
+    t0: float,
+    *,
+    installed: Mapping[str, str] | None = None,
+) -> CellResult:
+    reason = f"timed out after {options.timeout_s:.0f} s"
+    return _result(cell, options, started_at, "error", reason, python=python,
+                   installed=installed or {}, durations=with_total(durations, t0))  # fmt: skip
+
+
+def _result(
+    cell: Cell,
+    options: RunOptions,
+    started_at: str,
+    verdict: Verdict,
+    reason: str,
+    *,
+    python: PythonInfo | None = None,
+    installed: Mapping[str, str] | None = None,
+    checks: Sequence[CheckOutcome] = (),
+    durations: Mapping[str, float] | None = None,
+    recommended: str | None = None,
+    flaky: bool = False,
+    log: str | None = LOG_FILE,
+) -> CellResult:
+    return CellResult(
+        cell_id=cell.id,
+        requested=cell.requested,
+        python=python or PythonInfo(cell.python.text),
+        verdict=verdict,
+        reason=reason,
+        started_at=started_at,
+        finished_at=now_iso(),
+        fingerprint=options.fingerprint_of.get(cell.id, ""),
+        harness_version=__version__,
+        suite=options.suite,
+        installed=dict(installed or {}),
+        recommended_pattern=recommended,
+        flags=("flaky",) if flaky else (),
+        checks=tuple(checks),
+        durations=dict(durations or {}),
+        log=log,
+    )

@@ -1,0 +1,188 @@
+"""A cell's environment: find its Python, resolve its pins, make or reuse its virtualenv."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.matrix import SUITE_REQUIREMENTS
+from flask_admin_compat.results.model import PythonInfo, Verdict
+from flask_admin_compat.run.locks import CachedResolution
+from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.process import Completed, Reaper, run_logged, tail, time_left
+from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, find_python
+
+LOCK_MARKER = ".compat-lock"
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The cell's pins resolved into a lock, or why they could not be."""
+
+    python: PythonInfo
+    found: FoundPython | None = None
+    lock: str | None = None
+    duration_s: float = 0.0
+    failure: Verdict | None = None  # "error" (the harness) or "uninstallable" (the stack)
+    reason: str = ""
+    timed_out: bool = False
+
+
+def resolve_cell(
+    cell: Cell, options: RunOptions, *, log: IO[str], deadline: float, echo: IO[str] | None
+) -> Resolution:
+    """Find the cell's Python and resolve its pins, building nothing."""
+    found = find_python(cell.python.text)
+    if isinstance(found, PythonNotFound):
+        log.write(found.message + "\n")
+        return Resolution(PythonInfo(cell.python.text), failure="error", reason=found.message)
+    python = PythonInfo(cell.python.text, found.version, str(found.executable))
+    requirements = (*cell.requirements, *SUITE_REQUIREMENTS)
+    cache, key = options.lock_cache, ""
+    if cache is not None:
+        started = time.monotonic()
+        key = cache.key(python=str(found.executable), python_version=found.version,
+                        requirements=requirements)  # fmt: skip
+        cached = cache.get(key)
+        if cached is not None:
+            log.write("(resolution reused: the index has listed nothing new since it was made)\n")
+            log.write(cached.lock or cached.refusal or "")
+            elapsed = time.monotonic() - started
+            if cached.lock is not None:
+                return Resolution(python, found, lock=cached.lock, duration_s=elapsed)
+            return Resolution(python, found, duration_s=elapsed, failure="uninstallable",
+                               reason=cached.refusal or "the resolver refused these pins")  # fmt: skip
+    resolve = run_logged(
+        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+         "--no-header", "--no-annotate", *exclude_newer_args(options)],
+        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
+        stdin_text="\n".join(requirements) + "\n",
+    )  # fmt: skip
+    failed = command_failure(resolve, options)
+    if failed is not None:
+        return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
+                           reason=failed, timed_out=resolve.timed_out)  # fmt: skip
+    if resolve.returncode != 0:
+        reason = resolver_message(resolve.output)
+        if cache is not None:
+            cache.put(key, CachedResolution(refusal=reason))
+        return Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
+                           reason=reason)  # fmt: skip
+    if cache is not None:
+        cache.put(key, CachedResolution(lock=resolve.output))
+    return Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
+
+
+def command_failure(
+    done: Completed, options: RunOptions, *, what: str = "the resolver"
+) -> str | None:
+    """Why a command's exit says nothing about the stack (timed out, killed), or None."""
+    if done.timed_out:
+        return f"timed out after {options.timeout_s:.0f} s"
+    if done.returncode is not None and done.returncode < 0:
+        return f"{what} was killed (signal {-done.returncode})"
+    return None
+
+
+def site_packages(venv: Path) -> Path:
+    """The environment's site-packages: pytest's rootdir, so node ids read flask_admin/..."""
+    found = sorted((venv / "lib").glob("python3*/site-packages"))
+    return found[0] if found else venv
+
+
+def ensure_environment(
+    venv: Path,
+    found: FoundPython,
+    lock: str,
+    *,
+    log: IO[str],
+    deadline: float,
+    env: Mapping[str, str],
+    echo: IO[str] | None,
+    reaper: Reaper | None,
+) -> str | None:
+    """Make ``venv`` hold exactly ``lock``; the reason it could not, or None when it does."""
+    key = hashlib.sha256(f"{found.executable}\n{found.version}\n{lock}".encode()).hexdigest()
+    marker = venv / LOCK_MARKER
+    if marker.is_file() and marker.read_text(encoding="utf-8") == key:
+        log.write(f"(reusing {venv}: it already holds these pins)\n")
+        return None
+    marker.unlink(missing_ok=True)
+    made = run_logged(
+        ["uv", "venv", "--clear", "--quiet", "--python", str(found.executable), str(venv)],
+        log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
+    )  # fmt: skip
+    if made.returncode != 0:
+        return (
+            "timed out"
+            if made.timed_out
+            else f"could not create the environment: {tail(made.output)}"
+        )
+    lock_file = venv / "requirements.lock"
+    lock_file.write_text(lock, encoding="utf-8")
+    synced = run_logged(
+        ["uv", "pip", "sync", "--quiet", "--python", str(venv / "bin" / "python"), str(lock_file)],
+        log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
+    )  # fmt: skip
+    if synced.returncode != 0:
+        return (
+            "timed out"
+            if synced.timed_out
+            else f"installing the pins failed: {tail(synced.output)}"
+        )
+    marker.write_text(key, encoding="utf-8")
+    return None
+
+
+def bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for pytest in a cell, with Python free to cache bytecode.
+
+    uv installs without compiling, so a shell that sets PYTHONDONTWRITEBYTECODE makes every
+    pytest run in a cell compile the whole stack again (measured: importing Flask-Admin's
+    stack took 1.3 s instead of 0.35 s). The cell's environment is the harness's own.
+    """
+    return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def installed_versions(venv: Path, *, env: Mapping[str, str], log: IO[str]) -> dict[str, str]:
+    """Every distribution in the cell's environment, read from the environment itself."""
+    listed = run_logged(
+        ["uv", "pip", "list", "--quiet", "--format", "json", "--python", str(venv / "bin" / "python")],
+        log=io.StringIO(), timeout_s=60, env=env,
+    )  # fmt: skip
+    try:
+        return {item["name"].lower(): item["version"] for item in json.loads(listed.output)}
+    except (ValueError, KeyError, TypeError):
+        log.write(f"(could not list the installed packages: {listed.output[:500]})\n")
+        return {}
+
+
+def uv_env() -> dict[str, str]:
+    # A missing Python is reported, never downloaded behind the user's back.
+    return {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
+def exclude_newer_args(options: RunOptions) -> list[str]:
+    return ["--exclude-newer", options.exclude_newer] if options.exclude_newer else []
+
+
+def resolver_message(output: str) -> str:
+    """uv's own explanation in one paragraph, without its hints about flags nobody asked for."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    kept = [
+        ln.removeprefix("error: ").removeprefix("cause: ")
+        for ln in lines
+        if not ln.startswith(("hint:", "$ ", "(")) and not ln.startswith("warning:")
+    ]
+    if not kept:
+        return "the resolver refused these pins"
+    head, *rest = kept[:20]
+    return f"{head}: {' '.join(rest)}" if rest else head
