@@ -1,3 +1,7 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# dependencies = ["nox>=2026.8.10"]
+# ///
 """flask-admin-compat: one session per matrix cell, and `matrix` to run them all in parallel."""
 
 # Listing (`nox -l`) reads matrix.toml and works offline. Running goes through the harness's
@@ -24,18 +28,13 @@ from flask_admin_compat.matrix.series import list_cells, series_cache_for
 
 nox.needs_version = ">=2026.8.10"
 nox.options.sessions = ["matrix"]
-nox.options.error_on_external_run = False
+nox.options.default_venv_backend = "uv|virtualenv"
 
 # Everything runs in the harness's own environment, synced once by install_harness().
 UV_RUN = ("uv", "run", "--no-sync", "--project", str(ROOT))
 HARNESS = (*UV_RUN, "flask-admin-compat")
 WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
 REPORTS = ROOT / "reports"
-
-
-def script(name: str) -> tuple[str, ...]:
-    """The command that runs scripts/<name> in the harness's environment."""
-    return (*UV_RUN, "python", str(ROOT / "scripts" / name))
 
 
 def install_harness(session: nox.Session) -> None:
@@ -57,7 +56,7 @@ def matrix(session: nox.Session) -> None:
 def report(session: nox.Session) -> None:
     """Merge reports/cells/*/result.json into reports/grid.{json,md,html} (posargs: merge options)."""
     install_harness(session)
-    session.run(*script("merge_grid.py"), "--cells", str(REPORTS / "cells"), "--out", str(REPORTS),
+    session.run(*HARNESS, "merge", "--cells", str(REPORTS / "cells"), "--out", str(REPORTS),
                 *session.posargs, external=True)  # fmt: skip
 
 
@@ -65,7 +64,7 @@ def report(session: nox.Session) -> None:
 def advise(session: nox.Session) -> None:
     """Is PKG==VERSION safe for your stack? (posargs: PKG==VER ... --pins FILE | --python PATH)."""
     install_harness(session)
-    session.run(*script("advise.py"), "--grid", str(REPORTS / "grid.json"), *session.posargs,
+    session.run(*HARNESS, "advise", "--grid", str(REPORTS / "grid.json"), *session.posargs,
                 external=True)  # fmt: skip
 
 
@@ -73,8 +72,19 @@ def advise(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Time the matrix against venv + pip + pytest by hand; writes reports/bench.json."""
     install_harness(session)
-    session.run(*script("bench.py"), "--matrix", str(MATRIX), "--project", str(ROOT),
+    session.run(*UV_RUN, "python", str(ROOT / "tools" / "bench.py"), "--matrix", str(MATRIX), "--project", str(ROOT),
                 "--out", str(REPORTS / "bench.json"), *session.posargs, external=True)  # fmt: skip
+
+
+@nox.session(venv_backend="none", default=False)
+def tests(session: nox.Session) -> None:
+    """The harness's own tests, the fast ones (posargs go to pytest: `-- -m e2e` for the slow)."""
+    session.run_install("uv", "sync", "--project", str(ROOT), "--inexact", "--group", "test",
+                        "--quiet", external=True)  # fmt: skip
+    markers = (
+        () if any(a == "-m" or a.startswith("-m") for a in session.posargs) else ("-m", "not e2e")
+    )
+    session.run(*UV_RUN, "pytest", *markers, *session.posargs, external=True)
 
 
 @nox.session(venv_backend="none", default=False)
@@ -109,3 +119,7 @@ _matrix = load_matrix(MATRIX)
 for _cell in list_cells(_matrix, series_cache=series_cache_for(_matrix))[0]:
     if _cell.excluded_by is None:
         cell_session(_cell)
+
+
+if __name__ == "__main__":
+    nox.main()

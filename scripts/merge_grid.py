@@ -1,16 +1,13 @@
 #!/usr/bin/env python3
 """Merge reports/cells/*/result.json into reports/grid.json, grid.md and grid.html.
 
-Run by `nox -s report` and at the end of `nox -s matrix`; `--help` lists the options.
+The thin entry CI's merge job runs (`uv run python scripts/merge_grid.py ...`): the same code
+as `flask-admin-compat merge` and `nox -s report`; `--help` lists the options.
 """
 
 import sys
-from pathlib import Path
 
-# From a source checkout the harness need not be installed to merge.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from flask_admin_compat.report.outputs import main
+from flask_admin_compat.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["merge", *sys.argv[1:]]))

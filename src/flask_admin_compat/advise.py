@@ -494,41 +494,8 @@ def _indent(text: str) -> str:
 # -- command line -------------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="advise",
-        description="Say whether upgrading to PACKAGE==VERSION keeps Flask-Admin's sessions "
-        "scoped for your stack, from the compatibility grid.",
-    )
-    parser.add_argument(
-        "upgrades", nargs="+", metavar="PACKAGE==VERSION", help="the upgrade(s) you consider"
-    )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--pins", metavar="FILE", help="your requirements file with exact pins ('-': stdin)"
-    )
-    source.add_argument(
-        "--python",
-        metavar="PATH",
-        help="your application's interpreter; its installed packages are your stack",
-    )
-    parser.add_argument(
-        "--python-version",
-        metavar="X.Y",
-        help="your Python, with --pins (a pins file does not say which Python runs it)",
-    )
-    parser.add_argument(
-        "--grid",
-        type=Path,
-        default=DEFAULT_GRID,
-        metavar="PATH",
-        help="the grid to read (default: %(default)s)",
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run_advise(args: argparse.Namespace) -> int:
+    """The ``advise`` command: its options parsed by the CLI, its answer on stdout."""
     try:
         upgrades = parse_upgrades(args.upgrades)
         if args.pins is not None:

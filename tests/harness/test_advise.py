@@ -16,7 +16,6 @@ from flask_admin_compat.advise import (
     admits,
     advise,
     include_snippet,
-    main,
     matching_cells,
     nearest_compatible,
     parse_pins,
@@ -24,12 +23,18 @@ from flask_admin_compat.advise import (
     read_installed,
     render_advice,
 )
+from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import Grid, GridCell, axis_order, write_grid
 from flask_admin_compat.results.model import CheckOutcome
 
 ROOT = Path(__file__).parents[2]
 PASS = "passed"
 FAIL = "failed"
+
+
+def main(argv: list[str]) -> int:
+    """The ``advise`` command, as ``flask-admin-compat advise ARGS`` runs it."""
+    return cli_main(["advise", *argv])
 
 
 def checks(**outcomes: str) -> tuple[CheckOutcome, ...]:
@@ -341,13 +346,15 @@ def test_main_needs_pins_or_an_interpreter(capsys: pytest.CaptureFixture[str]) -
     assert "--pins" in capsys.readouterr().err
 
 
-def test_script_runs_from_a_checkout(the_grid: Grid, tmp_path: Path) -> None:
+def test_command_runs_as_a_program(the_grid: Grid, tmp_path: Path) -> None:
     grid_path = tmp_path / "grid.json"
     write_grid(grid_path, the_grid)
     done = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "scripts" / "advise.py"),
+            "-m",
+            "flask_admin_compat.cli",
+            "advise",
             "flask==3.1.1",
             "--pins",
             "-",

@@ -9,11 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import read_grid
-from flask_admin_compat.report.outputs import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, main
+from flask_admin_compat.report.outputs import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
 from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
 
 ROOT = Path(__file__).parents[2]
+
+
+def main(argv: list[str]) -> int:
+    """The ``merge`` command, as ``flask-admin-compat merge ARGS`` runs it."""
+    return cli_main(["merge", *argv])
 
 
 def write_cell(

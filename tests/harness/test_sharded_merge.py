@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import PROJECT_ROOT
 
-from flask_admin_compat.report import outputs as report
+from flask_admin_compat.cli import main
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def _run(matrix: Path, reports: Path, *args: str) -> subprocess.CompletedProcess
 
 def _merge(cells: Path, out: Path) -> dict[str, Any]:
     """Merge with the very code CI's final job runs (scripts/merge_grid.py calls it)."""
-    assert report.main(["--cells", str(cells), "--out", str(out), "--no-previous"]) == 0
+    assert main(["merge", "--cells", str(cells), "--out", str(out), "--no-previous"]) == 0
     grid: dict[str, Any] = json.loads((out / "grid.json").read_text(encoding="utf-8"))
     return grid
 

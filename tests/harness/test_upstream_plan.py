@@ -13,7 +13,6 @@ import pytest
 from packaging.version import Version
 from test_results import make_result
 
-from flask_admin_compat import cli
 from flask_admin_compat.cli import EXIT_BAD_INPUT, EXIT_HARNESS_ERROR, EXIT_OK, main
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.freshness import fingerprints, suites_to_run, upstream_fingerprints
@@ -30,6 +29,7 @@ from flask_admin_compat.results.model import (
     write_result,
 )
 from flask_admin_compat.run import cell as runner
+from flask_admin_compat.run import session
 from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.options import CellInterrupted, RunOptions
 
@@ -155,7 +155,7 @@ def fake_cells(
     url, _ = fake_index(INDEX)
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setattr(cli, "merge_grid", lambda argv: EXIT_OK)
+    monkeypatch.setattr(session, "merge_folder", lambda *args, **kwargs: EXIT_OK)
     calls: list[tuple[str, tuple[str, ...]]] = []
 
     def fake_run_cell(
@@ -171,7 +171,7 @@ def fake_cells(
         write_result(options.cells_dir / cell.id, result)
         return result
 
-    monkeypatch.setattr(cli, "run_cell", fake_run_cell)
+    monkeypatch.setattr(session, "run_cell", fake_run_cell)
     return calls
 
 
@@ -236,7 +236,7 @@ def test_an_upstream_error_is_a_harness_failure(
         write_result(options.cells_dir / cell.id, result)
         return result
 
-    monkeypatch.setattr(cli, "run_cell", timed_out)
+    monkeypatch.setattr(session, "run_cell", timed_out)
     code, out = _run(path, tmp_path, "--suite", "upstream", "-k", "admin22")
     assert code == EXIT_HARNESS_ERROR
     assert "py312-flask31-admin22-sqla20-fsa31" in out.split("Flask-Admin's own tests")[1]
@@ -261,11 +261,11 @@ def test_the_summary_names_cells_whose_upstream_suite_failed_or_did_not_run() ->
         make_result(cell_id="c", upstream=UpstreamResult("n/a", "could not collect x.py", "u")),
         make_result(cell_id="d"),
     ]  # fmt: skip
-    lines = cli.upstream_summary(results)
+    lines = session.upstream_summary(results)
     assert lines[1] == "Flask-Admin's own tests (upstream):"
     assert [ln.split()[0] for ln in lines[2:-1]] == ["b", "c"]
     assert lines[-1] == "upstream: ran 2, n/a 1"
-    assert cli.upstream_summary([make_result()]) == []
+    assert session.upstream_summary([make_result()]) == []
 
 
 # --- keeping the part that did not run ----------------------------------------------------------

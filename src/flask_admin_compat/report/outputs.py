@@ -1,16 +1,16 @@
 """Merge every cell's result into ``grid.json``, ``grid.md`` and ``grid.html``.
 
-The command behind ``scripts/merge_grid.py``, ``nox -s report`` and the end of
+What ``flask-admin-compat merge`` (``nox -s report``, ``scripts/merge_grid.py``) and the end of
 ``nox -s matrix``. It reads, merges, compares with the previous grid, renders each format
 through one :class:`Renderer` and writes every file atomically in :func:`write_outputs`.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -28,9 +28,6 @@ EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_USAGE = 2
 
-DEFAULT_CELLS = Path("reports/cells")
-DEFAULT_OUT = Path("reports")
-
 
 class Renderer(Protocol):
     """One output format: the whole file's text from the grid, and nothing else."""
@@ -46,59 +43,21 @@ OUTPUTS: Mapping[str, Renderer] = {
 }
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="merge_grid",
-        description="Merge reports/cells/*/result.json into grid.json, grid.md and grid.html.",
-    )
-    parser.add_argument(
-        "--cells",
-        type=Path,
-        default=DEFAULT_CELLS,
-        metavar="DIR",
-        help="folder of cell folders, each with a result.json (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        metavar="DIR",
-        help="where the grid files go; cell links are relative to it (default: %(default)s)",
-    )
-    previous = parser.add_mutually_exclusive_group()
-    previous.add_argument(
-        "--previous",
-        type=Path,
-        metavar="PATH",
-        help="grid.json to compare with (default: the OUT/grid.json being replaced)",
-    )
-    previous.add_argument("--no-previous", action="store_true", help="write no Changes section")
-    parser.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help=f"exit {EXIT_REGRESSION} when a cell got worse than in the previous grid",
-    )
-    parser.add_argument(
-        "--no-local-log-links",
-        dest="link_local_logs",
-        action="store_false",
-        help="show each log's last lines instead of linking the local file, for a grid "
-        "published without the logs (the one committed to the repository)",
-    )
-    parser.add_argument(
-        "--link-base",
-        metavar="URL",
-        help="where cell links point instead of the local logs: {cell_id} and {log} are filled "
-        "in; a URL with neither (a CI run's artifact page) serves every cell",
-    )
-    return parser
+@dataclass(frozen=True)
+class MergeRequest:
+    """How to merge: what to compare with and where links point (the ``merge`` options)."""
+
+    previous: Path | None = None  # None: the grid.json being replaced
+    compare: bool = True  # False: write no Changes section
+    fail_on_regression: bool = False
+    link_base: str | None = None
+    link_local_logs: bool = True
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = None) -> int:
+    """Merge every cell folder under ``cells_dir`` into the grid files in ``out_dir``."""
+    request = request or MergeRequest()
     started = time.perf_counter()
-    cells_dir: Path = args.cells
-    out_dir: Path = args.out
     if not cells_dir.is_dir():
         print(
             f"merge_grid: no cells folder at {cells_dir}; run `nox -s matrix` first",
@@ -108,14 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     collected = collect(cells_dir, grid_dir=out_dir)
     for problem in merge_problems(collected):
         print(f"merge_grid: {problem}", file=sys.stderr)
-    previous = _previous(args, out_dir)
+    previous = _previous(request, out_dir)
     grid = merge(
         collected,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         harness_version=__version__,
-        link_base=args.link_base,
+        link_base=request.link_base,
         previous=previous,
-        link_local_logs=args.link_local_logs,
+        link_local_logs=request.link_local_logs,
     )
     grid = with_changes(grid, previous)
     written = write_outputs(grid, out_dir)
@@ -129,17 +88,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{broke}",
                 file=sys.stderr,
             )
-        if args.fail_on_regression:
+        if request.fail_on_regression:
             return EXIT_REGRESSION
     return EXIT_OK
 
 
-def _previous(args: argparse.Namespace, out_dir: Path) -> Grid | None:
+def _previous(request: MergeRequest, out_dir: Path) -> Grid | None:
     """The grid to compare with; an unusable one is reported and skipped, never fatal."""
-    if args.no_previous:
+    if not request.compare:
         return None
-    path: Path = args.previous or out_dir / GRID_FILE
-    if args.previous is None and not path.exists():
+    path = request.previous or out_dir / GRID_FILE
+    if request.previous is None and not path.exists():
         return None  # a first run: nothing to compare with, and nothing to warn about
     try:
         return read_grid(path)
