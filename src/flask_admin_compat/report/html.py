@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from functools import cache
 from html import escape
+from importlib import resources
 from typing import Any
 
 from flask_admin_compat.grid.diff import check_label
@@ -61,259 +63,11 @@ _CSP = (
     "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">"
 )
 
-_CSS = """
-:root{--fg:#1d2125;--muted:#5b636b;--line:#d5d9de;--bg:#fff;--panel:#f6f7f9;
---compatible-bg:#e3f4e6;--compatible-fg:#17602c;--workaround-bg:#fff1cc;--workaround-fg:#6e4a00;
---incompatible-bg:#fde1df;--incompatible-fg:#9c1c17;--uninstallable-bg:#ebe6f7;
---uninstallable-fg:#4a3785;--error-bg:#fff;--error-fg:#a14700;--excluded-bg:#f1f2f3;
---excluded-fg:#5b636b}
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
-color:var(--fg);background:var(--bg)}
-header,main,section.block,form#filters{max-width:1480px;margin:0 auto;padding:0 20px}
-header{padding-top:20px}
-main>section.block{padding:0}
-h1{font-size:1.6rem;margin:0 0 4px}h2{font-size:1.2rem;margin:28px 0 8px}
-h3{font-size:1rem;margin:16px 0 6px}
-.meta{color:var(--muted);margin:0 0 12px}
-.chips{display:flex;flex-wrap:wrap;gap:6px;margin:8px 0;padding:0;list-style:none}
-.chip{display:inline-flex;align-items:center;gap:6px;border:1px solid var(--line);
-border-radius:999px;padding:2px 10px;font-size:.9rem}
-.chip b{font-variant-numeric:tabular-nums}
-.legend{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,560px),1fr));
-gap:6px 24px;margin:8px 0 0;font-size:.9rem}
-.legend div{display:grid;grid-template-columns:8.5em 1fr;gap:10px;align-items:start}
-.legend dt{white-space:nowrap}.legend dd{margin:0;color:var(--muted);padding-top:2px}
-.v-compatible{background:var(--compatible-bg);color:var(--compatible-fg)}
-.v-workaround{background:var(--workaround-bg);color:var(--workaround-fg)}
-.v-incompatible{background:var(--incompatible-bg);color:var(--incompatible-fg)}
-.v-uninstallable{background:var(--uninstallable-bg);color:var(--uninstallable-fg)}
-.v-error{background:var(--error-bg);color:var(--error-fg);border-style:dashed!important;
-border-color:var(--error-fg)!important}
-.v-excluded{background:var(--excluded-bg);color:var(--excluded-fg)}
-.icon{font-weight:700}
-form#filters{position:sticky;top:0;z-index:2;background:var(--bg);
-border-bottom:1px solid var(--line);padding-top:10px;padding-bottom:10px;display:flex;
-flex-wrap:wrap;gap:10px 16px;align-items:end}
-form#filters label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted)}
-form#filters select,form#filters input{font:inherit;font-size:.9rem;padding:3px 6px;
-border:1px solid var(--line);border-radius:6px;background:#fff;color:var(--fg)}
-form#filters button{font:inherit;font-size:.9rem;padding:4px 10px;border-radius:6px;
-border:1px solid var(--line);background:var(--panel);cursor:pointer}
-#shown{font-size:.9rem;color:var(--muted);margin-left:auto}
-.table-wrap{overflow-x:auto}
-table.grid{border-collapse:separate;border-spacing:3px;font-size:.82rem}
-table.grid th{font-weight:600;text-align:center;padding:4px 6px;white-space:nowrap}
-table.grid thead th{border-bottom:1px solid var(--line)}
-table.grid th[scope=row]{text-align:right}
-table.grid td{padding:0;min-width:92px;height:1px}
-td.none{color:var(--line);text-align:center}
-button.cell{display:flex;width:100%;height:100%;gap:5px;align-items:baseline;justify-content:flex-start;
-font:inherit;text-align:left;border:1px solid transparent;border-radius:6px;padding:5px 8px;
-cursor:pointer}
-button.cell:hover,button.cell:focus-visible{outline:2px solid var(--fg);outline-offset:1px}
-button.cell small{display:block;font-size:.72rem;font-weight:600;opacity:.85;white-space:normal}
-button.cell .word{white-space:nowrap}
-.flag,.mark{font-size:.75rem;font-weight:600;white-space:nowrap}
-.mark{margin-left:auto}
-.mark{color:var(--fg)}
-button.cell .up{font-weight:400}button.cell .up-failing{font-weight:700}
-.hidden{display:none!important}
-.changes ul{margin:4px 0 0;padding-left:20px}.changes li{margin:2px 0}
-.changes .regressions h3{color:var(--incompatible-fg)}
-code{font-family:"DejaVu Sans Mono",ui-monospace,monospace;font-size:.85em}
-dialog{max-width:min(900px,94vw);width:100%;border:1px solid var(--line);border-radius:10px;
-padding:0;box-shadow:0 10px 40px rgba(0,0,0,.25)}
-dialog::backdrop{background:rgba(20,24,28,.35)}
-.dlg-head{display:flex;gap:10px;align-items:center;padding:12px 16px;border-bottom:1px solid
-var(--line)}
-.dlg-head h2{margin:0;font-size:1.05rem;word-break:break-all}
-.dlg-head .badge{border-radius:6px;padding:2px 8px;border:1px solid transparent;font-weight:600}
-.dlg-head button{margin-left:auto;font:inherit;border:1px solid var(--line);border-radius:6px;
-background:var(--panel);padding:2px 10px;cursor:pointer}
-.dlg-body{padding:4px 16px 16px;max-height:75vh;overflow:auto}
-.dlg-body table{border-collapse:collapse;font-size:.85rem;margin:4px 0}
-.dlg-body th,.dlg-body td{border:1px solid var(--line);padding:3px 8px;text-align:left}
-.dlg-body td.o{text-align:center;font-weight:700}
-.o-p{color:var(--compatible-fg)}.o-f{color:var(--incompatible-fg);background:var(--incompatible-bg)}
-.o-e{color:var(--error-fg);background:#fff3e6}.o-s,.o-n{color:var(--muted)}
-pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px;
-white-space:pre-wrap;word-break:break-word;font-size:.8rem;margin:4px 0}
-.reason{white-space:pre-wrap}
-ul.unplaced{list-style:none;padding:0}
-ul.unplaced li{display:flex;gap:12px;align-items:center;margin:4px 0}
-ul.unplaced button.cell{width:auto}
-.legend-box .meta{margin-top:10px}
-button.open{font:inherit;border:0;background:none;padding:0;color:inherit;cursor:pointer;
-text-decoration:underline dotted}
-footer{max-width:1480px;margin:32px auto;padding:0 20px;color:var(--muted);font-size:.8rem}
-"""
 
-_SCRIPT = r"""
-(() => {
-  const data = JSON.parse(document.getElementById("grid-data").textContent);
-  const byId = new Map(data.cells.map((c) => [c.id, c]));
-  const form = document.getElementById("filters");
-  const axisSelects = [...form.querySelectorAll("select[data-axis]")];
-  const verdict = document.getElementById("f-verdict");
-  const search = document.getElementById("f-search");
-  const shown = document.getElementById("shown");
-  const buttons = [...document.querySelectorAll("button.cell")];
-  form.hidden = false;
-
-  function matches(c) {
-    for (const s of axisSelects) {
-      if (s.value && c.requested[s.dataset.axis] !== s.value) return false;
-    }
-    const v = verdict.value;
-    if (v === "not-compatible" && c.verdict === "compatible" && !c.flaky) return false;
-    if (v === "flaky" && !c.flaky) return false;
-    if (v === "upstream-failing" && !(c.up && c.up.failing)) return false;
-    const special = ["not-compatible", "flaky", "upstream-failing"];
-    if (v && !special.includes(v) && c.verdict !== v) return false;
-    const q = search.value.trim().toLowerCase();
-    return !q || c.id.toLowerCase().includes(q);
-  }
-
-  function apply() {
-    let count = 0;
-    for (const b of buttons) {
-      const ok = matches(byId.get(b.dataset.cell));
-      b.classList.toggle("hidden", !ok);
-      if (ok) count += 1;
-    }
-    for (const section of document.querySelectorAll("[data-table]")) {
-      const table = section.querySelector("table");
-      const visibleCols = new Set();
-      let anyRow = false;
-      if (table) {
-        for (const tr of table.tBodies[0].rows) {
-          let rowVisible = false;
-          for (const td of tr.querySelectorAll("td")) {
-            const live = td.querySelector("button.cell:not(.hidden)") !== null;
-            if (live) { rowVisible = true; visibleCols.add(td.dataset.col); }
-          }
-          tr.classList.toggle("hidden", !rowVisible);
-          anyRow = anyRow || rowVisible;
-        }
-        for (const td of table.querySelectorAll("td[data-col]")) {
-          td.classList.toggle("hidden", !visibleCols.has(td.dataset.col));
-        }
-        for (const th of table.querySelectorAll("th[data-cols]")) {
-          const cols = th.dataset.cols.split(" ").filter((x) => visibleCols.has(x));
-          th.classList.toggle("hidden", cols.length === 0);
-          th.colSpan = Math.max(cols.length, 1);
-        }
-      } else {
-        anyRow = section.querySelector("button.cell:not(.hidden)") !== null;
-      }
-      section.classList.toggle("hidden", !anyRow);
-    }
-    shown.textContent = `Showing ${count} of ${buttons.length} cells`;
-  }
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  const dialog = document.getElementById("detail");
-  const OUT = {p: ["\u2713", "passed"], f: ["\u2717", "failed"], e: ["\u26a0", "error"],
-    s: ["\u2013", "skipped"], ".": ["\u00b7", "not run"]};
-
-  function checksTable(c) {
-    if (!c.o.length) return el("p", {}, "No checks ran in this cell.");
-    const head = el("tr", {}, el("th", {}, "check"),
-      ...c.o.map(([p]) => el("th", {}, p === data.anyPattern ? "stack" : p)));
-    const rows = data.checks.map((check, ci) => {
-      const cells = c.o.map(([, codes]) => {
-        const code = codes[ci] || ".";
-        const [sym, word] = OUT[code] || OUT["."];
-        return el("td", {class: `o o-${code === "." ? "n" : code}`, title: word}, sym);
-      });
-      return el("tr", {}, el("th", {}, check), ...cells);
-    }).filter((tr) => [...tr.querySelectorAll("td")].some((td) => td.title !== "not run"));
-    return el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows));
-  }
-
-  function open(id) {
-    const c = byId.get(id);
-    if (!c) return;
-    const head = el("div", {class: "dlg-head"},
-      el("span", {class: `badge v-${c.verdict}`}, `${data.icons[c.verdict]} ${c.label}`),
-      c.flaky ? el("span", {class: "flag"}, `${data.icons.flaky} flaky`) : null,
-      el("h2", {}, c.id),
-      el("button", {type: "button", value: "close", "aria-label": "Close"}, "Close"));
-    head.querySelector("button").addEventListener("click", () => dialog.close());
-    const body = el("div", {class: "dlg-body"});
-    if (c.reason) body.append(el("h3", {}, "Why"), el("p", {class: "reason"}, c.reason));
-    if (c.pattern) {
-      body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
-    }
-    const vrows = Object.entries(c.requested).map(([axis, spec]) =>
-      el("tr", {}, el("th", {}, data.axisNames[axis] || axis), el("td", {}, spec),
-        el("td", {}, c.installed[axis] || "")));
-    if (vrows.length) {
-      body.append(el("h3", {}, "Versions"), el("table", {},
-        el("thead", {}, el("tr", {}, el("th", {}, "axis"), el("th", {}, "asked"),
-          el("th", {}, "installed"))), el("tbody", {}, ...vrows)));
-    }
-    body.append(el("h3", {}, "Checks"), checksTable(c));
-    if (c.m.length) {
-      body.append(el("h3", {}, "Messages"));
-      for (const [pattern, check, outcome, attempts, message] of c.m) {
-        const who = pattern === data.anyPattern ? check : `${check} (${pattern})`;
-        const runs = attempts.length > 1 ? ` \u2014 runs: ${attempts.join(", ")}` : "";
-        body.append(el("p", {}, el("b", {}, who), `: ${outcome}${runs}`));
-        if (message) body.append(el("pre", {}, message));
-      }
-    }
-    body.append(el("h3", {}, "Log"));
-    if (c.log && c.log.url) {
-      body.append(el("p", {}, el("a", {href: c.log.url}, c.log.path)));
-    } else if (c.log && c.log.excerpt.length) {
-      body.append(el("p", {}, "Its last lines (the log itself is not published here):"),
-        el("pre", {}, c.log.excerpt.join("\n")));
-    } else {
-      body.append(el("p", {}, "No log was kept for this cell."));
-    }
-    if (c.up) upstreamSection(body, c.up);
-    if (c.durations) body.append(el("p", {class: "meta"}, c.durations));
-    body.append(el("p", {class: "meta"}, `Result file: ${c.result}`));
-    dialog.replaceChildren(head, body);
-    dialog.showModal();
-  }
-
-  function upstreamSection(body, up) {
-    body.append(el("h3", {}, `${data.upstreamIcon} Flask-Admin's own tests`),
-      el("p", {}, el("b", {}, up.status), `: ${up.reason}`));
-    for (const [nodeid, outcome, message] of up.failures) {
-      body.append(el("p", {}, el("code", {}, nodeid), ` ${outcome}`));
-      if (message) body.append(el("pre", {}, message));
-    }
-    if (up.more > 0) {
-      body.append(el("p", {class: "meta"},
-        `\u2026 and ${up.more} more: grid.json and the cell's ${up.junit || "JUnit report"} have every one.`));
-    }
-    if (up.note) body.append(el("p", {class: "meta"}, up.note));
-  }
-
-  document.addEventListener("click", (event) => {
-    const b = event.target.closest("button.cell, button[data-open]");
-    if (b) open(b.dataset.cell || b.dataset.open);
-  });
-  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
-  form.addEventListener("input", apply);
-  form.addEventListener("reset", () => setTimeout(apply, 0));
-  form.addEventListener("submit", (event) => event.preventDefault());
-  apply();
-})();
-"""
+@cache
+def _static(name: str) -> str:
+    """A file from ``static/``, inlined into the page: grid.html must open with no network."""
+    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
 
 def _e(text: object) -> str:
@@ -334,7 +88,7 @@ def render_html(grid: Grid) -> str:
         '<dialog id="detail" aria-label="Cell details"></dialog>',
         _footer(grid),
         f'<script type="application/json" id="grid-data">{_json_data(grid)}</script>',
-        f"<script>{_SCRIPT}</script>",
+        f"<script>{_static('grid.js')}</script>",
     ]
     return "\n".join(
         [
@@ -347,7 +101,7 @@ def render_html(grid: Grid) -> str:
             # disks, and its data came from runs.
             _CSP,
             "<title>Flask-Admin compatibility grid</title>",
-            f"<style>{_CSS}</style>",
+            f"<style>{_static('grid.css')}</style>",
             "</head>",
             "<body>",
             *(part for part in body if part),
