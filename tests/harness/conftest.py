@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-RESOURCES = Path(__file__).parent / "resources"
-PROJECT_ROOT = Path(__file__).parents[2]
+from factories import RESOURCES
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import make_grid_cell
 
 from flask_admin_compat.advise import (
     EXIT_OK,
@@ -77,16 +78,16 @@ def cell(
         "sqlalchemy": "2.0.36",
         backend[0]: backend[1].replace("*", "1"),
     }
-    return GridCell(
+    return make_grid_cell(
         cell_id,
         requested,
-        verdict,  # type: ignore[arg-type]
-        kwargs.pop("reason", ""),  # type: ignore[arg-type]
-        "r",
+        verdict,
+        reason=kwargs.pop("reason", ""),
+        result_path="r",
         installed=installed,
         python_version=f"{python}.7",
         checks=checks(**(outcomes or {})),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from bench import BenchReport, Measure, main, render_table
-from conftest import PROJECT_ROOT
+from factories import PROJECT_ROOT
 
 
 @pytest.mark.e2e

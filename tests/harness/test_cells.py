@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+from factories import PROJECT_ROOT
 from packaging.version import Version
 
 from flask_admin_compat.matrix.cells import expand, needs_index, unused_rules

@@ -68,8 +68,22 @@ def test_run_refuses_a_release_the_index_does_not_have(
 
 
 def test_run_with_no_matching_cell(
-    small_matrix_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    small_matrix_path: Path,
+    fake_index: Callable[[dict[str, list[tuple[str, str]]]], tuple[str, list[str]]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
+    # The release lists come from an index on loopback: this test must not need the network.
+    day = "2025-01-01T00:00:00Z"
+    url, _ = fake_index({
+        "flask": [("3.0.3", day), ("3.1.0", day), ("2.3.3", day)],
+        "flask-admin": [("1.6.1", day), ("2.2.1", day)],
+        "sqlalchemy": [("2.0.40", day), ("1.4.54", day)],
+        "flask-sqlalchemy": [("3.1.1", day), ("2.5.1", day)],
+        "flask-sqlalchemy-lite": [("0.2.0", day)],
+    })  # fmt: skip
+    monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     code = main(
         ["run", "--matrix", str(small_matrix_path), "--project", str(tmp_path), "-k", "nosuchcell"]
     )

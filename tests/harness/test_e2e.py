@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+from factories import PROJECT_ROOT
 
 from flask_admin_compat.results.model import read_result
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import make_grid_cell, make_result
 
 from flask_admin_compat.grid.diff import diff, with_changes
 from flask_admin_compat.grid.merge import (
@@ -20,7 +21,6 @@ from flask_admin_compat.grid.merge import (
 from flask_admin_compat.grid.model import (
     UNREADABLE,
     Grid,
-    GridCell,
     GridError,
     grid_from_json,
     grid_to_json,
@@ -82,11 +82,11 @@ def result(
     flags: tuple[str, ...] = (),
     log: str | None = "log.txt",
 ) -> CellResult:
-    return CellResult(
+    return make_result(
         cell_id=cell_id(req),
         requested=req,
         python=PythonInfo("3.12", "3.12.7", "/usr/bin/python3.12"),
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         reason=reason,
         started_at="2025-06-01T10:59:00+00:00",
         finished_at=finished,
@@ -225,7 +225,7 @@ def test_merge_problems_name_each_unreadable_file() -> None:
 
 def test_unreadable_cell_is_placed_from_its_id() -> None:
     placed = [
-        GridCell(cell_id(r), r, "compatible", "", "r")
+        make_grid_cell(cell_id(r), r, "compatible", reason="", result_path="r")
         for r in (
             requested(flask="3.0.*", admin="2.2.*"),
             requested(flask="3.1.*", admin="2.1.*"),
@@ -286,7 +286,7 @@ def test_safe_link_only_lets_pages_through(url: str | None, kept: bool) -> None:
 
 def test_layout_one_table_per_python_and_backend_version() -> None:
     cells = [
-        GridCell(cell_id(r), r, "compatible", "", "r")
+        make_grid_cell(cell_id(r), r, "compatible", reason="", result_path="r")
         for r in (
             requested(flask="3.1.*", admin="2.2.*"),
             requested(flask="3.0.*", admin="2.2.*"),
@@ -310,7 +310,9 @@ def test_layout_one_table_per_python_and_backend_version() -> None:
 
 def test_layout_gives_a_new_axis_its_own_tables_and_sorts_versions() -> None:
     cells = [
-        GridCell(f"c{i}", {**requested(flask=f), "wtforms": w}, "compatible", "", "r")
+        make_grid_cell(
+            f"c{i}", {**requested(flask=f), "wtforms": w}, "compatible", reason="", result_path="r"
+        )
         for i, (f, w) in enumerate([("3.10.*", "3.1.*"), ("3.9.*", "3.0.*"), ("latest", "3.1.*")])
     ]
     tables = layout(cells)
@@ -320,8 +322,8 @@ def test_layout_gives_a_new_axis_its_own_tables_and_sorts_versions() -> None:
 
 def test_layout_puts_unplaceable_cells_last_in_a_table_without_axes() -> None:
     cells = [
-        GridCell("lost", {}, "error", "", "r", unreadable="x"),
-        GridCell("a", requested(), "compatible", "", "r"),
+        make_grid_cell("lost", {}, "error", reason="", result_path="r", unreadable="x"),
+        make_grid_cell("a", requested(), "compatible", reason="", result_path="r"),
     ]
     tables = layout(cells)
     assert tables[-1].shared == ()

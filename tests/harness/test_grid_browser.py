@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_grid_cell
 
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.report.html import render_html
@@ -67,7 +68,7 @@ def make_grid() -> Grid:
                 )
                 failing = {"per-request": HOSTILE} if verdict == "incompatible" else {}
                 cells.append(
-                    GridCell(
+                    make_grid_cell(
                         cell_id,
                         {
                             "python": "3.12",
@@ -76,9 +77,9 @@ def make_grid() -> Grid:
                             "sqlalchemy": sqla,
                             backend: version,
                         },
-                        verdict,  # type: ignore[arg-type]
-                        HOSTILE if verdict == "incompatible" else "",
-                        f"cells/{cell_id}/result.json",
+                        verdict,
+                        reason=HOSTILE if verdict == "incompatible" else "",
+                        result_path=f"cells/{cell_id}/result.json",
                         installed={"flask": flask.replace("*", "2")},
                         python_version="3.12.7",
                         recommended_pattern="lazy-proxy" if verdict == "workaround" else None,
@@ -88,7 +89,14 @@ def make_grid() -> Grid:
                     )
                 )
     cells.append(
-        GridCell("lost-cell", {}, "error", "unreadable result: truncated", "r", unreadable="x")
+        make_grid_cell(
+            "lost-cell",
+            {},
+            "error",
+            reason="unreadable result: truncated",
+            result_path="r",
+            unreadable="x",
+        )
     )
     changes = Changes(
         "2025-05-01T00:00:00+00:00",

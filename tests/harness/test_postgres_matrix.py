@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT
+from factories import PROJECT_ROOT
 
 from flask_admin_compat.cli import main
 from flask_admin_compat.results.model import read_result

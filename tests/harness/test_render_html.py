@@ -6,6 +6,8 @@ import json
 import re
 from html.parser import HTMLParser
 
+from factories import make_grid_cell
+
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.report.html import hover_text, render_html
 from flask_admin_compat.results.model import CHECK_IDS, PATTERN_IDS, CheckOutcome
@@ -26,7 +28,9 @@ def req(flask: str, admin: str, backend: str = "flask-sqlalchemy") -> dict[str, 
 def cell(
     cell_id: str, requested: dict[str, str], verdict: str = "compatible", **kwargs: object
 ) -> GridCell:
-    return GridCell(cell_id, requested, verdict, kwargs.pop("reason", ""), "r", **kwargs)  # type: ignore[arg-type]
+    return make_grid_cell(
+        cell_id, requested, verdict, reason=kwargs.pop("reason", ""), result_path="r", **kwargs
+    )  # type: ignore[arg-type]
 
 
 def failed(check: str, message: str, pattern: str = "session-at-setup") -> CheckOutcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from factories import make_grid_cell
 
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef, VersionChange
 from flask_admin_compat.report.markdown import md_code, md_code_block, md_text, render_markdown
@@ -39,15 +40,15 @@ def cell(
     log: LogRef | None = None,
     **kwargs: object,
 ) -> GridCell:
-    return GridCell(
+    return make_grid_cell(
         cell_id,
         requested,
-        verdict,  # type: ignore[arg-type]
-        reason,
-        f"cells/{cell_id}/result.json",
+        verdict,
+        reason=reason,
+        result_path=f"cells/{cell_id}/result.json",
         checks=checks,
         log=log,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import make_result
 
 from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import read_grid
 from flask_admin_compat.report.outputs import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
-from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
+from flask_admin_compat.results.model import CheckOutcome, PythonInfo, write_result
 
 ROOT = Path(__file__).parents[2]
 
@@ -42,7 +43,7 @@ def write_cell(
         )
         for check in ("per-request", "teardown")
     )
-    result = CellResult(
+    result = make_result(
         cell_id=cell_id,
         requested={
             "python": "3.12",
@@ -52,7 +53,7 @@ def write_cell(
             "flask-sqlalchemy": "3.1.*",
         },
         python=PythonInfo("3.12", "3.12.7", None),
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         reason="because",
         started_at="2025-06-01T10:00:00+00:00",
         finished_at="2025-06-01T10:01:00+00:00",

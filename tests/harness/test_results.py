@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from factories import make_result as build_result
 
 from flask_admin_compat.jsonio import write_text_atomic
 from flask_admin_compat.results.model import (
@@ -35,7 +36,7 @@ def make_result(**changes: object) -> CellResult:
         "log": "log.txt",
     }
     base.update(changes)
-    return CellResult(**base)  # type: ignore[arg-type]
+    return build_result(**base)  # type: ignore[arg-type]
 
 
 def test_round_trip(tmp_path: Path) -> None:

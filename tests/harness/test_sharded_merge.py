@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_ROOT
+from factories import PROJECT_ROOT
 
 from flask_admin_compat.cli import main
 

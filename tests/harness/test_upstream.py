@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RESOURCES
+from factories import RESOURCES
 from packaging.version import Version
 from test_results import make_result
 

@@ -184,4 +184,6 @@ def _incompatible(cell: GridCell) -> GridCell:
     # The details section lists cells that are not plainly compatible.
     from dataclasses import replace
 
-    return replace(cell, verdict="incompatible", reason="no pattern works")
+    return replace(
+        cell, result=replace(cell.result, verdict="incompatible", reason="no pattern works")
+    )

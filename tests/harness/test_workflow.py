@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_ROOT, RESOURCES
+from factories import PROJECT_ROOT, RESOURCES, make_result
 from ruamel.yaml import YAML
 
 from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
@@ -332,11 +332,11 @@ def test_a_grid_is_complete_only_when_every_shard_finished(runner: StepRunner) -
 
 def _result(cell_id: str, verdict: str, outcome: str) -> CellResult:
     check = CheckOutcome("db-at-setup", "per-request", outcome, "", 0.1, (outcome,))  # type: ignore[arg-type]
-    return CellResult(
+    return make_result(
         cell_id=cell_id,
         requested={"python": "3.12", "flask": "3.1.*", "flask-admin": "2.2.*"},
         python=PythonInfo("3.12", "3.12.7", "/usr/bin/python3.12"),
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         reason="the checks said so",
         started_at="2026-01-05T04:17:00+00:00",
         finished_at="2026-01-05T04:18:00+00:00",

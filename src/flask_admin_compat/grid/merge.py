@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from flask_admin_compat.grid.model import UNREADABLE, Grid, GridCell, LogRef, safe_link
+from flask_admin_compat.grid.model import PYTHON_AXIS, UNREADABLE, Grid, GridCell, LogRef, safe_link
 from flask_admin_compat.results.model import (
     LOG_FILE,
     RESULT_FILE,
     CellResult,
+    PythonInfo,
     ResultError,
     read_result,
 )
@@ -160,36 +161,31 @@ class _LogLinks:
 def _from_result(item: Collected, links: _LogLinks) -> GridCell:
     result = item.result
     assert result is not None  # only called for readable results
-    return GridCell(
-        cell_id=result.cell_id,
-        requested=dict(result.requested),
-        verdict=result.verdict,
-        reason=result.reason,
-        result_path=item.result_path,
-        installed=dict(result.installed),
-        python_version=result.python.version,
-        recommended_pattern=result.recommended_pattern,
-        flags=result.flags,
-        checks=result.checks,
-        durations=dict(result.durations),
-        started_at=result.started_at,
-        finished_at=result.finished_at,
-        harness_version=result.harness_version,
-        fingerprint=result.fingerprint,
-        log=_log_ref(item, result.cell_id, links),
-        upstream=result.upstream,
+    # What grid.json keeps of it: the log is the cell's LogRef, the interpreter its version.
+    kept = replace(
+        result, python=PythonInfo(result.python.requested, result.python.version), log=None
     )
+    return GridCell(kept, item.result_path, log=_log_ref(item, result.cell_id, links))
 
 
 def _unreadable(
     item: Collected, links: _LogLinks, placed: Sequence[GridCell], previous: Grid | None
 ) -> GridCell:
-    return GridCell(
+    requested = infer_requested(item.folder, placed, previous)
+    stand_in = CellResult(
         cell_id=item.folder,
-        requested=infer_requested(item.folder, placed, previous),
+        requested=requested,
+        python=PythonInfo(requested.get(PYTHON_AXIS, "")),
         verdict="error",
         reason=f"{UNREADABLE}: {item.problem}",
-        result_path=item.result_path,
+        started_at="",
+        finished_at="",
+        fingerprint="",
+        harness_version="",
+    )
+    return GridCell(
+        stand_in,
+        item.result_path,
         log=_log_ref(item, item.folder, links),
         unreadable=item.problem or UNREADABLE,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -23,8 +23,10 @@ from packaging.version import InvalidVersion, Version
 from flask_admin_compat.jsonio import read_json_file, write_text_atomic
 from flask_admin_compat.results.model import (
     VERDICTS,
+    CellResult,
     CheckOutcome,
     Outcome,
+    PythonInfo,
     UpstreamResult,
     Verdict,
     first_line,
@@ -64,28 +66,78 @@ class LogRef:
 
 @dataclass(frozen=True)
 class GridCell:
-    """One cell as the grid shows it: its result, or why its result could not be read."""
+    """One cell as the grid shows it: its result, where it came from, and how to see its log.
 
-    cell_id: str
-    requested: Mapping[str, str]
-    verdict: Verdict
-    reason: str
+    It holds the :class:`CellResult` whole instead of copying it field by field. A cell whose
+    result file could not be read holds a stand-in the merge made (verdict ``error``, the
+    reader's message as its reason), with ``unreadable`` saying so.
+    """
+
+    result: CellResult
     result_path: str
-    installed: Mapping[str, str] = field(default_factory=dict)
-    python_version: str | None = None
-    recommended_pattern: str | None = None
-    flags: tuple[str, ...] = ()
-    checks: tuple[CheckOutcome, ...] = ()
-    durations: Mapping[str, float] = field(default_factory=dict)
-    started_at: str | None = None
-    finished_at: str | None = None
-    harness_version: str | None = None
-    fingerprint: str | None = None
     log: LogRef | None = None
     unreadable: str | None = None  # the reader's message when the result file was unusable
-    upstream: UpstreamResult | None = (
-        None  # Flask-Admin's own tests: beside the verdict, never in it
-    )
+
+    @property
+    def cell_id(self) -> str:
+        return self.result.cell_id
+
+    @property
+    def requested(self) -> Mapping[str, str]:
+        return self.result.requested
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.result.verdict
+
+    @property
+    def reason(self) -> str:
+        return self.result.reason
+
+    @property
+    def installed(self) -> Mapping[str, str]:
+        return self.result.installed
+
+    @property
+    def python_version(self) -> str | None:
+        return self.result.python.version
+
+    @property
+    def recommended_pattern(self) -> str | None:
+        return self.result.recommended_pattern
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return self.result.flags
+
+    @property
+    def checks(self) -> tuple[CheckOutcome, ...]:
+        return self.result.checks
+
+    @property
+    def durations(self) -> Mapping[str, float]:
+        return self.result.durations
+
+    @property
+    def started_at(self) -> str | None:
+        return self.result.started_at or None  # a stand-in has none
+
+    @property
+    def finished_at(self) -> str | None:
+        return self.result.finished_at or None
+
+    @property
+    def harness_version(self) -> str | None:
+        return self.result.harness_version or None
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.result.fingerprint or None
+
+    @property
+    def upstream(self) -> UpstreamResult | None:
+        """Flask-Admin's own tests: beside the verdict, never in it."""
+        return self.result.upstream
 
     @property
     def flaky(self) -> bool:
@@ -313,28 +365,33 @@ def grid_from_json(data: object) -> Grid:
 
 def _cell_from_json(data: dict[str, Any]) -> GridCell:
     log = data.get("log")
-    return GridCell(
+    requested = dict(data["requested"])
+    result = CellResult(
         cell_id=data["cell_id"],
-        requested=dict(data["requested"]),
+        requested=requested,
+        python=PythonInfo(requested.get(PYTHON_AXIS, ""), data.get("python_version")),
+        log=None,
         verdict=data["verdict"],
         reason=data["reason"],
-        result_path=data["result"],
+        started_at=data.get("started_at") or "",
+        finished_at=data.get("finished_at") or "",
+        fingerprint=data.get("fingerprint") or "",
+        harness_version=data.get("harness_version") or "",
         installed=dict(data["installed"]),
-        python_version=data.get("python_version"),
         recommended_pattern=data.get("recommended_pattern"),
         flags=tuple(data["flags"]),
         checks=tuple(CheckOutcome.from_json(c) for c in data["checks"]),
         durations=dict(data["durations"]),
-        started_at=data.get("started_at"),
-        finished_at=data.get("finished_at"),
-        harness_version=data.get("harness_version"),
-        fingerprint=data.get("fingerprint"),
+        # Absent from grids merged before Flask-Admin's own tests could run.
+        upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
+    )
+    return GridCell(
+        result,
+        result_path=data["result"],
         log=None
         if log is None
         else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("excerpt", ()))),
         unreadable=data.get("unreadable"),
-        # Absent from grids merged before Flask-Admin's own tests could run.
-        upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
     )
 
 

@@ -46,7 +46,7 @@ class CellResult:
     """Everything one cell ran, installed and concluded."""
 
     cell_id: str
-    requested: dict[str, str]
+    requested: Mapping[str, str]
     python: PythonInfo
     verdict: Verdict
     reason: str
@@ -55,11 +55,11 @@ class CellResult:
     fingerprint: str
     harness_version: str
     suite: str = "scoping"
-    installed: dict[str, str] = field(default_factory=dict)
+    installed: Mapping[str, str] = field(default_factory=dict)
     recommended_pattern: str | None = None
     flags: tuple[str, ...] = ()
     checks: tuple[CheckOutcome, ...] = ()
-    durations: dict[str, float] = field(default_factory=dict)
+    durations: Mapping[str, float] = field(default_factory=dict)
     log: str | None = None
     upstream: UpstreamResult | None = None  # Flask-Admin's own tests; never part of the verdict
 

@@ -1,0 +1,130 @@
+"""Typed builders of the harness's model, for every test that needs one: one place, no copies.
+
+Each takes only what a test cares about and fills the rest with plain, valid values, so that a
+test reads as the one thing it varies. Also the paths tests share (never ``from conftest``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask_admin_compat.grid.model import Changes, Grid, GridCell, LogRef
+from flask_admin_compat.results.model import (
+    CellResult,
+    CheckOutcome,
+    Outcome,
+    PythonInfo,
+    UpstreamResult,
+    Verdict,
+)
+
+PROJECT_ROOT = Path(__file__).parents[2]
+RESOURCES = Path(__file__).parent / "resources"
+
+GENERATED_AT = "2025-06-01T12:00:00+00:00"
+HARNESS_VERSION = "0.1.0"
+
+
+def make_outcome(
+    check: str,
+    outcome: Outcome = "passed",
+    *,
+    pattern: str = "db-at-setup",
+    message: str = "",
+    duration_s: float = 0.1,
+    attempts: tuple[Outcome, ...] | None = None,
+    nodeid: str = "",
+) -> CheckOutcome:
+    """One pattern x check outcome; its attempts default to the one outcome."""
+    return CheckOutcome(
+        pattern, check, outcome, message, duration_s, attempts or (outcome,), nodeid
+    )
+
+
+def make_result(
+    cell_id: str = "py312-flask31-admin22-sqla20-fsa31",
+    *,
+    requested: Mapping[str, str] | None = None,
+    verdict: Verdict = "compatible",
+    reason: str = "the documented pattern (db-at-setup) passes every check",
+    python: PythonInfo | None = None,
+    installed: Mapping[str, str] | None = None,
+    checks: tuple[CheckOutcome, ...] = (),
+    recommended_pattern: str | None = None,
+    flags: tuple[str, ...] = (),
+    durations: Mapping[str, float] | None = None,
+    started_at: str = "2026-11-25T06:00:00+00:00",
+    finished_at: str = "2026-11-25T06:00:09+00:00",
+    fingerprint: str = "abc",
+    harness_version: str = HARNESS_VERSION,
+    log: str | None = "log.txt",
+    upstream: UpstreamResult | None = None,
+) -> CellResult:
+    """A valid cell result; every field a test does not name has a plain default."""
+    requested = dict(requested or {"python": "3.12", "flask": "3.1.*"})
+    return CellResult(
+        cell_id=cell_id,
+        requested=requested,
+        python=python or PythonInfo(requested.get("python", "3.12")),
+        verdict=verdict,
+        reason=reason,
+        started_at=started_at,
+        finished_at=finished_at,
+        fingerprint=fingerprint,
+        harness_version=harness_version,
+        installed=dict(installed or {}),
+        recommended_pattern=recommended_pattern,
+        flags=flags,
+        checks=checks,
+        durations=dict(durations or {}),
+        log=log,
+        upstream=upstream,
+    )
+
+
+def make_grid_cell(
+    cell_id: str,
+    requested: Mapping[str, str],
+    verdict: Verdict = "compatible",
+    *,
+    reason: str = "",
+    result_path: str = "r",
+    log: LogRef | None = None,
+    unreadable: str | None = None,
+    python_version: str | None = None,
+    installed: Mapping[str, str] | None = None,
+    checks: tuple[CheckOutcome, ...] = (),
+    recommended_pattern: str | None = None,
+    flags: tuple[str, ...] = (),
+    durations: Mapping[str, float] | None = None,
+    started_at: str | None = None,
+    finished_at: str | None = None,
+    harness_version: str | None = None,
+    fingerprint: str | None = None,
+    upstream: UpstreamResult | None = None,
+) -> GridCell:
+    """A grid cell as the merge makes it: a result, where it was found, and its log."""
+    result = CellResult(
+        cell_id=cell_id,
+        requested=dict(requested),
+        python=PythonInfo(requested.get("python", ""), python_version),
+        verdict=verdict,
+        reason=reason,
+        started_at=started_at or "",
+        finished_at=finished_at or "",
+        fingerprint=fingerprint or "",
+        harness_version=harness_version or "",
+        installed=dict(installed or {}),
+        recommended_pattern=recommended_pattern,
+        flags=flags,
+        checks=checks,
+        durations=dict(durations or {}),
+        upstream=upstream,
+    )
+    return GridCell(result, result_path, log=log, unreadable=unreadable)
+
+
+def make_grid(*cells: GridCell, changes: Changes | None = None) -> Grid:
+    """A grid of these cells, as merged at one fixed moment."""
+    return Grid(GENERATED_AT, HARNESS_VERSION, cells, changes=changes)
