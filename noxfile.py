@@ -40,7 +40,9 @@ REPORTS = ROOT / "reports"
 def install_harness(session: nox.Session) -> None:
     """Sync the harness's own environment; `nox -R` skips it."""
     session.run_install(
-        "uv", "sync", "--project", str(ROOT), "--inexact", "--no-default-groups", "--quiet",
+        "uv", "sync", "--project", str(ROOT), "--inexact", "--no-default-groups",
+        # The runner extra (nox, uv, jsonschema, pip) is no longer in the core install.
+        "--group", "runner", "--quiet",
         external=True,
     )  # fmt: skip
 

@@ -90,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _advise_arguments(advise)
     advise.set_defaults(handler=_advise)
+
+    check_app = commands.add_parser(
+        "check-app",
+        help="run the scoping checks against the ModelViews of your own Flask-Admin app",
+        description="Send real requests to every SQLAlchemy ModelView of your app through "
+        "Flask's test client and say, per view, whether its sessions are scoped per request.",
+    )
+    _check_app_arguments(check_app)
+    check_app.set_defaults(handler=_check_app)
     return parser
 
 
@@ -160,6 +169,34 @@ def _advise_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_REPORTS / "grid.json",
         metavar="PATH",
         help="the grid to read (default: %(default)s)",
+    )
+
+
+def _check_app_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--app",
+        "-A",
+        metavar="MODULE:FACTORY",
+        help="the app, as `flask --app` takes it (default: $FLASK_APP)",
+    )
+    parser.add_argument(
+        "--login",
+        metavar="MODULE:CALLABLE",
+        help="called with each test client before its first request, to log it in",
+    )
+    parser.add_argument(
+        "--writes",
+        action="store_true",
+        help="also create, edit and delete a row of its own per view, and check "
+        "isolation after an error (refuses tables that hold rows)",
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="with --writes: write even though the tables already hold rows",
+    )
+    parser.add_argument(
+        "--json", metavar="FILE", help="also write the report as JSON ('-': stdout)"
     )
 
 
@@ -234,7 +271,10 @@ def _cell_json(cell: Cell) -> dict[str, object]:
 
 def _run(args: argparse.Namespace, out: IO[str]) -> int:
     # Imported here: listing and merging need none of the runner's process or server code.
-    from flask_admin_compat.run.session import Layout, RunRequest, run_matrix
+    try:
+        from flask_admin_compat.run.session import Layout, RunRequest, run_matrix
+    except ModuleNotFoundError as exc:
+        return _without_runner("run", exc)
 
     try:
         matrix = load_matrix(args.matrix)
@@ -263,7 +303,10 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _merge(args: argparse.Namespace, out: IO[str]) -> int:
-    from flask_admin_compat.report.outputs import MergeRequest, merge_folder
+    try:
+        from flask_admin_compat.report.outputs import MergeRequest, merge_folder
+    except ModuleNotFoundError as exc:
+        return _without_runner("merge", exc)
 
     request = MergeRequest(
         previous=args.previous,
@@ -276,9 +319,42 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _advise(args: argparse.Namespace, out: IO[str]) -> int:
-    from flask_admin_compat.advise import run_advise
+    try:
+        from flask_admin_compat.advise import run_advise
+    except ModuleNotFoundError as exc:
+        return _without_runner("advise", exc)
 
     return run_advise(args)
+
+
+#: What the `runner` extra installs; the core install (check-app, the plugin) has none of them.
+RUNNER_MODULES = ("nox", "uv", "jsonschema", "pip")
+
+
+def _without_runner(command: str, exc: ModuleNotFoundError) -> int:
+    if (exc.name or "").split(".")[0] not in RUNNER_MODULES:
+        raise exc
+    print(
+        f"error: {command} needs the runner's dependencies ({exc.name} is missing): "
+        "pip install 'flask-admin-compat[runner]'",
+        file=sys.stderr,
+    )
+    return EXIT_BAD_INPUT
+
+
+def _check_app(args: argparse.Namespace, out: IO[str]) -> int:
+    # Imported here: the checks import the user's Flask, Flask-Admin and SQLAlchemy, which
+    # the other commands do not need (and the runner's environment may not have).
+    try:
+        from flask_admin_compat.checkapp.command import run_check_app
+    except ImportError as exc:
+        print(
+            f"error: check-app runs in your app's environment and needs Flask, Flask-Admin "
+            f"and SQLAlchemy installed there: {exc}",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    return run_check_app(args, out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,168 @@
+"""Fill a Flask-Admin create or edit form from its HTML, with values made up for the check.
+
+Read from the page the view rendered (not from the view's form class), so that nothing runs
+through the view's Session outside a probed request. Only what the form requires is made up;
+what the page already holds (a CSRF token, defaults, an edited row's values) is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+#: Flask-Admin's blank option of a QuerySelectField.
+BLANK_OPTIONS = ("", "__None")
+#: Submit controls are not data: Flask-Admin's named ones (_add_another) change the redirect.
+BUTTONS = ("submit", "button", "image", "reset")
+TEXT_TYPES = ("text", "search", "tel", "password", "")
+#: Flask-Admin's date widgets are text inputs with a data-role and a fixed format.
+DATE_ROLES = {
+    "datepicker": "2000-01-01",
+    "datetimepicker": "2000-01-01 00:00:00",
+    "timepicker": "00:00:00",
+}
+MARK = "check-app"
+
+
+@dataclass
+class Field:
+    """One control of a form as the page rendered it."""
+
+    name: str
+    tag: str
+    attrs: dict[str, str]
+    value: str = ""
+    options: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.attrs.get("type", "").lower() if self.tag == "input" else self.tag
+
+    @property
+    def required(self) -> bool:
+        if self.attrs.get("data-role") == "select2-ajax":
+            return "data-allow-blank" not in self.attrs
+        return "required" in self.attrs
+
+
+class _FormParser(HTMLParser):
+    """Collects the controls of the page's POST forms."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.fields: list[Field] = []
+        self._in_form = False
+        self._current: Field | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._in_form = named.get("method", "").lower() == "post"
+        elif not self._in_form:
+            return
+        elif tag == "input" and named.get("name"):
+            kind = named.get("type", "").lower()
+            if kind in BUTTONS or (kind in ("checkbox", "radio") and "checked" not in named):
+                return
+            self.fields.append(Field(named["name"], tag, named, named.get("value", "")))
+        elif tag in ("select", "textarea") and named.get("name"):
+            self._current = Field(named["name"], tag, named)
+            self.fields.append(self._current)
+        elif tag == "option" and self._current is not None and self._current.tag == "select":
+            value = named.get("value", "")
+            self._current.options.append(value)
+            if "selected" in named:
+                self._current.value = value
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None and self._current.tag == "textarea":
+            self._current.value += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag in ("select", "textarea"):
+            self._current = None
+
+
+def form_fields(page: str) -> list[Field]:
+    parser = _FormParser()
+    parser.feed(page)
+    parser.close()
+    return parser.fields
+
+
+#: Asks the view's ajax lookup URL and returns the first id it offers ("" if none).
+Lookup = Callable[[str], str]
+
+
+def made_up(control: Field, token: str) -> str:
+    """A value for a required control that its validators should accept."""
+    role = control.attrs.get("data-role", "")
+    if role in DATE_ROLES:
+        return DATE_ROLES[role]
+    if control.kind == "number":
+        return control.attrs.get("min") or "1"
+    if control.kind == "email":
+        text = f"{MARK}-{token}@example.com"
+    elif control.kind == "url":
+        text = f"https://example.com/{MARK}-{token}"
+    else:
+        text = f"{MARK}-{token}"
+    limit = control.attrs.get("maxlength", "")
+    return text[-int(limit) :] if limit.isdigit() and int(limit) > 0 else text
+
+
+def fill(page: str, *, lookup: Lookup, change: bool) -> dict[str, str]:
+    """Form data for the page's form: its own values, and made-up ones where it requires them.
+
+    ``change``: also replace required text values (an edit must change something).
+    """
+    token = uuid.uuid4().hex[:8]
+    data: dict[str, str] = {}
+    for control in form_fields(page):
+        value = control.value
+        if control.tag == "select" and not value:
+            offered = [o for o in control.options if o not in BLANK_OPTIONS]
+            value = offered[0] if offered and control.required else ""
+        elif control.attrs.get("data-role") == "select2-ajax":
+            if not value and control.required:
+                value = lookup(control.attrs.get("data-url", ""))
+        elif control.required and (not value or (change and _is_text(control))):
+            value = made_up(control, token)
+        if value or control.kind == "hidden":
+            data[control.name] = value
+    return data
+
+
+def _is_text(control: Field) -> bool:
+    if control.attrs.get("data-role", "") in DATE_ROLES:
+        return False
+    return control.tag == "textarea" or control.kind in (*TEXT_TYPES, "email", "url")
+
+
+def first_lookup_id(body: str) -> str:
+    """The first id of an ajax lookup's answer, a JSON list of ``[id, label]`` pairs."""
+    try:
+        found = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(found, list) and found and isinstance(found[0], list) and found[0]:
+        return str(found[0][0])
+    return ""
+
+
+def flashed_errors(page: str, data: Mapping[str, str]) -> str:
+    """What a form page that came back (not redirected) says is wrong, in one short line."""
+    found = re.findall(
+        r'class="[^"]*(?:alert-danger|alert-error|help-block|invalid-feedback)[^"]*"[^>]*>(.*?)<',
+        page,
+        re.DOTALL,
+    )
+    said = "; ".join(" ".join(text.split()) for text in found if text.strip())
+    sent = ", ".join(sorted(k for k in data if k != "csrf_token"))
+    return f"{said or 'the form came back'} (sent: {sent or 'no fields'})"
