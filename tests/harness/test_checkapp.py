@@ -1,0 +1,346 @@
+"""check-app on the sample apps in resources/apps: run through cli.main, judged from its report.
+
+Each sample app takes its database URL as a factory argument (the `flask --app` call syntax),
+so every test has a database file of its own.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import RESOURCES
+
+from flask_admin_compat import cli
+
+APPS = RESOURCES / "apps"
+READ_CHECKS = ["per-request", "teardown", "concurrency"]
+ALL_CHECKS = ["per-request", "teardown", "isolation-after-error", "concurrency"]
+
+
+@dataclass(frozen=True)
+class Run:
+    status: int
+    out: str
+    err: str
+    report: dict[str, Any]
+
+    def checks(self, endpoint: str) -> dict[str, dict[str, Any]]:
+        view = next(v for v in self.report["views"] if v["endpoint"] == endpoint)
+        return {c["check"]: c for c in view["checks"]}
+
+    def statuses(self, endpoint: str) -> dict[str, str]:
+        return {name: c["status"] for name, c in self.checks(endpoint).items()}
+
+
+def app_spec(module: str, database: Path, *, seed: bool = True) -> str:
+    return f"{APPS / module}.py:create_app({f'sqlite:///{database}'!r}, {seed})"
+
+
+def check_app(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> Run:
+    out = io.StringIO()
+    report_file = tmp_path / "report.json"
+    status = cli.main(["check-app", *args, "--json", str(report_file)], out=out)
+    err = capsys.readouterr().err
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return Run(status, out.getvalue(), err, report)
+
+
+def rows(database: Path, table: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+
+
+def test_the_scoping_suites_style_app_passes_every_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "sound.db"
+    run = check_app(capsys, tmp_path, "--app", app_spec("scoping_style", database))
+    assert run.status == 0, run.out + run.err
+    assert [v["endpoint"] for v in run.report["views"]] == ["author", "post"]
+    for endpoint in ("author", "post"):
+        assert run.statuses(endpoint) == dict.fromkeys(READ_CHECKS, "pass")
+    # The database is named before anything else, and where each view class is defined.
+    assert run.out.splitlines()[0] == f"databases: sqlite:///{database}"
+    assert f"scoping_style.PostView  ({APPS / 'scoping_style.py'}:" in run.out
+    assert "✓ per-request" in run.out
+    assert "✗" not in run.out
+    # Without --writes no request changes data.
+    assert run.report["writes"] is False
+    assert rows(database, "author") == [(1, "ada")]
+    assert rows(database, "post") == [(1, "hello", 1)]
+
+
+def test_a_get_query_that_keeps_the_first_session_is_named_and_its_neighbours_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = check_app(capsys, tmp_path, "--app", app_spec("kept_session", tmp_path / "kept.db"))
+    assert run.status == 1, run.out + run.err
+    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+    assert run.statuses("post") == dict.fromkeys(READ_CHECKS, "pass")
+    kept = run.checks("kept_author")
+    assert {name: c["status"] for name, c in kept.items()} == dict.fromkeys(READ_CHECKS, "fail")
+    assert "used the same Session object" in kept["per-request"]["why"]
+    assert "still in a transaction" in kept["teardown"]["why"]
+    assert "readers at once shared one Session" in kept["concurrency"]["why"]
+    # The override is named, with where it is: the line of `def get_query`.
+    source = (APPS / "kept_session.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "def get_query" in text)
+    cause = f"get_query ({APPS / 'kept_session.py'}:{line}) returns a query over a Session kept"
+    assert kept["per-request"]["cause"].startswith(cause)
+    view = next(v for v in run.report["views"] if v["endpoint"] == "kept_author")
+    assert view["view_class"] == "kept_session.KeptAuthorView"
+    assert view["defined_at"].startswith(f"{APPS / 'kept_session.py'}:")
+    assert f"✗ per-request  {kept['per-request']['why']}" in run.out
+    assert f"cause: {cause}" in run.out
+
+
+def test_writes_create_edit_and_delete_a_row_of_their_own(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "empty.db"
+    spec = app_spec("scoping_style", database, seed=False)
+    run = check_app(capsys, tmp_path, "--app", spec, "--writes")
+    assert run.status == 0, run.out + run.err
+    assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+    assert run.report["writes"] is True
+    # A post needs an author and the table holds none (the author view deleted its own):
+    # the form cannot be filled, which is said, not counted as a pass or a failure.
+    post = run.checks("post")
+    assert post["isolation-after-error"]["status"] == "skip"
+    assert "could not create a row through the form" in post["isolation-after-error"]["why"]
+    assert {post[c]["status"] for c in READ_CHECKS} == {"pass"}
+    assert rows(database, "post") == []
+    assert rows(database, "author") == []
+
+
+def test_writes_refuse_tables_that_hold_rows_unless_yes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = tmp_path / "full.db"
+    spec = app_spec("scoping_style", database)
+    refused = check_app(capsys, tmp_path, "--app", spec, "--writes")
+    assert refused.status == 2
+    assert "--writes refuses a database whose tables already hold rows" in refused.err
+    assert "author (1 row(s), view author)" in refused.err
+    assert refused.report == {}
+    assert rows(database, "author") == [(1, "ada")]
+
+    confirmed = check_app(capsys, tmp_path, "--app", spec, "--writes", "--yes")
+    assert confirmed.status == 0, confirmed.out + confirmed.err
+    assert confirmed.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+    # What was there before is untouched; what it made itself is deleted.
+    assert rows(database, "author") == [(1, "ada")]
+    assert rows(database, "post") == [(1, "hello", 1)]
+
+
+def test_isolation_after_error_fails_for_a_session_kept_through_a_failed_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "no_rollback.py"
+    module.write_text(NO_ROLLBACK_APP.format(url=f"sqlite:///{tmp_path / 'nr.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
+    assert run.status == 1, run.out + run.err
+    isolation = run.checks("thing")["isolation-after-error"]
+    assert isolation["status"] == "fail"
+    assert (
+        "after the failed create, a Session it used is still in a transaction" in (isolation["why"])
+    )
+
+
+NO_ROLLBACK_APP = textwrap.dedent(
+    """
+    import warnings
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from sqlalchemy import orm
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Thing(Base):
+        __tablename__ = "thing"
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(40), nullable=False)
+
+    class ThingView(ModelView):
+        def create_model(self, form):
+            # Swallows the error and never rolls back: the kept Session stays mid-transaction.
+            try:
+                model = self.model()
+                form.populate_obj(model)
+                self.session.add(model)
+                self._on_model_change(form, model, True)
+                self.session.commit()
+                return model
+            except Exception:
+                flask.flash("failed", "error")
+                return False
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config["SECRET_KEY"] = "x"
+        engine = sa.create_engine("{url}")
+        Base.metadata.create_all(engine)
+        session = orm.scoped_session(orm.sessionmaker(engine))  # never removed: kept for good
+        with warnings.catch_warnings():  # Flask-Admin >= 2.1 would rather have a db object
+            warnings.simplefilter("ignore", DeprecationWarning)
+            Admin(app).add_view(ThingView(Thing, session))
+        return app
+    """
+)
+
+
+def test_an_app_behind_a_login_is_skipped_without_login_and_checked_with_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = app_spec("login_app", tmp_path / "login.db")
+    anonymous = check_app(capsys, tmp_path, "--app", spec)
+    # Skipped is not passed: it says why and how, and the open views beside it still count.
+    assert anonymous.status == 0, anonymous.out + anonymous.err
+    skipped = anonymous.checks("secure_author")
+    assert {c["status"] for c in skipped.values()} == {"skip"}
+    assert "answered 403" in skipped["per-request"]["why"]
+    assert "pass --login MODULE:CALLABLE" in skipped["per-request"]["why"]
+    assert anonymous.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+
+    for hook in ("login_app:log_in", "login_app:log_in_via_session"):
+        logged_in = check_app(capsys, tmp_path, "--app", spec, "--login", hook)
+        assert logged_in.status == 0, logged_in.out + logged_in.err
+        assert logged_in.statuses("secure_author") == dict.fromkeys(READ_CHECKS, "pass")
+
+
+def test_a_run_that_checked_nothing_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "all_locked.py"
+    module.write_text(LOCKED_APP.format(url=f"sqlite:///{tmp_path / 'locked.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 2
+    assert "no view could be checked" in run.err
+    assert run.statuses("thing") == dict.fromkeys(READ_CHECKS, "skip")
+
+
+LOCKED_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    class LockedView(ModelView):
+        def is_accessible(self):
+            return False
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        with app.app_context():
+            db.create_all()
+        Admin(app).add_view(LockedView(Thing, db, endpoint="thing"))
+        return app
+    """
+)
+
+
+def test_database_urls_are_printed_with_the_password_hidden(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "two_binds.py"
+    module.write_text(TWO_BINDS_APP.format(url=f"sqlite:///{tmp_path / 'binds.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 0, run.out + run.err
+    first = run.out.splitlines()[0]
+    assert first.startswith("databases: ")
+    assert f"sqlite:///{tmp_path / 'binds.db'}" in first
+    assert "postgresql://reporter:***@db.invalid/reports" in first
+    assert "hunter2" not in run.out + json.dumps(run.report)
+
+
+TWO_BINDS_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(
+            SECRET_KEY="x",
+            SQLALCHEMY_DATABASE_URI="{url}",
+            # Never connected to: engines are made at init_app, connections on first use.
+            SQLALCHEMY_BINDS={{"reports": "postgresql://reporter:hunter2@db.invalid/reports"}},
+        )
+        db.init_app(app)
+        with app.app_context():
+            db.create_all(bind_key=None)
+        Admin(app).add_view(ModelView(Thing, db))
+        return app
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--app", "no_such_module_here:create_app"], "Could not import 'no_such_module_here'"),
+        (["--app", f"{APPS / 'scoping_style.py'}:nope"], "Failed to find attribute 'nope'"),
+        (["--app", f"{APPS / 'scoping_style.py'}", "--login", "nocolon"], "MODULE:CALLABLE"),
+        (["--app", f"{APPS / 'scoping_style.py'}", "--login", "login_app:nope"], "no 'nope'"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    run = check_app(capsys, tmp_path, *args)
+    assert run.status == 2
+    assert message in run.err
+    assert "Traceback" not in run.err
+    assert len(run.err.strip().splitlines()) == 1
+
+
+def test_an_app_without_an_admin_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "plain.py"
+    module.write_text("import flask\napp = flask.Flask(__name__)\n")
+    run = check_app(capsys, tmp_path, "--app", str(module))
+    assert run.status == 2
+    assert "no flask_admin.Admin is registered on the app" in run.err
+
+
+def test_without_app_or_flask_app_it_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLASK_APP", raising=False)
+    run = check_app(capsys, tmp_path)
+    assert run.status == 2
+    assert "--app MODULE:FACTORY is required" in run.err
+
+
+def test_flask_app_is_the_default_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLASK_APP", app_spec("scoping_style", tmp_path / "env.db"))
+    run = check_app(capsys, tmp_path)
+    assert run.status == 0, run.out + run.err
+    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
