@@ -32,7 +32,8 @@ def load_app(import_path: str) -> flask.Flask:
         # The factory itself failed (its own exception, not an import problem): the user's
         # app cannot be built, which is a usage problem of this run, not a failed check.
         raise UsageProblem(
-            f"--app {import_path}: building the app raised {type(exc).__name__}: {exc}"
+            f"--app {import_path}: building the app raised {type(exc).__name__}: "
+            f"{_first_line(str(exc))}"
         ) from None
 
 
@@ -62,3 +63,7 @@ def _one_paragraph(text: str) -> str:
     if len(lines) <= 1:
         return text.strip()
     return f"{lines[0]} ... {lines[-1].strip()}"
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")

@@ -51,7 +51,8 @@ def create_app(url: str = "sqlite://") -> flask.Flask:
     with app.app_context():
         Base.metadata.create_all(db.engine)
         with db.sessionmaker() as session, session.begin():
-            session.add_all([Author(name="ada"), Tag(label="t1")])
+            if not session.scalar(sa.select(sa.func.count()).select_from(Author)):
+                session.add_all([Author(name="ada"), Tag(label="t1")])
         admin.add_view(ModelView(Author, db.session))  # one concrete Session, for good
     admin.add_view(ModelView(Tag, app_scoped_session(app, lambda: db.sessionmaker())))
     return app

@@ -1,0 +1,86 @@
+"""check-app installed as a user installs it, beside an app on Flask-Admin 2.0 with lite.
+
+One small environment made with uv: this project (not editable) with Flask-Admin 2.0 and
+flask-sqlalchemy-lite, the one combination where views built inside
+``with app.app_context():`` over ``db.session`` keep one Session for good. The harness's own
+environment has Flask-Admin >= 2.1, hence a venv of its own. It also proves the core install
+brings none of the runner's dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factories import PROJECT_ROOT, RESOURCES
+
+pytestmark = pytest.mark.e2e
+
+APP = RESOURCES / "apps" / "lite_context.py"
+STACK = ("flask>=3,<3.2", "flask-admin==2.0.*", "flask-sqlalchemy-lite==0.2.*", "sqlalchemy==2.0.*")
+CHECKS = ("per-request", "teardown", "concurrency")
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    folder = tmp_path_factory.mktemp("checkapp-venv") / "venv"
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], check=True)
+    python = folder / "bin" / "python"
+    subprocess.run(
+        [uv, "pip", "install", "--quiet", "--python", str(python), str(PROJECT_ROOT), *STACK,
+         "pytest>=8"],
+        check=True, timeout=600,
+    )  # fmt: skip
+    return folder
+
+
+def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
+        env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd)},
+    )  # fmt: skip
+
+
+def test_the_core_install_brings_no_runner_dependency(venv: Path, tmp_path: Path) -> None:
+    probe = (
+        "import importlib.util as u; "
+        "print([m for m in ('nox', 'uv', 'jsonschema', 'pip') if u.find_spec(m)])"
+    )
+    done = _run(venv, str(venv / "bin" / "python"), "-c", probe, cwd=tmp_path)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+def test_lite_views_built_inside_an_app_context_on_flask_admin_20(
+    venv: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'lite.db'}"
+    spec = f"{APP}:create_app({url!r})"
+    report = tmp_path / "report.json"
+    done = _run(
+        venv, str(venv / "bin" / "flask-admin-compat"), "check-app", "--app", spec,
+        "--json", str(report), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    views = {v["endpoint"]: v for v in json.loads(report.read_text())["views"]}
+    assert dict(json.loads(report.read_text())["versions"])["flask-admin"].startswith("2.0.")
+    author = {c["check"]: c for c in views["author"]["checks"]}
+    assert {c: author[c]["status"] for c in CHECKS} == dict.fromkeys(CHECKS, "fail")
+    assert "one concrete Session object" in views["author"]["built_over"]
+    assert author["per-request"]["cause"].startswith(
+        "the view was built over one concrete Session object"
+    )
+    assert {c["status"] for c in views["tag"]["checks"]} == {"pass"}
+
+    plugin = _run(
+        venv, str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-rA",
+        "--admin-scoping-app", spec, cwd=tmp_path,
+    )  # fmt: skip
+    assert plugin.returncode == 1, plugin.stdout + plugin.stderr
+    for check in CHECKS:
+        assert f"FAILED admin-scoping::author::{check}" in plugin.stdout
+        assert f"PASSED admin-scoping::tag::{check}" in plugin.stdout
