@@ -9,17 +9,22 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
-from factories import RESOURCES
+from factories import PROJECT_ROOT, RESOURCES
 
 from flask_admin_compat import cli
 
 APPS = RESOURCES / "apps"
+SCHEMA = json.loads(
+    (PROJECT_ROOT / "src/flask_admin_compat/schema/checkapp-v1.schema.json").read_text()
+)
 READ_CHECKS = ["per-request", "teardown", "concurrency"]
 ALL_CHECKS = ["per-request", "teardown", "isolation-after-error", "concurrency"]
 
@@ -49,6 +54,8 @@ def check_app(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) ->
     status = cli.main(["check-app", *args, "--json", str(report_file)], out=out)
     err = capsys.readouterr().err
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    if report:
+        jsonschema.validate(report, SCHEMA)
     return Run(status, out.getvalue(), err, report)
 
 
@@ -344,3 +351,65 @@ def test_flask_app_is_the_default_app(
     run = check_app(capsys, tmp_path)
     assert run.status == 0, run.out + run.err
     assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+
+
+def test_a_view_built_over_one_concrete_session_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "one_session.py"
+    module.write_text(ONE_SESSION_APP.format(url=f"sqlite:///{tmp_path / 'one.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 1, run.out + run.err
+    thing = run.checks("thing")
+    assert {c["status"] for c in thing.values()} == {"fail"}
+    assert thing["per-request"]["cause"].startswith(
+        "the view was built over one concrete Session object"
+    )
+    view = run.report["views"][0]
+    assert view["defined_at"] == "not subclassed"
+    assert view["built_over"].startswith("one concrete Session object")
+
+
+ONE_SESSION_APP = textwrap.dedent(
+    """
+    import warnings
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from sqlalchemy import orm
+
+    class Base(orm.DeclarativeBase):
+        pass
+
+    class Thing(Base):
+        __tablename__ = "thing"
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config["SECRET_KEY"] = "x"
+        engine = sa.create_engine("{url}")
+        Base.metadata.create_all(engine)
+        with orm.Session(engine) as seed, seed.begin():
+            seed.add(Thing())
+        # Leaves an app context pushed, as some factories do: the checks run apart from it.
+        app.app_context().push()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            Admin(app).add_view(ModelView(Thing, orm.Session(engine), endpoint="thing"))
+        return app
+    """
+)
+
+
+def test_a_login_hook_that_fails_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --login modules are found from the current folder, as `flask` finds the app.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "bad_login.py").write_text("def log_in(client):\n    raise ValueError('nope')\n")
+    spec = app_spec("login_app", tmp_path / "login.db")
+    run = check_app(capsys, tmp_path, "--app", spec, "--login", "bad_login:log_in")
+    assert run.status == 2
+    assert run.err.strip() == "error: the login hook raised ValueError: nope"

@@ -25,6 +25,7 @@ from .loading import LoginHook, UsageProblem, load_app, load_callable
 from .observe import Observer
 from .probe import Prober
 from .report import AppReport, ViewReport, databases_text, render_views, summary_text, to_json
+from .threads import in_fresh_thread
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -82,16 +83,20 @@ def check_views(target: Target, *, writes: WriteStep | None = None) -> tuple[Vie
     observer = Observer()
     observer.install(target.app)
     prober = Prober(target.app, observer, target.login)
-    reports = []
-    try:
+
+    def every_view() -> tuple[ViewReport, ...]:
+        reports = []
         for info in target.views:
             reports.append(run_view(prober, info, writes=writes))
             # A view that keeps a Session must not leave its connection out for the next
             # view's pool count: each view starts from a clean slate.
             close_all_sessions()
+        return tuple(reports)
+
+    try:
+        return in_fresh_thread(every_view, name="check-app")
     finally:
         observer.uninstall(target.app)
-    return tuple(reports)
 
 
 def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
@@ -116,15 +121,27 @@ def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
     except UsageProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    versions = installed_versions()
+    print("versions: " + ", ".join(f"{n} {v}" for n, v in versions), file=text_out)
+    if flask.has_app_context():
+        print(
+            "note: building the app left an app context pushed; the checks send their "
+            "requests from a thread of their own, as a server's threads would",
+            file=text_out,
+        )
+    print(file=text_out, flush=True)
+    try:
+        views = check_views(target, writes=writes)
+    except UsageProblem as exc:  # the user's --login hook failed
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     report = AppReport(
         app=spec,
         databases=target.databases,
-        versions=installed_versions(),
+        versions=versions,
         writes=bool(args.writes),
-        views=check_views(target, writes=writes),
+        views=views,
     )
-    print("versions: " + ", ".join(f"{n} {v}" for n, v in report.versions), file=text_out)
-    print(file=text_out)
     print(render_views(report), end="", file=text_out)
     print(summary_text(report), file=text_out)
     if args.json == "-":

@@ -15,7 +15,7 @@ from typing import Any
 import flask
 from sqlalchemy.orm import Session
 
-from .loading import LoginHook
+from .loading import LoginHook, UsageProblem
 from .observe import PROBE_HEADER, Observer, leftovers
 
 _numbers = itertools.count()
@@ -68,7 +68,13 @@ class Prober:
         if client is None:
             client = self.app.test_client()
             if self.login is not None:
-                self.login(client)
+                try:
+                    self.login(client)
+                except Exception as exc:  # noqa: BLE001 - the user's hook: any failure is theirs
+                    said = next(iter(str(exc).strip().splitlines()), "")
+                    raise UsageProblem(
+                        f"the login hook raised {type(exc).__name__}: {said}".rstrip(": ")
+                    ) from None
             self._local.client = client
         return client
 
@@ -93,7 +99,11 @@ class Prober:
         location = response.headers.get("Location", "")
         response.close()
         sessions = self.observer.sessions(probe)
-        left = tuple(f"a Session it used {item}" for s in sessions for item in leftovers(s))
+        left = tuple(
+            f"a Session it used {' and '.join(found)}"
+            for found in map(leftovers, sessions)
+            if found
+        )
         return Answer(
             label=label,
             method=method,

@@ -14,7 +14,6 @@ items reports one check's result.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -119,29 +118,22 @@ class Runner:
         from .checks import run_view
         from .observe import Observer
         from .probe import Prober
+        from .threads import in_fresh_thread
 
         if self._prober is None:
             observer = Observer()
             observer.install(self.target.app)
             self._prober = Prober(self.target.app, observer, self.login)
         info = next(v for v in self.target.views if v.endpoint == endpoint)
-        box: list[Any] = []
 
-        def work() -> None:
+        def work() -> ViewReport:
             try:
-                box.append(run_view(self._prober, info, writes=self.writes))
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the test's own thread
-                box.append(exc)
+                return run_view(self._prober, info, writes=self.writes)
             finally:
+                # As check-app does between views: the next view starts from a clean slate.
                 close_all_sessions()
 
-        worker = threading.Thread(target=work, name=f"admin-scoping-{endpoint}")
-        worker.start()
-        worker.join()
-        if isinstance(box[0], BaseException):
-            raise box[0]
-        report: ViewReport = box[0]
-        return report
+        return in_fresh_thread(work, name=f"admin-scoping-{endpoint}")
 
     def close(self) -> None:
         if self._prober is not None:
