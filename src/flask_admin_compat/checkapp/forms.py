@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -117,13 +117,22 @@ def made_up(control: Field, token: str) -> str:
     return text[-int(limit) :] if limit.isdigit() and int(limit) > 0 else text
 
 
-def fill(page: str, *, lookup: Lookup, change: bool) -> dict[str, str]:
+@dataclass(frozen=True)
+class Filled:
+    """Form data to post, and the required controls nothing could be found for."""
+
+    data: dict[str, str]
+    unfilled: tuple[str, ...] = ()
+
+
+def fill(page: str, *, lookup: Lookup, change: bool) -> Filled:
     """Form data for the page's form: its own values, and made-up ones where it requires them.
 
     ``change``: also replace required text values (an edit must change something).
     """
     token = uuid.uuid4().hex[:8]
     data: dict[str, str] = {}
+    unfilled: list[str] = []
     for control in form_fields(page):
         value = control.value
         if control.tag == "select" and not value:
@@ -136,7 +145,9 @@ def fill(page: str, *, lookup: Lookup, change: bool) -> dict[str, str]:
             value = made_up(control, token)
         if value or control.kind == "hidden":
             data[control.name] = value
-    return data
+        if control.required and not value:
+            unfilled.append(control.name)
+    return Filled(data, tuple(unfilled))
 
 
 def _is_text(control: Field) -> bool:
@@ -156,7 +167,7 @@ def first_lookup_id(body: str) -> str:
     return ""
 
 
-def flashed_errors(page: str, data: Mapping[str, str]) -> str:
+def flashed_errors(page: str, filled: Filled) -> str:
     """What a form page that came back (not redirected) says is wrong, in one short line."""
     found = re.findall(
         r'class="[^"]*(?:alert-danger|alert-error|help-block|invalid-feedback)[^"]*"[^>]*>(.*?)<',
@@ -164,5 +175,9 @@ def flashed_errors(page: str, data: Mapping[str, str]) -> str:
         re.DOTALL,
     )
     said = "; ".join(" ".join(text.split()) for text in found if text.strip())
-    sent = ", ".join(sorted(k for k in data if k != "csrf_token"))
+    if filled.unfilled:
+        # The likeliest reason: a required choice with nothing to choose from (an empty table).
+        said = f"{said}; " if said else ""
+        return f"{said}nothing to fill in for required {', '.join(filled.unfilled)}"
+    sent = ", ".join(sorted(k for k in filled.data if k != "csrf_token"))
     return f"{said or 'the form came back'} (sent: {sent or 'no fields'})"

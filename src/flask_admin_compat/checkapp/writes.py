@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import object_session
 
-from .checks import Requests, WriteStep
+from .checks import OWN_ROW_EDIT_FORM, Requests, WriteStep
 from .discover import ViewInfo
-from .forms import fill, first_lookup_id, flashed_errors, form_fields
+from .forms import Filled, fill, first_lookup_id, flashed_errors, form_fields
 from .loading import UsageProblem
 from .probe import Answer, Prober
 from .report import ISOLATION_AFTER_ERROR, CheckResult
@@ -103,13 +103,13 @@ def write_view(
     before = counter.count()
     answers: list[Answer] = []
     notes: list[str] = []
-    created, pk = _create(prober, info, "create", answers)
-    if pk is None:
+    created = _create(prober, info, "create", answers)
+    if created.pk is None:
         why = f"could not create a row through the form: {_why_not_created(created)}"
-        notes.append(why)
         return Requests(tuple(answers), tuple(notes)), CheckResult(
             ISOLATION_AFTER_ERROR, "skip", why
         )
+    pk = created.pk
     if info.can_edit:
         _edit(prober, info, pk, answers, notes)
     _delete(prober, info, pk, counter, before, answers, notes)
@@ -125,17 +125,25 @@ def _lookup(prober: Prober, answers: list[Answer], url: str) -> str:
     return first_lookup_id(answer.body)
 
 
-def _create(
-    prober: Prober, info: ViewInfo, label: str, answers: list[Answer]
-) -> tuple[Answer, str | None]:
+@dataclass(frozen=True)
+class Created:
+    """A create form posted: its answer, what was sent, the new row's id if one was made."""
+
+    answer: Answer
+    filled: Filled
+    pk: str | None
+
+
+def _create(prober: Prober, info: ViewInfo, label: str, answers: list[Answer]) -> Created:
     """GET the create form, POST it filled; the new row's id from the redirect to its edit page."""
     page = prober.get(f"{label}-form", info.base_url + "new/")
     answers.append(page)
-    data = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=False)
+    filled = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=False)
     # _continue_editing makes Flask-Admin redirect to the new row's edit page, naming its id.
-    created = prober.post(label, info.base_url + "new/", {**data, "_continue_editing": "1"})
+    sent = {**filled.data, "_continue_editing": "1"}
+    created = prober.post(label, info.base_url + "new/", sent)
     answers.append(created)
-    return created, _pk_from(created.location)
+    return Created(created, filled, _pk_from(created.location))
 
 
 def _pk_from(location: str) -> str | None:
@@ -145,25 +153,26 @@ def _pk_from(location: str) -> str | None:
     return ids[0] if ids else None
 
 
-def _why_not_created(answer: Answer) -> str:
+def _why_not_created(created: Created) -> str:
+    answer = created.answer
     if not answer.ok:
         return answer.describe()
     if answer.status == 200:
-        return flashed_errors(answer.body, {})
+        return flashed_errors(answer.body, created.filled)
     return f"{answer.describe()} to {answer.location or 'nowhere'}"
 
 
 def _edit(prober: Prober, info: ViewInfo, pk: str, answers: list[Answer], notes: list[str]) -> None:
     url = f"{info.base_url}edit/?id={pk}"
-    page = prober.get("edit-form-own-row", url)
+    page = prober.get(OWN_ROW_EDIT_FORM, url)
     answers.append(page)
     if not page.ok:
         return
-    data = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=True)
-    saved = prober.post("edit", url, data)
+    filled = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=True)
+    saved = prober.post("edit", url, filled.data)
     answers.append(saved)
     if saved.status == 200:
-        notes.append(f"the edit of row {pk} was not saved: {flashed_errors(saved.body, data)}")
+        notes.append(f"the edit of row {pk} was not saved: {flashed_errors(saved.body, filled)}")
 
 
 def _delete(
@@ -227,7 +236,7 @@ def _isolation(
     """After a request failed mid-transaction, the next ones neither fail nor see its row."""
     before = counter.count()
     with _failing_change(info.view):
-        failed, _ = _create(prober, info, "failing-create", [])
+        failed = _create(prober, info, "failing-create", []).answer
     failure = f"(the create that failed mid-transaction: {failed.describe()})"
     if failed.left:
         return CheckResult(
@@ -249,9 +258,9 @@ def _isolation(
             "the request after the failure used the failed request's Session",
             (failure,),
         )
-    created, pk = _create(prober, info, "create-after-failure", answers)
-    if pk is None or counter.count() != before + 1:
+    created = _create(prober, info, "create-after-failure", answers)
+    if created.pk is None or counter.count() != before + 1:
         why = f"after a request failed mid-transaction, creating a row did not work: {_why_not_created(created)}"
         return CheckResult(ISOLATION_AFTER_ERROR, "fail", why, (failure,))
-    _delete(prober, info, pk, counter, before, answers, notes)
+    _delete(prober, info, created.pk, counter, before, answers, notes)
     return CheckResult(ISOLATION_AFTER_ERROR, "pass")

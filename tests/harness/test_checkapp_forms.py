@@ -1,0 +1,94 @@
+"""check-app's form filling, on HTML shaped like Flask-Admin's create and edit pages."""
+
+from __future__ import annotations
+
+from flask_admin_compat.checkapp.forms import fill, first_lookup_id, flashed_errors
+
+CREATE_PAGE = """
+<form action="" method="GET" class="search"><input name="search" value=""></form>
+<form action="" method="POST" role="form" enctype="multipart/form-data">
+  <input id="csrf_token" name="csrf_token" type="hidden" value="tok">
+  <input class="form-control" id="name" maxlength="12" name="name" required type="text" value="">
+  <input id="nickname" name="nickname" type="text" value="">
+  <input id="email" name="email" required type="email" value="">
+  <input id="age" min="3" name="age" required type="number" value="">
+  <input data-date-format="YYYY-MM-DD" data-role="datepicker" id="born" name="born" required
+         type="text" value="">
+  <textarea id="bio" name="bio" required></textarea>
+  <select id="team" name="team" required>
+    <option value="__None"></option><option value="7">red</option><option value="9">blue</option>
+  </select>
+  <select id="coach" name="coach"><option value="__None"></option><option value="1">x</option>
+  </select>
+  <input data-role="select2-ajax" data-url="/admin/post/ajax/lookup/?name=author" id="author"
+         name="author" type="hidden">
+  <input id="active" name="active" type="checkbox" value="y">
+  <input name="_add_another" type="submit" value="Save and Add Another">
+  <input name="_continue_editing" type="submit" value="Save and Continue Editing">
+</form>
+"""
+
+
+def test_a_create_form_gets_values_only_where_it_requires_them() -> None:
+    asked: list[str] = []
+
+    def lookup(url: str) -> str:
+        asked.append(url)
+        return "42"
+
+    filled = fill(CREATE_PAGE, lookup=lookup, change=False)
+    data = filled.data
+    assert data["csrf_token"] == "tok"
+    # maxlength kept; the unique end kept (two rows made in one run must not collide)
+    assert len(data["name"]) == 12
+    assert data["name"][-8:] == data["bio"][-8:]
+    assert data["email"].endswith("@example.com")
+    assert data["age"] == "3"
+    assert data["born"] == "2000-01-01"
+    assert data["bio"].startswith("check-app-")
+    assert data["team"] == "7"  # required: the first real option, never the blank one
+    assert "coach" not in data  # optional: left blank
+    assert "nickname" not in data
+    assert data["author"] == "42"  # required ajax field: the first id its lookup offers
+    assert asked == ["/admin/post/ajax/lookup/?name=author"]
+    # Unchecked boxes are not sent, nor are Flask-Admin's named submit buttons (they change
+    # where the create redirects) or another form's fields.
+    assert not {"active", "_add_another", "_continue_editing", "search"} & set(data)
+    assert filled.unfilled == ()
+
+
+EDIT_PAGE = """
+<form method="post">
+  <input name="csrf_token" type="hidden" value="tok">
+  <input name="name" required type="text" value="check-app-1234">
+  <input name="nickname" type="text" value="kept">
+  <select name="team" required><option value="7">red</option><option selected value="9">b</option>
+  </select>
+  <input checked name="active" type="checkbox" value="y">
+  <textarea name="bio">old &amp; true</textarea>
+</form>
+"""
+
+
+def test_an_edit_keeps_what_the_row_holds_and_changes_its_required_text() -> None:
+    data = fill(EDIT_PAGE, lookup=lambda url: "", change=True).data
+    assert data["name"] != "check-app-1234"
+    assert data["name"].startswith("check-app-")
+    assert data["nickname"] == "kept"
+    assert data["team"] == "9"
+    assert data["active"] == "y"
+    assert data["bio"] == "old & true"
+
+
+def test_a_required_choice_with_nothing_to_choose_is_named() -> None:
+    page = '<form method="POST"><select name="author" required><option value="__None">'
+    page += "</option></select></form>"
+    filled = fill(page, lookup=lambda url: "", change=False)
+    assert filled.unfilled == ("author",)
+    assert flashed_errors("<p>form again</p>", filled) == ("nothing to fill in for required author")
+
+
+def test_an_ajax_lookup_answer_gives_its_first_id() -> None:
+    assert first_lookup_id('[[3, "ada"], [4, "bob"]]') == "3"
+    assert first_lookup_id("[]") == ""
+    assert first_lookup_id("<html>login</html>") == ""
