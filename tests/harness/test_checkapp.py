@@ -108,6 +108,26 @@ def test_a_get_query_that_keeps_the_first_session_is_named_and_its_neighbours_pa
     assert f"cause: {cause}" in run.out
 
 
+# Flask-Admin's QuerySelectField yields what WTForms 3.1+ deprecates; the harness makes
+# warnings errors, which would turn the form pages into 500s before any Session is shared.
+@pytest.mark.filterwarnings("ignore:Yielding raw tuples:DeprecationWarning")
+def test_a_query_factory_over_a_setup_session_is_traced_to_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = check_app(capsys, tmp_path, "--app", app_spec("kept_session", tmp_path / "kept.db"))
+    factory = run.checks("factory_post")
+    # Its forms share the setup Session; its list never touches it.
+    assert factory["per-request"]["status"] == "fail"
+    assert factory["per-request"]["why"] == "create-form and edit-form used the same Session object"
+    assert factory["teardown"]["status"] == "fail"
+    assert factory["concurrency"]["status"] == "pass"
+    source = (APPS / "kept_session.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if '"query_factory":' in text)
+    assert factory["per-request"]["cause"].startswith(
+        f"the shared Session was reached from <lambda> at {APPS / 'kept_session.py'}:{line}:"
+    )
+
+
 def test_writes_create_edit_and_delete_a_row_of_their_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -358,8 +378,12 @@ def test_a_view_built_over_one_concrete_session_is_named_as_such(
 ) -> None:
     module = tmp_path / "one_session.py"
     module.write_text(ONE_SESSION_APP.format(url=f"sqlite:///{tmp_path / 'one.db'}"))
-    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    try:
+        run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    finally:
+        sys.modules["one_session"].PUSHED.pop()  # not this test process's context to keep
     assert run.status == 1, run.out + run.err
+    assert "note: building the app left an app context pushed" in run.out
     thing = run.checks("thing")
     assert {c["status"] for c in thing.values()} == {"fail"}
     assert thing["per-request"]["cause"].startswith(
@@ -393,7 +417,9 @@ ONE_SESSION_APP = textwrap.dedent(
         with orm.Session(engine) as seed, seed.begin():
             seed.add(Thing())
         # Leaves an app context pushed, as some factories do: the checks run apart from it.
-        app.app_context().push()
+        global PUSHED
+        PUSHED = app.app_context()
+        PUSHED.push()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             Admin(app).add_view(ModelView(Thing, orm.Session(engine), endpoint="thing"))

@@ -147,7 +147,11 @@ def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
     if args.json == "-":
         out.write(to_json(report))
     elif args.json:
-        write_text_atomic(Path(args.json), to_json(report))
+        try:
+            write_text_atomic(Path(args.json), to_json(report))
+        except OSError as exc:
+            print(f"error: --json {args.json}: cannot write: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
     if report.failed:
         return EXIT_CHECK_FAILED
     if not report.checked:

@@ -33,8 +33,8 @@ def diagnose(prober: Prober, info: ViewInfo, session: Session, *answers: Answer)
     )
     if frame:
         return (
-            f"the shared Session was reached from {frame}: that code keeps a Session beyond "
-            "its request (e.g. stored on the view or the class at the first call)"
+            f"the shared Session was reached from {frame}: that code uses a Session that "
+            "outlives its request (one made at setup, or stored at a first call)"
         )
     if info.overrides:
         names = ", ".join(f"{name} ({at})" for name, at in info.overrides)
