@@ -8,8 +8,18 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+# check-app's pytest plugin is tested in pytester runs in this process. pytester removes the
+# modules a run imported when it ends, and the stack cannot be imported a second time in one
+# process (SQLAlchemy's compiled extensions and registries keep the first copies): imported
+# here, before any run, they outlive every run.
+import flask_admin.contrib.sqla  # noqa: F401
+import flask_sqlalchemy  # noqa: F401
 import pytest
+import sqlalchemy.dialects.sqlite
+import sqlalchemy.orm  # noqa: F401
 from factories import RESOURCES
+
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from factories import RESOURCES
 
 APPS = RESOURCES / "apps"
@@ -134,3 +135,14 @@ def test_a_bad_app_is_a_usage_error_and_no_option_leaves_the_plugin_inert(tmp_pa
     inert = run_pytest(tmp_path)
     assert inert.returncode == 5, inert.stdout + inert.stderr  # no tests ran
     assert "admin-scoping" not in inert.stdout
+
+
+def test_in_process_runs_with_pytester(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    # Twice in one process, as a user's own plugin tests may: the app is built afresh each time.
+    spec = app_spec("kept_session", tmp_path / "kept.db")
+    first = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--admin-scoping-app", spec)
+    first.assert_outcomes(passed=7, failed=5)
+    again = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "--admin-scoping-app", spec, "-k", "kept_author"
+    )
+    again.assert_outcomes(failed=3, deselected=9)
