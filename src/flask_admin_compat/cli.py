@@ -1,7 +1,8 @@
 """flask-admin-compat: list and run the matrix's cells, merge their grid, advise on upgrades.
 
 Argument parsing and dispatch only: each command's work lives in its own module
-(:mod:`.run.session`, :mod:`.report.outputs`, :mod:`.advise`). The noxfile calls :func:`main`;
+(:mod:`.run.session`, :mod:`.report.outputs`, :mod:`.advise`, :mod:`.checkapp.command` for
+``check-app``, which checks a user's own app). The noxfile calls :func:`main`;
 so can a user (``flask-admin-compat run -k admin22``) and the tests, with an argument list.
 """
 

@@ -439,3 +439,46 @@ def test_a_login_hook_that_fails_is_a_usage_error(
     run = check_app(capsys, tmp_path, "--app", spec, "--login", "bad_login:log_in")
     assert run.status == 2
     assert run.err.strip() == "error: the login hook raised ValueError: nope"
+
+
+def test_writes_through_a_csrf_protected_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "csrf_app.py"
+    module.write_text(CSRF_APP.format(url=f"sqlite:///{tmp_path / 'csrf.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
+    assert run.status == 0, run.out + run.err
+    assert run.statuses("thing") == dict.fromkeys(ALL_CHECKS, "pass")
+    # The row it made opened the details page and the edit form, and is gone again.
+    assert run.report["views"][0]["notes"] == []
+    assert rows(tmp_path / "csrf.db", "thing") == []
+
+
+CSRF_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_admin.form import SecureForm
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(40), nullable=False, unique=True)
+
+    class ThingView(ModelView):
+        form_base_class = SecureForm  # every POST needs the session's CSRF token
+        can_view_details = True
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        with app.app_context():
+            db.create_all()
+        Admin(app).add_view(ThingView(Thing, db, endpoint="thing"))
+        return app
+    """
+)

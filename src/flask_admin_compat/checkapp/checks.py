@@ -30,9 +30,13 @@ READERS = 3
 WAIT_S = 10.0
 #: Detail lines kept under a failing check's first line.
 MORE_LINES = 2
+NO_ROW_FOR_DETAILS = "details not opened: the list shows no row"
 NO_ROW_FOR_EDIT = "edit form not opened: the list shows no row"
-#: The label of the writes' GET of the edit form of the row they made.
+#: The labels of the writes' GETs of the pages of the row they made.
+OWN_ROW_DETAILS = "details-own-row"
 OWN_ROW_EDIT_FORM = "edit-form-own-row"
+#: A note on a page not opened -> the request that opens it with --writes.
+UNOPENED = {NO_ROW_FOR_DETAILS: OWN_ROW_DETAILS, NO_ROW_FOR_EDIT: OWN_ROW_EDIT_FORM}
 ROW_LINK = r'href="(?P<href>[^"]*/{action}/\?id=[^"]*)"'
 
 
@@ -69,7 +73,7 @@ def read_requests(prober: Prober, info: ViewInfo) -> Requests:
         if details:
             answers.append(prober.get("details", details[0]))
         else:
-            notes.append("details not opened: the list shows no row")
+            notes.append(NO_ROW_FOR_DETAILS)
     if info.can_create:
         answers.append(prober.get("create-form", info.base_url + "new/"))
     if info.can_edit:
@@ -195,9 +199,9 @@ def run_view(prober: Prober, info: ViewInfo, *, writes: WriteStep | None = None)
             written, isolation = writes(prober, info)
             answers += written.answers
             notes += written.notes
-            if any(a.label == OWN_ROW_EDIT_FORM for a in written.answers):
-                # The row the writes made opened the edit form after all.
-                notes = [n for n in notes if n != NO_ROW_FOR_EDIT]
+            # The row the writes made opened these pages after all.
+            opened = {a.label for a in written.answers}
+            notes = [n for n in notes if UNOPENED.get(n) not in opened]
         answers.append(prober.get("list-again", info.base_url))
     results = [check_per_request(prober, info, answers), check_teardown(answers, baseline)]
     if writes is not None:

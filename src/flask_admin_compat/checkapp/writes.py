@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import object_session
 
-from .checks import OWN_ROW_EDIT_FORM, Requests, WriteStep
+from .checks import OWN_ROW_DETAILS, OWN_ROW_EDIT_FORM, Requests, WriteStep
 from .discover import ViewInfo
 from .forms import Filled, fill, first_lookup_id, flashed_errors, form_fields
 from .loading import UsageProblem
@@ -110,6 +110,8 @@ def write_view(
             ISOLATION_AFTER_ERROR, "skip", why
         )
     pk = created.pk
+    if info.can_view_details:
+        answers.append(prober.get(OWN_ROW_DETAILS, f"{info.base_url}details/?id={pk}"))
     if info.can_edit:
         _edit(prober, info, pk, answers, notes)
     _delete(prober, info, pk, counter, before, answers, notes)
