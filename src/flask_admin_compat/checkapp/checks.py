@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from .diagnose import diagnose
 from .discover import ViewInfo
 from .probe import Answer, Prober
@@ -88,7 +90,7 @@ def read_requests(prober: Prober, info: ViewInfo) -> Requests:
     return Requests(tuple(answers), tuple(notes))
 
 
-def _shared(answers: Sequence[Answer]) -> tuple[Answer, Answer, object] | None:
+def _shared(answers: Sequence[Answer]) -> tuple[Answer, Answer, Session] | None:
     for first, second in itertools.combinations(answers, 2):
         for session in first.sessions:
             if any(session is other for other in second.sessions):
@@ -123,7 +125,7 @@ def check_per_request(prober: Prober, info: ViewInfo, answers: Sequence[Answer])
         PER_REQUEST,
         "fail",
         f"{first.label} and {second.label} used the same Session object",
-        cause=diagnose(prober, info, session, first, second),  # type: ignore[arg-type]
+        cause=diagnose(prober, info, session, first, second),
     )
 
 
@@ -182,7 +184,7 @@ def check_concurrency(prober: Prober, info: ViewInfo) -> CheckResult:
         CONCURRENCY,
         "fail",
         f"{READERS} readers at once shared one Session object",
-        cause=diagnose(prober, info, session, first, second),  # type: ignore[arg-type]
+        cause=diagnose(prober, info, session, first, second),
     )
 
 

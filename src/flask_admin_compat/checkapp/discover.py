@@ -76,8 +76,8 @@ def find_admins(app: flask.Flask) -> list[Any]:
 def where(obj: object) -> str:
     """``file:line`` of a class or function's definition, or ``?`` (made in exec, a REPL)."""
     try:
-        target = inspect.unwrap(obj) if callable(obj) else obj
-        return f"{inspect.getsourcefile(target)}:{inspect.getsourcelines(target)[1]}"  # type: ignore[arg-type]
+        target: Any = inspect.unwrap(obj) if callable(obj) else obj
+        return f"{inspect.getsourcefile(target)}:{inspect.getsourcelines(target)[1]}"
     except (TypeError, OSError):
         return "?"
 
