@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import IO
 
 import flask
+from flask.cli import load_dotenv
+from flask.helpers import get_load_dotenv
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import close_all_sessions
 
@@ -101,6 +103,10 @@ def check_views(target: Target, *, writes: WriteStep | None = None) -> tuple[Vie
 
 def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
     """The ``check-app`` subcommand: 0 all pass, 1 a check failed, 2 usage (nothing checked)."""
+    # As `flask` does first: .flaskenv and .env set defaults (FLASK_APP among them) when
+    # python-dotenv is installed, unless FLASK_SKIP_DOTENV says not to.
+    if get_load_dotenv():
+        load_dotenv()
     spec = args.app or os.environ.get("FLASK_APP")
     if not spec:
         print("error: --app MODULE:FACTORY is required (or set FLASK_APP)", file=sys.stderr)
