@@ -1,7 +1,8 @@
-"""check-app's form filling, on HTML shaped like Flask-Admin's create and edit pages."""
+"""check-app's reading of Flask-Admin pages: form filling, row links (HTML shaped like its own)."""
 
 from __future__ import annotations
 
+from flask_admin_compat.checkapp.checks import row_links
 from flask_admin_compat.checkapp.forms import fill, first_lookup_id, flashed_errors
 
 CREATE_PAGE = """
@@ -92,3 +93,14 @@ def test_an_ajax_lookup_answer_gives_its_first_id() -> None:
     assert first_lookup_id('[[3, "ada"], [4, "bob"]]') == "3"
     assert first_lookup_id("[]") == ""
     assert first_lookup_id("<html>login</html>") == ""
+
+
+def test_row_links_are_the_views_own() -> None:
+    page = (
+        '<a href="/admin/author/edit/?id=9&amp;url=%2Fadmin%2Fpost%2F">ada</a>'
+        '<a href="/admin/post/edit/?id=1&amp;url=%2Fadmin%2Fpost%2F">edit</a>'
+    )
+    assert row_links(page, "/admin/post/", "edit") == [
+        "/admin/post/edit/?id=1&url=%2Fadmin%2Fpost%2F"
+    ]
+    assert row_links(page, "/admin/post/", "details") == []

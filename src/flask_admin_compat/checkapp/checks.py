@@ -39,7 +39,8 @@ OWN_ROW_DETAILS = "details-own-row"
 OWN_ROW_EDIT_FORM = "edit-form-own-row"
 #: A note on a page not opened -> the request that opens it with --writes.
 UNOPENED = {NO_ROW_FOR_DETAILS: OWN_ROW_DETAILS, NO_ROW_FOR_EDIT: OWN_ROW_EDIT_FORM}
-ROW_LINK = r'href="(?P<href>[^"]*/{action}/\?id=[^"]*)"'
+#: A row's link on the view's own list page (a column may also link other views' rows).
+ROW_LINK = r'href="(?P<href>[^"]*{base}{action}/\?id=[^"]*)"'
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,9 @@ class Requests:
 WriteStep = Callable[[Prober, ViewInfo], tuple[Requests, CheckResult]]
 
 
-def row_links(body: str, action: str) -> list[str]:
-    """The ``details/?id=`` or ``edit/?id=`` links of a list page, unescaped."""
-    found = re.finditer(ROW_LINK.format(action=action), body)
+def row_links(body: str, base_url: str, action: str) -> list[str]:
+    """The view's ``details/?id=`` or ``edit/?id=`` links on a list page, unescaped."""
+    found = re.finditer(ROW_LINK.format(base=re.escape(base_url), action=action), body)
     return [html.unescape(m.group("href")) for m in found]
 
 
@@ -71,7 +72,7 @@ def read_requests(prober: Prober, info: ViewInfo) -> Requests:
     answers = [listing]
     notes = []
     if info.can_view_details:
-        details = row_links(listing.body, "details")
+        details = row_links(listing.body, info.base_url, "details")
         if details:
             answers.append(prober.get("details", details[0]))
         else:
@@ -79,7 +80,7 @@ def read_requests(prober: Prober, info: ViewInfo) -> Requests:
     if info.can_create:
         answers.append(prober.get("create-form", info.base_url + "new/"))
     if info.can_edit:
-        edits = row_links(listing.body, "edit")
+        edits = row_links(listing.body, info.base_url, "edit")
         if edits:
             answers.append(prober.get("edit-form", edits[0]))
         else:
