@@ -237,6 +237,7 @@ def test_an_app_behind_a_login_is_skipped_without_login_and_checked_with_it(
     assert "answered 403" in skipped["per-request"]["why"]
     assert "pass --login MODULE:CALLABLE" in skipped["per-request"]["why"]
     assert anonymous.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+    assert anonymous.out.rstrip().endswith("3 skipped (not checked: secure_author)")
 
     for hook in ("login_app:log_in", "login_app:log_in_via_session"):
         logged_in = check_app(capsys, tmp_path, "--app", spec, "--login", hook)

@@ -101,9 +101,12 @@ def summary_text(report: AppReport) -> str:
         for check in view.checks:
             counts[check.status] += 1
     failing = [v.endpoint for v in report.views if v.failed]
+    unchecked = [v.endpoint for v in report.views if not v.checked]
     said = f"{len(report.views)} view(s): {counts['pass']} passed, {counts['fail']} failed"
     said += f", {counts['skip']} skipped"
-    return said + (f" (failing: {', '.join(failing)})" if failing else "")
+    named = [f"failing: {', '.join(failing)}"] if failing else []
+    named += [f"not checked: {', '.join(unchecked)}"] if unchecked else []
+    return said + (f" ({'; '.join(named)})" if named else "")
 
 
 def to_json(report: AppReport) -> str:
