@@ -104,3 +104,21 @@ def test_row_links_are_the_views_own() -> None:
         "/admin/post/edit/?id=1&url=%2Fadmin%2Fpost%2F"
     ]
     assert row_links(page, "/admin/post/", "details") == []
+
+
+def test_a_form_that_came_back_says_why() -> None:
+    page = (
+        '<div class="alert alert-danger alert-dismissable">'
+        '<button type="button" class="close" data-dismiss="alert">&times;</button>'
+        "Failed to create record. Object is already attached to session &#39;24&#39;</div>"
+        '<div class="invalid-feedback">This field is required.</div>'
+    )
+    filled = fill(
+        '<form method="post"><input name="title" value="t"></form>',
+        lookup=lambda url: "",
+        change=False,
+    )
+    assert flashed_errors(page, filled) == (
+        "Failed to create record. Object is already attached to session '24'; "
+        "This field is required. (sent: title)"
+    )

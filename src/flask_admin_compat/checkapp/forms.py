@@ -7,6 +7,7 @@ what the page already holds (a CSRF token, defaults, an edited row's values) is 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import uuid
@@ -26,6 +27,16 @@ DATE_ROLES = {
     "timepicker": "00:00:00",
 }
 MARK = "check-app"
+MESSAGE_ELEMENT = re.compile(
+    r'<(?P<tag>div|span|p)[^>]*class="[^"]*'
+    r'(?:alert-(?:error|danger|warning)|help-block|help-inline|invalid-feedback)[^"]*"[^>]*>'
+    r"(?P<text>.*?)</(?P=tag)>",
+    re.DOTALL,
+)
+TAG = re.compile(r"<[^>]+>")
+#: The dismiss button inside a flashed message, whose "x" is not part of what it says.
+CLOSE_BUTTON = re.compile(r'<(?P<tag>a|button)[^>]*class="close"[^>]*>.*?</(?P=tag)>', re.DOTALL)
+EXCERPT = 300
 
 
 @dataclass
@@ -169,15 +180,25 @@ def first_lookup_id(body: str) -> str:
 
 def flashed_errors(page: str, filled: Filled) -> str:
     """What a form page that came back (not redirected) says is wrong, in one short line."""
-    found = re.findall(
-        r'class="[^"]*(?:alert-danger|alert-error|help-block|invalid-feedback)[^"]*"[^>]*>(.*?)<',
-        page,
-        re.DOTALL,
-    )
-    said = "; ".join(" ".join(text.split()) for text in found if text.strip())
+    said = "; ".join(page_messages(page))
     if filled.unfilled:
         # The likeliest reason: a required choice with nothing to choose from (an empty table).
         said = f"{said}; " if said else ""
         return f"{said}nothing to fill in for required {', '.join(filled.unfilled)}"
     sent = ", ".join(sorted(k for k in filled.data if k != "csrf_token"))
     return f"{said or 'the form came back'} (sent: {sent or 'no fields'})"
+
+
+def page_messages(page: str) -> list[str]:
+    """Flashed messages and field errors on an admin page, as plain text.
+
+    Matched by the class names Flask-Admin's bootstrap 2, 3 and 4 templates give them (as the
+    scoping suite's probes do).
+    """
+    found = []
+    for match in MESSAGE_ELEMENT.finditer(page):
+        inner = CLOSE_BUTTON.sub(" ", match.group("text"))
+        text = " ".join(html.unescape(TAG.sub(" ", inner)).split())
+        if text:
+            found.append(text[:EXCERPT])
+    return found
