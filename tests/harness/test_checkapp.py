@@ -20,6 +20,7 @@ import pytest
 from factories import PROJECT_ROOT, RESOURCES
 
 from flask_admin_compat import cli
+from flask_admin_compat.run.postgres import create_database, find_bindir, throwaway_server
 
 APPS = RESOURCES / "apps"
 SCHEMA = json.loads(
@@ -483,3 +484,22 @@ CSRF_APP = textwrap.dedent(
         return app
     """
 )
+
+
+@pytest.mark.skipif(find_bindir() is None, reason="no PostgreSQL server binaries")
+def test_on_postgresql_where_a_failed_statement_aborts_the_transaction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with throwaway_server() as server:
+        sound = create_database(server, "checkapp_sound")
+        spec = f"{APPS / 'scoping_style'}.py:create_app({sound!r}, False)"
+        run = check_app(capsys, tmp_path, "--app", spec, "--writes")
+        assert run.status == 0, run.out + run.err
+        assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+        assert run.out.startswith(f"databases: {sound}\n")
+
+        module = tmp_path / "no_rollback_pg.py"
+        module.write_text(NO_ROLLBACK_APP.format(url=create_database(server, "checkapp_nr")))
+        broken = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
+        assert broken.status == 1, broken.out + broken.err
+        assert broken.checks("thing")["isolation-after-error"]["status"] == "fail"

@@ -99,6 +99,18 @@ def check_views(target: Target, *, writes: WriteStep | None = None) -> tuple[Vie
         return in_fresh_thread(every_view, name="check-app")
     finally:
         observer.uninstall(target.app)
+        release(target)
+
+
+def release(target: Target) -> None:
+    """Close what the checks left open: kept Sessions, then the engines' pooled connections.
+
+    The engines stay usable (dispose makes a new pool); in a user's test session (the plugin)
+    their later tests do not inherit connections the checks opened.
+    """
+    close_all_sessions()
+    for engine in target.engines:
+        engine.dispose()
 
 
 def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
@@ -117,16 +129,21 @@ def run_check_app(args: argparse.Namespace, out: IO[str]) -> int:
     text_out = sys.stderr if args.json == "-" else out
     try:
         target = load_target(spec, args.login)
-        # Before anything runs: which database(s) this is about to send requests to.
-        print(databases_text(target.databases), file=text_out, flush=True)
-        writes = None
-        if args.writes:
-            from .writes import plan
-
-            writes = plan(target, confirmed=args.yes)
     except UsageProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    # Before anything runs: which database(s) this is about to send requests to.
+    print(databases_text(target.databases), file=text_out, flush=True)
+    writes = None
+    if args.writes:
+        from .writes import plan
+
+        try:
+            writes = plan(target, confirmed=args.yes)
+        except UsageProblem as exc:
+            release(target)
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     versions = installed_versions()
     print("versions: " + ", ".join(f"{n} {v}" for n, v in versions), file=text_out)
     if flask.has_app_context():

@@ -136,9 +136,12 @@ class Runner:
         return in_fresh_thread(work, name=f"admin-scoping-{endpoint}")
 
     def close(self) -> None:
+        from .command import release
+
         if self._prober is not None:
             self._prober.observer.uninstall(self.target.app)
             self._prober = None
+        release(self.target)
 
 
 class ScopingFailure(Exception):
