@@ -249,6 +249,8 @@ def _list(args: argparse.Namespace, out: IO[str]) -> int:
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:  # -k is nox's keyword matching
+        return _without_runner("list -k", exc)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:

@@ -26,15 +26,23 @@ BLOCKED = textwrap.dedent(
     status = cli.main(["check-app", "--app", sys.argv[1]], out=out)
     print(status, "databases:" in out.getvalue())
     print(cli.main(["merge", "--cells", "nowhere"]))
+    print(cli.main(["list", "--matrix", sys.argv[2], "-k", "admin22"], out=io.StringIO()))
     """
 )
 
 
 def test_check_app_runs_without_the_runners_dependencies() -> None:
     app = f"{RESOURCES / 'apps' / 'scoping_style.py'}:create_app('sqlite://')"
+    matrix = RESOURCES / "small-matrix.toml"
     done = subprocess.run(
-        [sys.executable, "-c", BLOCKED, app], capture_output=True, text=True, check=False
+        [sys.executable, "-c", BLOCKED, app, str(matrix)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["0 True", "2"], done.stdout + done.stderr
+    # check-app ran; merge and list -k say what to install instead of a traceback.
+    assert done.stdout.split("\n")[:3] == ["0 True", "2", "2"], done.stdout + done.stderr
+    assert "merge needs the runner's dependencies (jsonschema is missing)" in done.stderr
+    assert "list -k needs the runner's dependencies (nox is missing)" in done.stderr
     assert "pip install 'flask-admin-compat[runner]'" in done.stderr
