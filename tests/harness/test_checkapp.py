@@ -503,3 +503,41 @@ def test_on_postgresql_where_a_failed_statement_aborts_the_transaction(
         broken = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
         assert broken.status == 1, broken.out + broken.err
         assert broken.checks("thing")["isolation-after-error"]["status"] == "fail"
+
+
+def test_every_admin_of_the_app_is_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "two_admins.py"
+    module.write_text(TWO_ADMINS_APP.format(url=f"sqlite:///{tmp_path / 'two.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 0, run.out + run.err
+    found = [(v["admin"], v["endpoint"], v["url"]) for v in run.report["views"]]
+    assert found == [("staff", "thing", "/staff/thing"), ("ops", "ops_thing", "/ops/ops_thing")]
+
+
+TWO_ADMINS_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        with app.app_context():
+            db.create_all()
+        staff = Admin(app, name="staff", url="/staff", endpoint="staff")
+        staff.add_view(ModelView(Thing, db, endpoint="thing"))
+        ops = Admin(app, name="ops", url="/ops", endpoint="ops")
+        ops.add_view(ModelView(Thing, db, endpoint="ops_thing"))
+        return app
+    """
+)
