@@ -126,6 +126,17 @@ def test_the_login_option_and_the_ini_default(tmp_path: Path) -> None:
     assert "9 passed" in done.stdout
 
 
+def test_a_failing_login_hook_is_said_in_one_line(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    pytester.makeconftest("def pytest_admin_scoping_login(client):\n    raise ValueError('nope')\n")
+    spec = app_spec("login_app", tmp_path / "login.db")
+    done = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--admin-scoping-app", spec)
+    done.assert_outcomes(failed=9)
+    done.stdout.fnmatch_lines(["admin-scoping: the login hook raised ValueError: nope"])
+    assert "Traceback" not in done.stdout.str()
+
+
 def test_a_bad_app_is_a_usage_error_and_no_option_leaves_the_plugin_inert(tmp_path: Path) -> None:
     bad = run_pytest(tmp_path, "--admin-scoping-app", "no_such_module_here:create_app")
     assert bad.returncode == 4, bad.stdout + bad.stderr

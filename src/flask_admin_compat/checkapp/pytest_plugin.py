@@ -91,6 +91,7 @@ class Runner:
         except UsageProblem as exc:
             raise pytest.UsageError(f"--admin-scoping-app: {exc}") from None
         self._reports: dict[str, ViewReport] = {}
+        self._errors: dict[str, Exception] = {}
         self._prober: Any = None
 
     def login(self, client: Any) -> None:
@@ -106,8 +107,14 @@ class Runner:
         return CHECKS if self.writes is not None else READ_CHECKS
 
     def result(self, endpoint: str, check: str) -> CheckResult:
+        if endpoint in self._errors:  # its run failed: each of its items says so, none reruns it
+            raise self._errors[endpoint]
         if endpoint not in self._reports:
-            self._reports[endpoint] = self._run(endpoint)
+            try:
+                self._reports[endpoint] = self._run(endpoint)
+            except Exception as exc:
+                self._errors[endpoint] = exc
+                raise
         found = self._reports[endpoint].result(check)
         assert found is not None, f"{endpoint} has no {check} result"
         return found
@@ -171,6 +178,10 @@ class ScopingItem(pytest.Item):
             raise ScopingFailure("\n".join([result.why, *cause, *result.details]))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        from .loading import UsageProblem
+
+        if isinstance(excinfo.value, UsageProblem):  # the login hook failed: no traceback
+            return f"admin-scoping: {excinfo.value}"
         if isinstance(excinfo.value, ScopingFailure):
             return (
                 f"{self.info.view_class} ({self.info.defined_at}) at {self.info.url}: "
