@@ -11,16 +11,13 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.jsonio import read_json_file, write_text_atomic
+from flask_admin_compat.jsonio import FileProblem, read_json_file, schema_problem, write_text_atomic
 from flask_admin_compat.results.model import (
     VERDICTS,
     CellResult,
@@ -36,6 +33,7 @@ from flask_admin_compat.results.model import (
 
 GRID_SCHEMA_VERSION = "1.0"
 GRID_FILE = "grid.json"
+GRID_SCHEMA = "grid-v1"
 #: What a cell whose result file could not be read is called wherever it is shown.
 UNREADABLE = "unreadable result"
 FLAKY = "flaky"
@@ -48,7 +46,7 @@ COLUMN_AXES: tuple[str, ...] = ("flask", "sqlalchemy")
 _FAILING: frozenset[Outcome] = frozenset({"failed", "error"})
 
 
-class GridError(ValueError):
+class GridError(FileProblem):
     """A grid file that cannot be read or does not match the grid schema."""
 
 
@@ -245,30 +243,16 @@ def spec_sort_key(spec: str) -> tuple[int, Version | str]:
         return (2, spec)
 
 
-@cache
-def grid_schema() -> dict[str, Any]:
-    text = resources.files("flask_admin_compat").joinpath("schema/grid-v1.schema.json")
-    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    # One validator for every call: building it checks the schema itself, which costs more
-    # than validating a grid of a few hundred cells.
-    return jsonschema.Draft202012Validator(grid_schema())
-
-
 def validate_grid(data: object) -> None:
     """Raise :class:`GridError` naming the first field that breaks the grid schema."""
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, str) and version.split(".")[0] != GRID_SCHEMA_VERSION.split(".")[0]:
         # Said first and plainly: another major version is not a broken file but a foreign one.
         raise GridError(f"schema_version {version!r}: this harness reads grid schema 1.x")
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise GridError(f"{where}: {error.message}")
+    problem = schema_problem(data, GRID_SCHEMA)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.path) or "(top level)"
+        raise GridError(f"{where}: {problem.message}")
 
 
 def grid_to_json(grid: Grid) -> dict[str, Any]:

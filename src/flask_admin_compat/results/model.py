@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from flask_admin_compat.jsonio import read_json_file, write_text_atomic
+from flask_admin_compat.jsonio import FileProblem, read_json_file, schema_problem, write_text_atomic
 
 # 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.0 files still read.
 SCHEMA_VERSION = "1.1"
 RESULT_FILE = "result.json"
+RESULT_SCHEMA = "result-v1"
 JUNIT_FILE = "junit.xml"
 LOG_FILE = "log.txt"
 
@@ -64,15 +63,8 @@ class CellResult:
     upstream: UpstreamResult | None = None  # Flask-Admin's own tests; never part of the verdict
 
 
-class ResultError(ValueError):
+class ResultError(FileProblem):
     """A result file that cannot be read or does not match the schema."""
-
-
-@cache
-def result_schema() -> dict[str, Any]:
-    text = resources.files("flask_admin_compat").joinpath("schema/result-v1.schema.json")
-    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    return schema
 
 
 def to_json_dict(result: CellResult) -> dict[str, Any]:
@@ -127,23 +119,12 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
     )
 
 
-@cache
-def _validator() -> Any:
-    # Imported here so that listing cells (nox -l) needs nothing beyond packaging. Built once:
-    # jsonschema.validate() checks the schema itself on every call, 8 ms a result.
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(result_schema())
-
-
 def validate(data: object) -> None:
     """Raise :class:`ResultError` naming the first field that breaks the schema."""
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ResultError(f"{where}: {error.message}")
+    problem = schema_problem(data, RESULT_SCHEMA)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.path) or "(top level)"
+        raise ResultError(f"{where}: {problem.message}")
 
 
 def write_result(cell_dir: Path, result: CellResult) -> Path:
