@@ -34,6 +34,19 @@ def read_json_file(path: Path, *, error: type[ValueError]) -> Any:
         raise error(f"{path}: not valid JSON: {exc}") from None
 
 
+def read_json_cache(path: Path, schema: str) -> Any | None:
+    """A cache file's content, or None when it is missing, unreadable or not of its schema.
+
+    A cache is only ever a shortcut: whatever is wrong with the file, the caller makes the
+    thing again, so this is the one place that turns a broken cache into a miss.
+    """
+    try:
+        data = read_json_file(path, error=FileProblem)
+    except FileProblem:
+        return None
+    return data if schema_problem(data, schema) is None else None
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename it into place.
 
