@@ -23,10 +23,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.grid.diff import broken_checks, check_label
+from flask_admin_compat.grid.diff import broken_checks
 from flask_admin_compat.grid.model import (
     GRID_FILE,
     PYTHON_AXIS,
+    FailedCheck,
     Grid,
     GridCell,
     GridError,
@@ -97,7 +98,7 @@ class Pairing:
 
     after: GridCell
     now: GridCell | None
-    newly_failing: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    newly_failing: tuple[FailedCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,7 @@ def advise(grid: Grid, stack: Stack, upgrades: Mapping[str, str]) -> Advice:
     pairings = []
     for cell in after:
         before = by_key.get(key(cell))
-        broken = tuple(broken_checks(before, cell)) if before is not None else ()
+        broken = broken_checks(before, cell) if before is not None else ()
         pairings.append(Pairing(cell, before, broken))
     settled = bool(after) and all(c.verdict == "compatible" and not c.flaky for c in after)
     return Advice(
@@ -463,11 +464,11 @@ def _failing_lines(pairing: Pairing) -> list[str]:
             return []
         return [
             "  Checks that fail after the upgrade (no cell of your current stack to compare):"
-        ] + [f"    - {check_label(c, p)}" + (f": {m}" if m else "") for c, p, m in failed]
+        ] + [f"    - {f.label}" + (f": {f.message}" if f.message else "") for f in failed]
     if not pairing.newly_failing:
         return ["  No check that passes now would fail after the upgrade."]
     return ["  Checks that would newly fail:"] + [
-        f"    - {check_label(c, p)}" + (f": {m}" if m else "") for c, p, m in pairing.newly_failing
+        f"    - {f.label}" + (f": {f.message}" if f.message else "") for f in pairing.newly_failing
     ]
 
 

@@ -19,6 +19,7 @@ from packaging.version import InvalidVersion, Version
 
 from flask_admin_compat.jsonio import FileProblem, read_json_file, schema_problem, write_text_atomic
 from flask_admin_compat.results.model import (
+    ANY_PATTERN,
     VERDICTS,
     CellResult,
     CheckOutcome,
@@ -26,6 +27,7 @@ from flask_admin_compat.results.model import (
     PythonInfo,
     UpstreamResult,
     Verdict,
+    check_rank,
     first_line,
     upstream_from_json,
     upstream_to_json,
@@ -154,6 +156,35 @@ class GridCell:
     def first_line(self) -> str:
         """The first line of why, for tables and summaries that have room for one line."""
         return first_line(self.reason)
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    """One check that failed in a cell, with every pattern it failed under and the first why."""
+
+    check: str
+    patterns: tuple[str, ...]
+    message: str  # the first line of the first message any of them gave
+
+    @property
+    def label(self) -> str:
+        """``per-request (session-at-setup, db-at-setup)``: how every report names it."""
+        return check_label(self.check, self.patterns)
+
+
+def group_failures(outcomes: Iterable[CheckOutcome]) -> tuple[FailedCheck, ...]:
+    """Failed outcomes grouped by check, in the suite's check order."""
+    grouped: dict[str, list[CheckOutcome]] = {}
+    for outcome in outcomes:
+        grouped.setdefault(outcome.check, []).append(outcome)
+    return tuple(
+        FailedCheck(
+            check,
+            tuple(o.pattern for o in group),
+            next((first_line(o.message) for o in group if o.message.strip()), ""),
+        )
+        for check, group in sorted(grouped.items(), key=lambda kv: check_rank(kv[0]))
+    )
 
 
 @dataclass(frozen=True)
@@ -426,3 +457,9 @@ def safe_link(url: str | None) -> str | None:
         return None
     scheme = urlsplit(url).scheme.lower()
     return url if scheme in ("", "http", "https") else None
+
+
+def check_label(check: str, patterns: Iterable[str]) -> str:
+    """``per-request (session-at-setup, db-at-setup)``; the stack-wide pattern ``*`` is unnamed."""
+    named = [p for p in dict.fromkeys(patterns) if p != ANY_PATTERN]
+    return f"{check} ({', '.join(named)})" if named else check

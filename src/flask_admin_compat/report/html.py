@@ -16,7 +16,6 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
@@ -370,8 +369,8 @@ def hover_text(cell: GridCell) -> str:
     if cell.reason:
         lines.append(first_line(cell.reason))
     failed = failed_by_check(cell)
-    for check, patterns, message in failed[:_TITLE_CHECKS]:
-        lines.append(f"✗ {check_label(check, patterns)}" + (f": {message}" if message else ""))
+    for check in failed[:_TITLE_CHECKS]:
+        lines.append(f"✗ {check.label}" + (f": {check.message}" if check.message else ""))
     if len(failed) > _TITLE_CHECKS:
         lines.append(f"… and {len(failed) - _TITLE_CHECKS} more failed checks")
     if cell.upstream is not None:

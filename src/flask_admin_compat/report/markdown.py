@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
@@ -331,8 +330,8 @@ def _detail(cell: GridCell) -> str:
     if failed:
         lines.append("Failed checks:")
         lines += [
-            f"- {md_text(check_label(check, patterns))}" + (f": {md_text(msg)}" if msg else "")
-            for check, patterns, msg in failed
+            f"- {md_text(check.label)}" + (f": {md_text(check.message)}" if check.message else "")
+            for check in failed
         ]
         lines.append("")
     if cell.upstream is not None:
