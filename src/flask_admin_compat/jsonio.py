@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -109,3 +110,10 @@ def _validator(schema: str) -> Any:
     import jsonschema
 
     return jsonschema.Draft202012Validator(load_schema(schema))
+
+
+def copy_file_atomic(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a temporary file beside it, renamed into place."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)

@@ -7,7 +7,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -60,12 +60,7 @@ def resolve_cell(
                 return Resolution(python, found, lock=cached.lock, duration_s=elapsed)
             return Resolution(python, found, duration_s=elapsed, failure="uninstallable",
                                reason=cached.refusal or "the resolver refused these pins")  # fmt: skip
-    resolve = run_logged(
-        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-         "--no-header", "--no-annotate", *exclude_newer_args(options)],
-        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
-        stdin_text="\n".join(requirements) + "\n",
-    )  # fmt: skip
+    resolve = compile_pins(requirements, found, options, log=log, deadline=deadline, echo=echo)
     failed = command_failure(resolve, options)
     if failed is not None:
         return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
@@ -79,6 +74,30 @@ def resolve_cell(
     if cache is not None:
         cache.put(key, CachedResolution(lock=resolve.output))
     return Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
+
+
+def compile_pins(
+    requirements: Sequence[str],
+    found: FoundPython,
+    options: RunOptions,
+    *,
+    log: IO[str],
+    deadline: float,
+    echo: IO[str] | None,
+    constraints: Path | None = None,
+) -> Completed:
+    """Resolve ``requirements`` for this Python with ``uv pip compile``, building nothing.
+
+    The one resolver call of both suites; ``constraints`` (a lock) keeps every pin in it.
+    """
+    return run_logged(
+        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+         "--no-header", "--no-annotate",
+         *(("--constraint", str(constraints)) if constraints is not None else ()),
+         *exclude_newer_args(options)],
+        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
+        stdin_text="\n".join(requirements) + "\n",
+    )  # fmt: skip
 
 
 def command_failure(
@@ -121,11 +140,7 @@ def ensure_environment(
         log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if made.returncode != 0:
-        return (
-            "timed out"
-            if made.timed_out
-            else f"could not create the environment: {tail(made.output)}"
-        )
+        return _setup_failure(made, "could not create the environment")
     lock_file = venv / "requirements.lock"
     lock_file.write_text(lock, encoding="utf-8")
     synced = run_logged(
@@ -133,13 +148,13 @@ def ensure_environment(
         log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if synced.returncode != 0:
-        return (
-            "timed out"
-            if synced.timed_out
-            else f"installing the pins failed: {tail(synced.output)}"
-        )
+        return _setup_failure(synced, "installing the pins failed")
     marker.write_text(key, encoding="utf-8")
     return None
+
+
+def _setup_failure(done: Completed, what: str) -> str:
+    return "timed out" if done.timed_out else f"{what}: {tail(done.output)}"
 
 
 def bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
