@@ -10,11 +10,14 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class FileProblem(ValueError):
@@ -33,6 +36,18 @@ def read_json_file(path: Path, *, error: type[ValueError]) -> Any:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path}: not valid JSON: {exc}") from None
+
+
+def read_document(path: Path, parse: Callable[[Any], T], *, error: type[FileProblem]) -> T:
+    """Read a JSON file and ``parse`` it; every failure is one ``error`` naming the file.
+
+    ``parse`` validates (and raises ``error`` without the file's name, which this adds).
+    """
+    data = read_json_file(path, error=error)
+    try:
+        return parse(data)
+    except error as exc:
+        raise error(f"{path}: {exc}") from None
 
 
 def read_json_cache(path: Path, schema: str) -> Any | None:

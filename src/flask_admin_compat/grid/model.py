@@ -17,7 +17,12 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.jsonio import FileProblem, read_json_file, schema_problem, write_text_atomic
+from flask_admin_compat.jsonio import (
+    FileProblem,
+    read_document,
+    schema_problem,
+    write_text_atomic,
+)
 from flask_admin_compat.results.model import (
     ANY_PATTERN,
     VERDICTS,
@@ -440,11 +445,7 @@ def write_grid(path: Path, grid: Grid) -> None:
 
 def read_grid(path: Path) -> Grid:
     """Read and validate a ``grid.json``; every failure is a :class:`GridError`."""
-    data = read_json_file(path, error=GridError)
-    try:
-        return grid_from_json(data)
-    except GridError as exc:
-        raise GridError(f"{path}: {exc}") from None
+    return read_document(path, grid_from_json, error=GridError)
 
 
 def safe_link(url: str | None) -> str | None:

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from flask_admin_compat.jsonio import FileProblem, read_json_file, schema_problem, write_text_atomic
+from flask_admin_compat.jsonio import (
+    FileProblem,
+    read_document,
+    schema_problem,
+    write_text_atomic,
+)
 
 # 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.0 files still read.
 SCHEMA_VERSION = "1.1"
@@ -138,11 +143,7 @@ def write_result(cell_dir: Path, result: CellResult) -> Path:
 
 def read_result(path: Path) -> CellResult:
     """Read and validate one ``result.json``; every failure is a :class:`ResultError`."""
-    data = read_json_file(path, error=ResultError)
-    try:
-        return from_json_dict(data)
-    except ResultError as exc:
-        raise ResultError(f"{path}: {exc}") from None
+    return read_document(path, from_json_dict, error=ResultError)
 
 
 def first_line(text: str) -> str:
