@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         help="suites to run, comma-separated: scoping (ours, the verdict), upstream "
         "(Flask-Admin's own tests) or both (default: the matrix's [settings] suites)",
     )
+    _download_python_argument(run)
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
     run.set_defaults(handler=_run)
 
@@ -91,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
     _advise_arguments(advise)
     advise.set_defaults(handler=_advise)
     return parser
+
+
+def _download_python_argument(parser: argparse.ArgumentParser) -> None:
+    # nox's option of the same name and values; the default differs on purpose (nox: auto),
+    # so that a Python the machine lacks is reported rather than fetched behind one's back.
+    from flask_admin_compat.run.pythons import DOWNLOAD_MODES
+
+    parser.add_argument(
+        "--download-python",
+        choices=DOWNLOAD_MODES,
+        default="never",
+        help="let uv download a Python the matrix names: auto (when none is found), "
+        "always (use a uv-managed one) or never (default: %(default)s)",
+    )
 
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -254,6 +269,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         shard=args.shard,
         suites=args.suite,
         pytest_args=tuple(args.pytest_args),
+        download_python=args.download_python,
     )
     try:
         return run_matrix(matrix, layout, request, out=out)

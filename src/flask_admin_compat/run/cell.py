@@ -159,7 +159,7 @@ def _run(
     # 3. Run the suite once; run what failed once more to tell flaky from failing.
     junit_path = venv / "junit.xml"
     test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
-                   database_url=database_url)  # fmt: skip
+                   database_url=database_url, backend=cell.backend)  # fmt: skip
     durations["test"] = test.duration_s
     if test.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
@@ -174,7 +174,8 @@ def _run(
     if any(o.outcome in ("failed", "error") for o in outcomes):
         rerun_path = venv / "junit-rerun.xml"
         rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
+                        deadline=deadline, echo=echo, database_url=database_url,
+                        backend=cell.backend)  # fmt: skip
         durations["rerun"] = rerun.duration_s
         if not rerun.timed_out:
             try:
