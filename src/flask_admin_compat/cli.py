@@ -229,13 +229,21 @@ def _list(args: argparse.Namespace, out: IO[str]) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        json.dump({"cells": [_cell_json(c) for c in cells]}, out, indent=1)
+        json.dump(
+            {"cells": [_cell_json(c) for c in cells], "pythons": _pythons(cells)}, out, indent=1
+        )
         out.write("\n")
     else:
         for cell in cells:
             excluded = f"  (excluded: {cell.excluded_by.reason})" if cell.excluded_by else ""
             out.write(f"{cell.id}  {cell.description}{excluded}\n")
     return EXIT_OK
+
+
+def _pythons(cells: Sequence[Cell]) -> list[str]:
+    """The Pythons the cells that run name, oldest first: what CI must set up."""
+    named = {c.python.text for c in cells if c.excluded_by is None}
+    return sorted(named, key=lambda text: tuple(int(part) for part in text.split(".")))
 
 
 def _cell_json(cell: Cell) -> dict[str, object]:

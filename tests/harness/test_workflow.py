@@ -232,8 +232,28 @@ class StepRunner:
                 **env,
             },
         )  # fmt: skip
-        lines = output.read_text(encoding="utf-8").splitlines()
-        return done, dict(line.split("=", 1) for line in lines)
+        return done, _outputs(output.read_text(encoding="utf-8"))
+
+
+def _outputs(text: str) -> dict[str, str]:
+    """``$GITHUB_OUTPUT`` as GitHub reads it: ``name=value`` lines and ``name<<DELIM`` blocks."""
+    outputs: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<", 1)[0]:
+            name, delimiter = line.split("<<", 1)
+            block: list[str] = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            else:
+                pytest.fail(f"{name}: no closing {delimiter} in $GITHUB_OUTPUT")
+            outputs[name] = "\n".join(block)
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
 
 
 @pytest.fixture
@@ -265,6 +285,34 @@ def test_planning_splits_the_listed_cells(
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(outputs["shards"]) == expected
     assert outputs["count"] == str(len(expected))
+    assert outputs["pythons"] == "3.12"  # the small matrix's one Python
+
+
+def test_planning_lists_every_python_the_matrix_names(runner: StepRunner) -> None:
+    text = (RESOURCES / "small-matrix.toml").read_text(encoding="utf-8")
+    text = text.replace("[[exclude]]", '[[matrix]]\npython = ["3.13", "3.10"]\nflask = ["3.1.*"]\n'
+                        'flask-admin = ["2.2.*"]\nsqlalchemy = ["2.0.*"]\n\n[[exclude]]', 1)  # fmt: skip
+    (runner.work / "matrix.toml").write_text(text, encoding="utf-8")
+    done, outputs = runner("plan", "plan", SHARDS="2", FILTER="")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs["pythons"].splitlines() == ["3.10", "3.12", "3.13"]
+    done, outputs = runner("plan", "plan", SHARDS="2", FILTER="py313")
+    assert outputs["pythons"].splitlines() == ["3.13"]
+
+
+def test_shards_set_up_the_planned_pythons_and_the_harnesss_last(workflow: dict[str, Any]) -> None:
+    assert workflow["jobs"]["plan"]["outputs"]["pythons"] == "${{ steps.plan.outputs.pythons }}"
+    setups = [
+        s["with"]["python-version"]
+        for s in workflow["jobs"]["shard"]["steps"]
+        if "setup-python" in s.get("uses", "")
+    ]
+    # The cells' Pythons come from the plan, never from a list in the workflow; the harness's
+    # own comes last, so that it is `python` for the steps after.
+    assert setups[0] == "${{ needs.plan.outputs.pythons }}"
+    assert setups[1:] == ["3.12"]
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert not re.search(r'python-version:\s*"?3\.1[013]', text)
 
 
 @pytest.mark.parametrize(
