@@ -18,6 +18,7 @@ from typing import Any
 
 from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
+    DEPRECATED,
     FLAKY,
     PYTHON_AXIS,
     CellChange,
@@ -50,6 +51,7 @@ ICONS: Mapping[str, str] = {
     "error": "\N{WARNING SIGN}",
     "excluded": "\N{WHITE CIRCLE}",
     FLAKY: "\N{ALMOST EQUAL TO}",
+    DEPRECATED: "\N{HOURGLASS}",
 }
 #: Flask-Admin's own tests, beside the verdict: an alembic, which DejaVu Sans has too.
 UPSTREAM_ICON = "\N{ALEMBIC}"
@@ -330,6 +332,10 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         notes.append(_e(cell.label.partition(" ")[2].strip("()")))
     if cell.flaky:
         notes.append(f'<span title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>')
+    if cell.deprecation:
+        notes.append(
+            f'<span title="{_e(cell.deprecation)}">{ICONS[DEPRECATED]} {DEPRECATED}</span>'
+        )
     if cell.upstream is not None:
         failing = " up-failing" if upstream_failing(cell) else ""
         said = cell.upstream.reason
@@ -367,6 +373,8 @@ def hover_text(cell: GridCell) -> str:
     lines = [f"{cell.cell_id}: {cell.label}" + (" (flaky)" if cell.flaky else "")]
     if cell.recommended_pattern and cell.verdict == "workaround":
         lines.append(f"works with: {cell.recommended_pattern}")
+    if cell.deprecation:
+        lines.append(f"deprecated: {cell.deprecation}")
     if cell.reason:
         lines.append(first_line(cell.reason))
     failed = failed_by_check(cell)
@@ -428,6 +436,7 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
         "flaky": cell.flaky,
         "reason": cell.reason,
         "pattern": cell.recommended_pattern if cell.verdict == "workaround" else None,
+        "deprecation": cell.deprecation,
         "requested": dict(cell.requested),
         "installed": installed,
         "o": grid_rows,

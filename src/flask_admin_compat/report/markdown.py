@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
+    DEPRECATED,
     FLAKY,
     PYTHON_AXIS,
     CellChange,
@@ -38,6 +39,7 @@ ICONS: Mapping[str, str] = {
     "error": "⚠️",
     "excluded": "\N{HEAVY MINUS SIGN}",
     FLAKY: "🎲",
+    DEPRECATED: "⏳",
 }
 #: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
 UPSTREAM_ICON = "🧪"
@@ -54,6 +56,8 @@ MEANINGS: Mapping[str, str] = {
     "incompatible",
     "excluded": "left out by a matrix rule, whose reason is given",
     FLAKY: "a check gave different outcomes when re-run; it counts as failed",
+    DEPRECATED: "the pattern that works makes Flask-Admin warn it is deprecated (its words in "
+    "the details): it may stop working in a coming release",
 }
 AXIS_NAMES: Mapping[str, str] = {
     "python": "Python",
@@ -148,7 +152,7 @@ def _summary(grid: Grid) -> str:
 
 
 def _legend(*, upstream: bool = False) -> str:
-    rows = [f"| {ICONS[key]} | {key} | {MEANINGS[key]} |" for key in (*VERDICTS, FLAKY)]
+    rows = [f"| {ICONS[key]} | {key} | {MEANINGS[key]} |" for key in (*VERDICTS, FLAKY, DEPRECATED)]
     if upstream:
         rows.append(f"| {UPSTREAM_ICON} | upstream | {UPSTREAM_MEANING} |")
     return "\n".join(
@@ -260,6 +264,8 @@ def cell_markdown(cell: GridCell) -> str:
     text = f"{ICONS[cell.verdict]} {md_text(cell.label)}"
     if cell.flaky:
         text += f" {ICONS[FLAKY]} {FLAKY}"
+    if cell.deprecation:
+        text += f" {ICONS[DEPRECATED]} {DEPRECATED}"
     badge = f"<br>{UPSTREAM_ICON} {md_text(upstream_short(cell.upstream))}" if cell.upstream else ""
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
@@ -324,6 +330,9 @@ def _detail(cell: GridCell) -> str:
         lines += [versions, ""]
     if cell.verdict == "workaround" and cell.recommended_pattern:
         lines += [f"Works when registered with **{md_text(cell.recommended_pattern)}**.", ""]
+    if cell.deprecation:
+        # Beside the recommended pattern: a workaround Flask-Admin will remove is no lasting answer.
+        lines += [f"{ICONS[DEPRECATED]} Deprecated by Flask-Admin: {md_text(cell.deprecation)}", ""]
     why = first_line(cell.reason)
     if why:
         lines += [f"Why: {md_text(why)}", ""]

@@ -22,6 +22,7 @@ from typing import IO
 from flask_admin_compat import __version__
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, UPSTREAM
+from flask_admin_compat.results.deprecation import read_deprecations
 from flask_admin_compat.results.junit import JUnitError, read_junit
 from flask_admin_compat.results.model import (
     JUNIT_FILE,
@@ -187,12 +188,13 @@ def _run(
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
-    judgement = judge(outcomes, installed=installed)
-    return _result(
+    judgement = judge(outcomes, installed=installed, deprecations=read_deprecations(junit_path))
+    result = _result(
         cell, options, started_at, judgement.verdict, judgement.reason, python=python,
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
+    return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
 
 
 def _timed_out(
