@@ -91,7 +91,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     _advise_arguments(advise)
     advise.set_defaults(handler=_advise)
+
+    bisect = commands.add_parser(
+        "bisect",
+        parents=[where],
+        help="find the first release of PACKAGE where CELL's verdict or a check changes",
+        description="Run CELL at releases of PACKAGE between a good and a bad version (binary "
+        "search over the index's release list, each probe a real cell run kept under "
+        "REPORTS/bisect/CELL/) and name the first release where the verdict or any check "
+        "outcome changes.",
+    )
+    _bisect_arguments(bisect)
+    bisect.set_defaults(handler=_bisect)
     return parser
+
+
+def _bisect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("cell", metavar="CELL", help="a cell id of the matrix (see `list`)")
+    parser.add_argument("--axis", required=True, metavar="PACKAGE", help="the package to bisect")
+    parser.add_argument(
+        "--good",
+        metavar="V",
+        help="a release that behaves (default: the oldest the cell's spec admits)",
+    )
+    parser.add_argument(
+        "--bad", metavar="V", help="a release that does not (default: the newest the spec admits)"
+    )
+    _download_python_argument(parser)
 
 
 def _download_python_argument(parser: argparse.ArgumentParser) -> None:
@@ -297,6 +323,20 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
         link_local_logs=args.link_local_logs,
     )
     return merge_folder(args.cells, args.out, request)
+
+
+def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
+    from flask_admin_compat.bisection import BisectRequest, run_bisect
+
+    try:
+        matrix = load_matrix(args.matrix)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    root = (args.project or args.matrix.resolve().parent).resolve()
+    reports = (args.reports or root / "reports").resolve()
+    request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
+    return run_bisect(matrix, root, reports, request, out=out)
 
 
 def _advise(args: argparse.Namespace, out: IO[str]) -> int:
