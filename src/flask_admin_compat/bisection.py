@@ -25,7 +25,8 @@ from flask_admin_compat.matrix.cells import Cell, expand, needs_index
 from flask_admin_compat.matrix.index import IndexUnavailable, load_or_fetch_snapshot
 from flask_admin_compat.matrix.matrix import PYTHON, SCOPING, Matrix, MatrixError
 from flask_admin_compat.matrix.specs import VersionSpec
-from flask_admin_compat.results.model import CellResult, first_line
+from flask_admin_compat.results.compare import differences, signature
+from flask_admin_compat.results.model import CellResult
 from flask_admin_compat.run.pythons import DownloadPython
 
 BISECT_FILE = "bisect.json"
@@ -41,41 +42,6 @@ class BisectError(ValueError):
 
 class ProbeFailed(RuntimeError):
     """A probe the harness could not measure (verdict ``error``): no answer can be trusted."""
-
-
-Signature = tuple[str, tuple[tuple[str, str, str], ...]]
-
-
-def signature(result: CellResult) -> Signature:
-    """What two probes are compared on: the verdict and every pattern x check outcome."""
-    checks = tuple(sorted((c.pattern, c.check, c.outcome) for c in result.checks))
-    return (result.verdict, checks)
-
-
-def differences(before: CellResult, after: CellResult) -> tuple[str, ...]:
-    """``verdict: workaround -> incompatible``, ``startup: passed -> failed: <why>``, ...
-
-    The verdict first, then checks whose outcome became a failure or a pass (with the check's
-    first message line), and last those merely skipped or not run as a consequence.
-    """
-    changes: list[str] = []
-    if before.verdict != after.verdict:
-        changes.append(f"verdict: {before.verdict} -> {after.verdict}")
-    old = {(c.pattern, c.check): c for c in before.checks}
-    new = {(c.pattern, c.check): c for c in after.checks}
-    telling: list[str] = []
-    consequences: list[str] = []
-    for key in sorted(old.keys() | new.keys()):
-        was = old[key].outcome if key in old else "not run"
-        now = new[key].outcome if key in new else "not run"
-        if was == now:
-            continue
-        pattern, check = key
-        where = check if pattern == "*" else f"{pattern}/{check}"
-        message = first_line(new[key].message) if now in ("failed", "error") else ""
-        line = f"{where}: {was} -> {now}" + (f": {message[:200]}" if message else "")
-        (consequences if now in ("skipped", "not run") else telling).append(line)
-    return (*changes, *telling, *consequences)
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,8 @@ def test_the_first_bad_release_is_found_in_few_runs(bad_from: Version) -> None:
     found = first_change("flask-admin", ADMIN, _probe(bad_from, calls))
     assert found.first_bad == bad_from
     assert found.last_good == ADMIN[ADMIN.index(bad_from) - 1]
-    assert found.changes[0] == "verdict: workaround -> incompatible"
-    assert found.changes[1].startswith("startup: passed -> failed: ImportError")
+    assert found.changes[0] == "verdict: workaround → incompatible"
+    assert found.changes[1].startswith("startup: passed → failed: ImportError")
     assert len(calls) == len(set(calls)) <= 2 + 3  # both ends, then ceil(log2(5))
     assert "first bad: flask-admin " + str(bad_from) in found.summary()
 
@@ -70,7 +70,7 @@ def test_a_check_change_counts_even_when_the_verdict_does_not() -> None:
 
     found = first_change("flask-admin", ADMIN, probe)
     assert found.first_bad == V("2.2.0")
-    assert found.changes == ("lazy-proxy/teardown: passed -> failed: still in a transaction",)
+    assert found.changes == ("lazy-proxy/teardown: passed → failed: still in a transaction",)
 
 
 def test_a_probe_the_harness_could_not_measure_stops_the_search() -> None:
@@ -142,9 +142,9 @@ def test_differences_put_consequences_last() -> None:
         ),
     )
     assert differences(before, after) == (
-        "verdict: workaround -> incompatible",
-        "startup: passed -> failed: boom",
-        "lazy-proxy/crud: passed -> skipped",
+        "verdict: workaround → incompatible",
+        "startup: passed → failed: boom",
+        "lazy-proxy/crud: passed → skipped",
     )
 
 

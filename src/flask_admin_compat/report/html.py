@@ -28,6 +28,7 @@ from flask_admin_compat.grid.model import (
     safe_link,
     spec_sort_key,
 )
+from flask_admin_compat.grid.releases import ReleaseChange, release_changes
 from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
@@ -402,13 +403,14 @@ def _footer(grid: Grid) -> str:
 def _json_data(grid: Grid) -> str:
     checks = check_order(grid.cells)
     patterns = pattern_order(grid.cells)
+    changed = release_changes(grid.cells)
     data = {
         "checks": list(checks),
         "anyPattern": ANY_PATTERN,
         "icons": dict(ICONS),
         "upstreamIcon": UPSTREAM_ICON,
         "axisNames": dict(AXIS_NAMES),
-        "cells": [_cell_data(c, checks, patterns) for c in grid.cells],
+        "cells": [_cell_data(c, checks, patterns, changed) for c in grid.cells],
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, only "</script" or "<!--" could end the block early; escaping every
@@ -416,7 +418,12 @@ def _json_data(grid: Grid) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...]) -> Any:
+def _cell_data(
+    cell: GridCell,
+    checks: tuple[str, ...],
+    patterns: tuple[str, ...],
+    changed: Mapping[str, ReleaseChange] | None = None,
+) -> Any:
     outcomes: dict[tuple[str, str], str] = {
         (c.pattern, c.check): OUTCOME_CODES[c.outcome] for c in cell.checks
     }
@@ -437,6 +444,7 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
         "reason": cell.reason,
         "pattern": cell.recommended_pattern if cell.verdict == "workaround" else None,
         "deprecation": cell.deprecation,
+        "firstBad": changed[cell.cell_id].words() if changed and cell.cell_id in changed else None,
         "requested": dict(cell.requested),
         "installed": installed,
         "o": grid_rows,

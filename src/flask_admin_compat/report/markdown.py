@@ -21,6 +21,7 @@ from flask_admin_compat.grid.model import (
     GridCell,
     safe_link,
 )
+from flask_admin_compat.grid.releases import ReleaseChange, release_changes
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
@@ -299,7 +300,8 @@ def _details(cells: Iterable[GridCell]) -> str:
     if not troubled and not excluded:
         return ""
     parts = ["## Details of every cell that is not plainly compatible"]
-    parts += [_detail(c) for c in troubled]
+    changed = release_changes(cells)
+    parts += [_detail(c, changed.get(c.cell_id)) for c in troubled]
     if excluded:
         parts.append(_excluded(excluded))
     return "\n\n".join(parts)
@@ -318,7 +320,7 @@ def _excluded(cells: list[GridCell]) -> str:
     return "\n".join(lines)
 
 
-def _detail(cell: GridCell) -> str:
+def _detail(cell: GridCell, changed: ReleaseChange | None = None) -> str:
     lines = [
         f'<a id="{md_text(cell.cell_id)}"></a>',
         f"### {ICONS[cell.verdict]} {md_code(cell.cell_id)}: {md_text(cell.label)}"
@@ -336,6 +338,9 @@ def _detail(cell: GridCell) -> str:
     why = first_line(cell.reason)
     if why:
         lines += [f"Why: {md_text(why)}", ""]
+    if changed is not None:
+        # What the neighbouring release's cell shows: the release where this answer began.
+        lines += [md_text(changed.words()), ""]
     failed = failed_by_check(cell)
     if failed:
         lines.append("Failed checks:")

@@ -104,6 +104,7 @@
     if (c.pattern) {
       body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
     }
+    if (c.firstBad) body.append(el("p", {class: "first-bad"}, c.firstBad));
     if (c.deprecation) {
       body.append(el("p", {class: "deprecated"}, "Deprecated by Flask-Admin: ", c.deprecation));
     }
