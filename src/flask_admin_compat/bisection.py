@@ -20,6 +20,7 @@ from typing import IO
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from flask_admin_compat.grid.model import Grid
 from flask_admin_compat.jsonio import write_text_atomic
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index
 from flask_admin_compat.matrix.index import IndexUnavailable, load_or_fetch_snapshot
@@ -184,6 +185,53 @@ def bisection_json(bisection: Bisection, cell: Cell) -> dict[str, object]:
     }
 
 
+@dataclass(frozen=True)
+class RegressionBisect:
+    """One bisection a regression asks for: a package whose installed version moved."""
+
+    cell_id: str
+    package: str
+    good: str
+    bad: str
+
+
+#: Packages bisected per regressed cell: the axis packages first, then the rest that moved.
+REGRESSION_PACKAGES = 3
+
+
+def regression_bisects(grid: Grid) -> list[RegressionBisect]:
+    """What to bisect for each regression the grid lists against the previous grid.
+
+    Between the version installed before and the one installed now, for every package that
+    moved forward (Python aside: it is not an index release).
+    """
+    if grid.changes is None:
+        return []
+    cells = {c.cell_id: c for c in grid.cells}
+    asked: list[RegressionBisect] = []
+    for change in grid.changes.regressions:
+        cell = cells.get(change.cell_id)
+        axes = set(cell.requested) if cell is not None else set()
+        moved = [
+            v
+            for v in change.versions
+            if v.package != PYTHON and v.before and v.after and _forward(v.before, v.after)
+        ]
+        moved.sort(key=lambda v: v.package not in axes)  # stable: axis packages first
+        asked += [
+            RegressionBisect(change.cell_id, v.package, v.before, v.after)  # type: ignore[arg-type]
+            for v in moved[:REGRESSION_PACKAGES]
+        ]
+    return asked
+
+
+def _forward(before: str, after: str) -> bool:
+    try:
+        return Version(before) < Version(after)
+    except InvalidVersion:
+        return False
+
+
 # -- the command ------------------------------------------------------------------------------
 
 
@@ -265,6 +313,40 @@ def run_bisect(
     )
     out.write(bisection.summary() + "\n")
     return EXIT_OK
+
+
+def run_regression_bisects(
+    matrix: Matrix,
+    root: Path,
+    reports: Path,
+    grid: Grid,
+    *,
+    download_python: DownloadPython = "never",
+    out: IO[str],
+) -> int:
+    """Bisect every regression of ``grid``; a Markdown list of the answers on ``out``.
+
+    Made for the regression issue CI opens: the runs' own progress goes to stderr, and a
+    bisection that cannot answer says why in its line instead of stopping the others.
+    """
+    asked = regression_bisects(grid)
+    if not asked:
+        out.write("No regression to bisect.\n")
+        return EXIT_OK
+    out.write("First bad releases (bisected between the version installed before and now):\n\n")
+    worst = EXIT_OK
+    for item in asked:
+        request = BisectRequest(item.cell_id, item.package, item.good, item.bad, download_python)
+        code = run_bisect(matrix, root, reports, request, out=sys.stderr)
+        answer = reports / "bisect" / item.cell_id / BISECT_FILE
+        if code == EXIT_OK and answer.is_file():
+            said = json.loads(answer.read_text(encoding="utf-8"))["summary"]
+        else:
+            said = f"could not bisect {item.package} {item.good} → {item.bad} (exit {code})"
+            worst = max(worst, code)
+        out.write(f"- {item.cell_id}: {said}\n")
+        out.flush()
+    return worst
 
 
 def _most_probes(count: int) -> int:

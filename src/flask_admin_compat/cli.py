@@ -107,8 +107,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bisect_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("cell", metavar="CELL", help="a cell id of the matrix (see `list`)")
-    parser.add_argument("--axis", required=True, metavar="PACKAGE", help="the package to bisect")
+    parser.add_argument(
+        "cell", nargs="?", metavar="CELL", help="a cell id of the matrix (see `list`)"
+    )
+    parser.add_argument("--axis", metavar="PACKAGE", help="the package to bisect")
+    parser.add_argument(
+        "--regressions",
+        type=Path,
+        metavar="GRID",
+        help="instead: bisect every regression GRID (a grid.json) lists against its previous "
+        "grid, between the versions installed then and now; a Markdown list on stdout",
+    )
     parser.add_argument(
         "--good",
         metavar="V",
@@ -335,6 +344,24 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
         return EXIT_BAD_INPUT
     root = (args.project or args.matrix.resolve().parent).resolve()
     reports = (args.reports or root / "reports").resolve()
+    if args.regressions is not None:
+        from flask_admin_compat.bisection import run_regression_bisects
+        from flask_admin_compat.grid.model import GridError, read_grid
+
+        if args.cell or args.axis or args.good or args.bad:
+            print("error: --regressions takes no CELL, --axis, --good or --bad", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            grid = read_grid(args.regressions)
+        except GridError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return run_regression_bisects(
+            matrix, root, reports, grid, download_python=args.download_python, out=out
+        )
+    if not args.cell or not args.axis:
+        print("error: give CELL and --axis PACKAGE (or --regressions GRID)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
     return run_bisect(matrix, root, reports, request, out=out)
 

@@ -157,3 +157,29 @@ def test_bad_input_is_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "bisect a package" in err
+
+
+def test_each_regression_asks_to_bisect_what_moved_forward() -> None:
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.bisection import RegressionBisect, regression_bisects
+    from flask_admin_compat.grid.model import CellChange, Changes, VersionChange
+
+    requested = {"python": "3.12", "flask-admin": "2.2.*", "sqlalchemy": "2.0.*"}
+    cell = make_grid_cell("c1", requested, "incompatible")
+    moved = (
+        VersionChange("python", "3.12.1", "3.12.2"),  # no index release
+        VersionChange("werkzeug", "3.1.3", "3.1.4"),
+        VersionChange("flask-admin", "2.2.0", "2.2.1"),
+        VersionChange("sqlalchemy", "2.0.58", "2.0.40"),  # went back: nothing to bisect forward
+        VersionChange("jinja2", None, "3.1.6"),  # newly installed
+    )
+    changes = Changes(
+        "2026-11-24T00:00:00+00:00",
+        regressions=(CellChange("c1", "workaround", "incompatible", versions=moved),),
+    )
+    assert regression_bisects(make_grid(cell, changes=changes)) == [
+        RegressionBisect("c1", "flask-admin", "2.2.0", "2.2.1"),  # the axis package first
+        RegressionBisect("c1", "werkzeug", "3.1.3", "3.1.4"),
+    ]
+    assert regression_bisects(make_grid(cell)) == []

@@ -420,3 +420,33 @@ def test_the_merge_step_fails_when_there_is_nothing_to_merge(runner: StepRunner)
     assert done.returncode != 0
     assert "the merge failed" in done.stdout
     assert outputs == {}
+
+
+def test_the_regression_issue_gets_the_bisection_of_each_regression(runner: StepRunner) -> None:
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.grid.model import CellChange, Changes, VersionChange, render_json
+
+    shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
+    grid_dir = runner.temp / "grid"
+    grid_dir.mkdir()
+    (grid_dir / "regressions.md").write_text("Cells that got worse:\n", encoding="utf-8")
+    cell = make_grid_cell("py312-not-in-the-matrix", {"python": "3.12", "flask-admin": "2.2.*"})
+    change = CellChange(
+        "py312-not-in-the-matrix",
+        "workaround",
+        "incompatible",
+        versions=(VersionChange("python", "3.12.1", "3.12.2"), VersionChange("flask-admin", "2.2.0", "2.2.1")),
+    )  # fmt: skip
+    grid = make_grid(cell, changes=Changes("2026-11-24T04:17:00+00:00", regressions=(change,)))
+    (grid_dir / "grid.json").write_text(render_json(grid), encoding="utf-8")
+    done, _ = runner("report-regressions", "bisect")
+    assert done.returncode == 0, done.stdout + done.stderr  # the issue is opened regardless
+    issue = (grid_dir / "regressions.md").read_text(encoding="utf-8")
+    assert issue.startswith("Cells that got worse:\n")
+    assert "First bad releases" in issue
+    # The one package that moved forward (Python is no index release) is bisected; this cell
+    # is not in the matrix, so the line says it could not be, and why is in the job's log.
+    assert "- py312-not-in-the-matrix: could not bisect flask-admin 2.2.0 → 2.2.1 (exit 2)" in issue
+    assert "no such cell in the matrix" in done.stderr
+    assert "(bisect exited 2; see the job log)" in issue
