@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from factories import PROJECT_ROOT
 
 from flask_admin_compat.cli import _parser
 from flask_admin_compat.matrix.cells import Cell
@@ -102,3 +106,28 @@ def test_the_resolver_takes_no_prerelease_unless_one_is_pinned() -> None:
     assert prerelease_args(series) == ("--prerelease", "disallow")
     pinned = _cell(("flask-admin", VersionSpec("exact", "2.3.0rc1")))
     assert prerelease_args(pinned) == ("--prerelease", "explicit")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "passed"),
+    [
+        (["--download-python", "auto"], {}, "--download-python auto"),
+        ([], {"NOX_DOWNLOAD_PYTHON": "always"}, "--download-python always"),
+        ([], {}, None),  # nox's own default (auto) is not passed on: the harness's is never
+    ],
+)
+def test_the_noxfile_passes_noxs_own_option_on(
+    args: list[str], env: dict[str, str], passed: str | None
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-R", "-s", "matrix",
+         *args, "--", "--help"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=PROJECT_ROOT,
+        env={**{k: v for k, v in os.environ.items() if k != "NOX_DOWNLOAD_PYTHON"}, **env},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    (command,) = [ln for ln in done.stderr.splitlines() if "flask-admin-compat run" in ln]
+    if passed is None:
+        assert "--download-python" not in command
+    else:
+        assert passed in command
