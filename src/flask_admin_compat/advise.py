@@ -261,7 +261,49 @@ def matches(cell: GridCell, stack: Stack) -> bool:
 
 
 def matching_cells(grid: Grid, stack: Stack) -> tuple[GridCell, ...]:
-    return tuple(c for c in grid.cells if matches(c, stack))
+    """The cells that tested this stack, each answered by the most exact cell there is.
+
+    A user on Flask-Admin 2.2.1 matches both ``admin22`` (2.2.*) and ``admin221``; the exact
+    patch's cell answers. A user with flask-sqlalchemy-lite and Flask-SQLAlchemy both installed
+    matches the lite cell, the Flask-SQLAlchemy cell and the install set that has both; the
+    install set answers. A cell gives way to another that names every axis it does, each at
+    least as narrowly, and either one more axis or one narrower spec.
+    """
+    found = tuple(c for c in grid.cells if matches(c, stack))
+    return tuple(c for c in found if not any(more_specific(o, c) for o in found if o is not c))
+
+
+def more_specific(a: GridCell, b: GridCell) -> bool:
+    """Whether cell ``a`` describes a stack both cover more exactly than cell ``b`` does."""
+    ra, rb = a.requested, b.requested
+    if not set(rb) <= set(ra):
+        return False
+    strictly = set(ra) > set(rb)
+    for axis, spec in rb.items():
+        if ra[axis] == spec:
+            continue
+        if not _narrower(axis, ra[axis], spec):
+            return False
+        strictly = True
+    return strictly
+
+
+def _narrowness(axis: str, spec: str) -> tuple[int, int] | None:
+    """Exact before series before latest; a longer series (``2.2.*``) before a shorter."""
+    if axis == PYTHON_AXIS and re.fullmatch(r"[0-9]+\.[0-9]+", spec):
+        return (1, 2)  # the matrix's "3.12" is the 3.12 series
+    try:
+        parsed = parse_spec(spec)
+    except SpecError:
+        return None
+    if parsed.kind == "latest":
+        return (0, 0)
+    return (2 if parsed.kind == "exact" else 1, len(parsed.text.removesuffix(".*").split(".")))
+
+
+def _narrower(axis: str, a: str, b: str) -> bool:
+    na, nb = _narrowness(axis, a), _narrowness(axis, b)
+    return na is not None and nb is not None and na > nb
 
 
 def upgraded(stack: Stack, upgrades: Mapping[str, str]) -> Stack:
@@ -392,6 +434,11 @@ def verdict_words(cell: GridCell) -> str:
     }[cell.verdict]
     if cell.flaky:
         words += " (flaky: a check gave different outcomes when re-run)"
+    if cell.deprecation:
+        words += (
+            f" (deprecated: Flask-Admin warns about the {cell.recommended_pattern or 'working'} "
+            f"pattern, so it may stop working: {first_line(cell.deprecation)})"
+        )
     return words
 
 

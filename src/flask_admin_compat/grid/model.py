@@ -44,6 +44,7 @@ GRID_SCHEMA = "grid-v1"
 #: What a cell whose result file could not be read is called wherever it is shown.
 UNREADABLE = "unreadable result"
 FLAKY = "flaky"
+DEPRECATED = "deprecated"  # the recommended pattern works, and Flask-Admin says it will not
 
 PYTHON_AXIS = "python"
 #: Where the tables put these axes; every other axis present gets a table of its own per value.
@@ -147,6 +148,11 @@ class GridCell:
     @property
     def flaky(self) -> bool:
         return FLAKY in self.flags
+
+    @property
+    def deprecation(self) -> str | None:
+        """Flask-Admin's DeprecationWarning for the recommended pattern, where it gave one."""
+        return self.result.deprecation if DEPRECATED in self.flags else None
 
     @property
     def label(self) -> str:
@@ -324,6 +330,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
         "reason": cell.reason,
         "recommended_pattern": cell.recommended_pattern,
         "flags": list(cell.flags),
+        **({"deprecation": cell.deprecation} if cell.deprecation else {}),
         "checks": [c.to_json() for c in cell.checks],
         "durations": dict(cell.durations),
         "started_at": cell.started_at,
@@ -404,6 +411,7 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         durations=dict(data["durations"]),
         # Absent from grids merged before Flask-Admin's own tests could run.
         upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
+        deprecation=data.get("deprecation"),
     )
     return GridCell(
         result,

@@ -66,6 +66,9 @@ class CellResult:
     durations: Mapping[str, float] = field(default_factory=dict)
     log: str | None = None
     upstream: UpstreamResult | None = None  # Flask-Admin's own tests; never part of the verdict
+    # With the flag "deprecated": the DeprecationWarning Flask-Admin gave while the recommended
+    # pattern was built or served, e.g. "... will be removed in version 3.0".
+    deprecation: str | None = None
 
 
 class ResultError(FileProblem):
@@ -98,6 +101,8 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
     }
     if result.upstream is not None:  # absent, not null, where it never ran: as 1.0 wrote it
         data["upstream"] = upstream_to_json(result.upstream)
+    if result.deprecation is not None:  # absent where there is none, as earlier files are
+        data["deprecation"] = result.deprecation
     return data
 
 
@@ -121,6 +126,7 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
         durations=dict(data["durations"]),
         log=data.get("log"),
         upstream=upstream_from_json(data["upstream"]) if "upstream" in data else None,
+        deprecation=data.get("deprecation"),
     )
 
 

@@ -22,6 +22,7 @@ from flask_admin_compat import __version__
 from flask_admin_compat.jsonio import copy_file_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, UPSTREAM
+from flask_admin_compat.results.deprecation import read_deprecations
 from flask_admin_compat.results.junit import JUnitError, read_junit
 from flask_admin_compat.results.model import (
     JUNIT_FILE,
@@ -156,7 +157,7 @@ def _run(
     # 3. Run the suite once; run what failed once more to tell flaky from failing.
     junit_path = venv / "junit.xml"
     test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
-                   database_url=database_url)  # fmt: skip
+                   database_url=database_url, backend=cell.backend)  # fmt: skip
     durations["test"] = test.duration_s
     if test.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
@@ -170,7 +171,8 @@ def _run(
     if any(o.outcome in ("failed", "error") for o in outcomes):
         rerun_path = venv / "junit-rerun.xml"
         rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
+                        deadline=deadline, echo=echo, database_url=database_url,
+                        backend=cell.backend)  # fmt: skip
         durations["rerun"] = rerun.duration_s
         if not rerun.timed_out:
             try:
@@ -182,12 +184,13 @@ def _run(
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
-    judgement = judge(outcomes, installed=installed)
-    return _result(
+    judgement = judge(outcomes, installed=installed, deprecations=read_deprecations(junit_path))
+    result = _result(
         cell, options, started_at, judgement.verdict, judgement.reason, python=python,
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
+    return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
 
 
 def _timed_out(

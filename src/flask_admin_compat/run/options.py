@@ -18,6 +18,7 @@ from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SCOPING
 from flask_admin_compat.run.locks import LockCache
 from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.pythons import DownloadPython
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RunOptions:
     postgres: Server | None = None
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
+    download_python: DownloadPython = "never"  # nox's --download-python: auto, never, always
 
     @property
     def suite_dir(self) -> Path:

@@ -26,6 +26,7 @@ from flask_admin_compat.run.env import (
     command_failure,
     compile_pins,
     ensure_environment,
+    prerelease_args,
     resolve_cell,
     resolver_message,
     site_packages,
@@ -119,6 +120,7 @@ def _upstream(
         compiled = compile_pins(
             (*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements), found, options,
             log=log, deadline=deadline, echo=echo, constraints=constraints,
+            prerelease=prerelease_args(cell),
         )  # fmt: skip
     durations["resolve"] = compiled.duration_s
     failed = command_failure(compiled, options)
