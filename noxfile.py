@@ -47,11 +47,23 @@ def install_harness(session: nox.Session) -> None:
     )  # fmt: skip
 
 
+def download_python(session: nox.Session) -> tuple[str, ...]:
+    """nox's own `--download-python`, passed on to the harness only when it was given.
+
+    nox defaults to `auto`; the harness to `never` (a missing Python is reported, never fetched
+    unasked), so nox's default is not passed on. nox has no public accessor for its options.
+    """
+    config = getattr(getattr(session, "_runner", None), "global_config", None)
+    chosen = getattr(config, "download_python", None)
+    return ("--download-python", chosen) if chosen in ("auto", "never", "always") else ()
+
+
 @nox.session(venv_backend="none")
 def matrix(session: nox.Session) -> None:
     """Run every cell in parallel (posargs: -k EXPR, --jobs N, --force, -- pytest args)."""
     install_harness(session)
-    session.run(*HARNESS, "run", *WHERE, *session.posargs, external=True)
+    session.run(*HARNESS, "run", *WHERE, *download_python(session), *session.posargs,
+                external=True)  # fmt: skip
 
 
 @nox.session(venv_backend="none", default=False)
@@ -106,7 +118,7 @@ def cell_session(cell: Cell) -> None:
         install_harness(session)
         session.run(
             *HARNESS, "run", *WHERE, "--cell", cell.id, "--echo", "--force",
-            "--", *session.posargs,
+            *download_python(session), "--", *session.posargs,
             external=True,
         )  # fmt: skip
 

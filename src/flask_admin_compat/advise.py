@@ -23,10 +23,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.grid.diff import broken_checks, check_label
+from flask_admin_compat.grid.diff import broken_checks
 from flask_admin_compat.grid.model import (
     GRID_FILE,
     PYTHON_AXIS,
+    FailedCheck,
     Grid,
     GridCell,
     GridError,
@@ -97,7 +98,7 @@ class Pairing:
 
     after: GridCell
     now: GridCell | None
-    newly_failing: tuple[tuple[str, tuple[str, ...], str], ...] = ()
+    newly_failing: tuple[FailedCheck, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,49 @@ def matches(cell: GridCell, stack: Stack) -> bool:
 
 
 def matching_cells(grid: Grid, stack: Stack) -> tuple[GridCell, ...]:
-    return tuple(c for c in grid.cells if matches(c, stack))
+    """The cells that tested this stack, each answered by the most exact cell there is.
+
+    A user on Flask-Admin 2.2.1 matches both ``admin22`` (2.2.*) and ``admin221``; the exact
+    patch's cell answers. A user with flask-sqlalchemy-lite and Flask-SQLAlchemy both installed
+    matches the lite cell, the Flask-SQLAlchemy cell and the install set that has both; the
+    install set answers. A cell gives way to another that names every axis it does, each at
+    least as narrowly, and either one more axis or one narrower spec.
+    """
+    found = tuple(c for c in grid.cells if matches(c, stack))
+    return tuple(c for c in found if not any(more_specific(o, c) for o in found if o is not c))
+
+
+def more_specific(a: GridCell, b: GridCell) -> bool:
+    """Whether cell ``a`` describes a stack both cover more exactly than cell ``b`` does."""
+    ra, rb = a.requested, b.requested
+    if not set(rb) <= set(ra):
+        return False
+    strictly = set(ra) > set(rb)
+    for axis, spec in rb.items():
+        if ra[axis] == spec:
+            continue
+        if not _narrower(axis, ra[axis], spec):
+            return False
+        strictly = True
+    return strictly
+
+
+def _narrowness(axis: str, spec: str) -> tuple[int, int] | None:
+    """Exact before series before latest; a longer series (``2.2.*``) before a shorter."""
+    if axis == PYTHON_AXIS and re.fullmatch(r"[0-9]+\.[0-9]+", spec):
+        return (1, 2)  # the matrix's "3.12" is the 3.12 series
+    try:
+        parsed = parse_spec(spec)
+    except SpecError:
+        return None
+    if parsed.kind == "latest":
+        return (0, 0)
+    return (2 if parsed.kind == "exact" else 1, len(parsed.text.removesuffix(".*").split(".")))
+
+
+def _narrower(axis: str, a: str, b: str) -> bool:
+    na, nb = _narrowness(axis, a), _narrowness(axis, b)
+    return na is not None and nb is not None and na > nb
 
 
 def upgraded(stack: Stack, upgrades: Mapping[str, str]) -> Stack:
@@ -351,7 +394,7 @@ def advise(grid: Grid, stack: Stack, upgrades: Mapping[str, str]) -> Advice:
     pairings = []
     for cell in after:
         before = by_key.get(key(cell))
-        broken = tuple(broken_checks(before, cell)) if before is not None else ()
+        broken = broken_checks(before, cell) if before is not None else ()
         pairings.append(Pairing(cell, before, broken))
     settled = bool(after) and all(c.verdict == "compatible" and not c.flaky for c in after)
     return Advice(
@@ -391,6 +434,11 @@ def verdict_words(cell: GridCell) -> str:
     }[cell.verdict]
     if cell.flaky:
         words += " (flaky: a check gave different outcomes when re-run)"
+    if cell.deprecation:
+        words += (
+            f" (deprecated: Flask-Admin warns about the {cell.recommended_pattern or 'working'} "
+            f"pattern, so it may stop working: {first_line(cell.deprecation)})"
+        )
     return words
 
 
@@ -463,11 +511,11 @@ def _failing_lines(pairing: Pairing) -> list[str]:
             return []
         return [
             "  Checks that fail after the upgrade (no cell of your current stack to compare):"
-        ] + [f"    - {check_label(c, p)}" + (f": {m}" if m else "") for c, p, m in failed]
+        ] + [f"    - {f.label}" + (f": {f.message}" if f.message else "") for f in failed]
     if not pairing.newly_failing:
         return ["  No check that passes now would fail after the upgrade."]
     return ["  Checks that would newly fail:"] + [
-        f"    - {check_label(c, p)}" + (f": {m}" if m else "") for c, p, m in pairing.newly_failing
+        f"    - {f.label}" + (f": {f.message}" if f.message else "") for f in pairing.newly_failing
     ]
 
 

@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         help="suites to run, comma-separated: scoping (ours, the verdict), upstream "
         "(Flask-Admin's own tests) or both (default: the matrix's [settings] suites)",
     )
+    _download_python_argument(run)
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest in every cell")
     run.set_defaults(handler=_run)
 
@@ -92,6 +93,18 @@ def _parser() -> argparse.ArgumentParser:
     _advise_arguments(advise)
     advise.set_defaults(handler=_advise)
 
+    bisect = commands.add_parser(
+        "bisect",
+        parents=[where],
+        help="find the first release of PACKAGE where CELL's verdict or a check changes",
+        description="Run CELL at releases of PACKAGE between a good and a bad version (binary "
+        "search over the index's release list, each probe a real cell run kept under "
+        "REPORTS/bisect/CELL/) and name the first release where the verdict or any check "
+        "outcome changes.",
+    )
+    _bisect_arguments(bisect)
+    bisect.set_defaults(handler=_bisect)
+
     check_app = commands.add_parser(
         "check-app",
         help="run the scoping checks against the ModelViews of your own Flask-Admin app",
@@ -101,6 +114,43 @@ def _parser() -> argparse.ArgumentParser:
     _check_app_arguments(check_app)
     check_app.set_defaults(handler=_check_app)
     return parser
+
+
+def _bisect_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "cell", nargs="?", metavar="CELL", help="a cell id of the matrix (see `list`)"
+    )
+    parser.add_argument("--axis", metavar="PACKAGE", help="the package to bisect")
+    parser.add_argument(
+        "--regressions",
+        type=Path,
+        metavar="GRID",
+        help="instead: bisect every regression GRID (a grid.json) lists against its previous "
+        "grid, between the versions installed then and now; a Markdown list on stdout",
+    )
+    parser.add_argument(
+        "--good",
+        metavar="V",
+        help="a release that behaves (default: the oldest the cell's spec admits)",
+    )
+    parser.add_argument(
+        "--bad", metavar="V", help="a release that does not (default: the newest the spec admits)"
+    )
+    _download_python_argument(parser)
+
+
+def _download_python_argument(parser: argparse.ArgumentParser) -> None:
+    # nox's option of the same name and values; the default differs on purpose (nox: auto),
+    # so that a Python the machine lacks is reported rather than fetched behind one's back.
+    from flask_admin_compat.run.pythons import DOWNLOAD_MODES
+
+    parser.add_argument(
+        "--download-python",
+        choices=DOWNLOAD_MODES,
+        default="never",
+        help="let uv download a Python the matrix names: auto (when none is found), "
+        "always (use a uv-managed one) or never (default: %(default)s)",
+    )
 
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -254,13 +304,21 @@ def _list(args: argparse.Namespace, out: IO[str]) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:
-        json.dump({"cells": [_cell_json(c) for c in cells]}, out, indent=1)
+        json.dump(
+            {"cells": [_cell_json(c) for c in cells], "pythons": _pythons(cells)}, out, indent=1
+        )
         out.write("\n")
     else:
         for cell in cells:
             excluded = f"  (excluded: {cell.excluded_by.reason})" if cell.excluded_by else ""
             out.write(f"{cell.id}  {cell.description}{excluded}\n")
     return EXIT_OK
+
+
+def _pythons(cells: Sequence[Cell]) -> list[str]:
+    """The Pythons the cells that run name, oldest first: what CI must set up."""
+    named = {c.python.text for c in cells if c.excluded_by is None}
+    return sorted(named, key=lambda text: tuple(int(part) for part in text.split(".")))
 
 
 def _cell_json(cell: Cell) -> dict[str, object]:
@@ -297,6 +355,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         shard=args.shard,
         suites=args.suite,
         pytest_args=tuple(args.pytest_args),
+        download_python=args.download_python,
     )
     try:
         return run_matrix(matrix, layout, request, out=out)
@@ -319,6 +378,41 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
         link_local_logs=args.link_local_logs,
     )
     return merge_folder(args.cells, args.out, request)
+
+
+def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        from flask_admin_compat.bisection import BisectRequest, run_bisect
+    except ModuleNotFoundError as exc:
+        return _without_runner("bisect", exc)
+
+    try:
+        matrix = load_matrix(args.matrix)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    root = (args.project or args.matrix.resolve().parent).resolve()
+    reports = (args.reports or root / "reports").resolve()
+    if args.regressions is not None:
+        from flask_admin_compat.bisection import run_regression_bisects
+        from flask_admin_compat.grid.model import GridError, read_grid
+
+        if args.cell or args.axis or args.good or args.bad:
+            print("error: --regressions takes no CELL, --axis, --good or --bad", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            grid = read_grid(args.regressions)
+        except GridError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return run_regression_bisects(
+            matrix, root, reports, grid, download_python=args.download_python, out=out
+        )
+    if not args.cell or not args.axis:
+        print("error: give CELL and --axis PACKAGE (or --regressions GRID)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
+    return run_bisect(matrix, root, reports, request, out=out)
 
 
 def _advise(args: argparse.Namespace, out: IO[str]) -> int:

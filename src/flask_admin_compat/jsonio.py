@@ -8,9 +8,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class FileProblem(ValueError):
+    """A file of the harness's that cannot be read or does not match its schema, in one line.
+
+    Each file format has its own subclass (ResultError, GridError, DepsError), so a caller can
+    catch one format or all of them.
+    """
 
 
 def read_json_file(path: Path, *, error: type[ValueError]) -> Any:
@@ -21,6 +36,31 @@ def read_json_file(path: Path, *, error: type[ValueError]) -> Any:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise error(f"{path}: not valid JSON: {exc}") from None
+
+
+def read_document(path: Path, parse: Callable[[Any], T], *, error: type[FileProblem]) -> T:
+    """Read a JSON file and ``parse`` it; every failure is one ``error`` naming the file.
+
+    ``parse`` validates (and raises ``error`` without the file's name, which this adds).
+    """
+    data = read_json_file(path, error=error)
+    try:
+        return parse(data)
+    except error as exc:
+        raise error(f"{path}: {exc}") from None
+
+
+def read_json_cache(path: Path, schema: str) -> Any | None:
+    """A cache file's content, or None when it is missing, unreadable or not of its schema.
+
+    A cache is only ever a shortcut: whatever is wrong with the file, the caller makes the
+    thing again, so this is the one place that turns a broken cache into a miss.
+    """
+    try:
+        data = read_json_file(path, error=FileProblem)
+    except FileProblem:
+        return None
+    return data if schema_problem(data, schema) is None else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -41,3 +81,54 @@ def write_text_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """The first place where data breaks one of the harness's JSON Schemas, in words."""
+
+    path: tuple[str | int, ...]  # from the top of the document to the offending value
+    message: str  # jsonschema's own words
+    expected: str | None  # the failing part's description: what belongs there, for people
+
+    @property
+    def where(self) -> str:
+        """``series[0].requirements[1].source``, or ``(top level)``."""
+        text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path)
+        return text.removeprefix(".") or "(top level)"
+
+
+def schema_problem(data: object, schema: str) -> SchemaProblem | None:
+    """Check ``data`` against ``schema/<schema>.schema.json``; the best-matching error, or None."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_validator(schema).iter_errors(data))
+    if error is None:
+        return None
+    described = error.schema.get("description") if isinstance(error.schema, dict) else None
+    return SchemaProblem(tuple(error.absolute_path), error.message, described)
+
+
+@cache
+def load_schema(schema: str) -> dict[str, Any]:
+    """One of the JSON Schemas shipped in ``schema/``, read once."""
+    text = resources.files("flask_admin_compat").joinpath(f"schema/{schema}.schema.json")
+    loaded: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
+def _validator(schema: str) -> Any:
+    # jsonschema is imported here, not at the top: reading and writing files must not need
+    # it (check-app runs in a user's environment). Built once per schema: building checks the
+    # schema itself, which costs more than validating a grid of a few hundred cells.
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(schema))
+
+
+def copy_file_atomic(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` through a temporary file beside it, renamed into place."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copyfile(source, tmp)
+    tmp.replace(target)

@@ -51,13 +51,14 @@ class _SimpleIndex(http.server.BaseHTTPRequestHandler):
         if name not in self.releases:
             self.send_error(404)
             return
+        # A release is (version, upload time) or (version, upload time, yanked).
         files = [
             {
                 "filename": f"{name.replace('-', '_')}-{v}-py3-none-any.whl",
                 "upload-time": t,
-                "yanked": False,
+                "yanked": bool(rest and rest[0]),
             }
-            for v, t in self.releases[name]
+            for v, t, *rest in self.releases[name]
         ]
         body = json.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": files}).encode()
         self.send_response(200)

@@ -25,7 +25,7 @@ from flask_admin_compat.advise import (
     render_advice,
 )
 from flask_admin_compat.cli import main as cli_main
-from flask_admin_compat.grid.model import Grid, GridCell, axis_order, write_grid
+from flask_admin_compat.grid.model import FailedCheck, Grid, GridCell, axis_order, write_grid
 from flask_admin_compat.results.model import CheckOutcome
 
 ROOT = Path(__file__).parents[2]
@@ -197,7 +197,9 @@ def test_upgrade_that_breaks_names_the_checks_and_the_nearest_fix(the_grid: Grid
     (pairing,) = advice.after
     assert pairing.after.verdict == "incompatible"
     assert pairing.newly_failing == (
-        ("per-request", ("session-at-setup",), "AssertionError: one session for two requests"),
+        FailedCheck(
+            "per-request", ("session-at-setup",), "AssertionError: one session for two requests"
+        ),
     )
     assert advice.nearest is not None
     # One axis to move; of Flask-Admin 2.0 and 2.2, both compatible with Flask 3.1, the newer.
@@ -251,7 +253,7 @@ def test_unknown_python_shows_every_python_of_the_grid() -> None:
     assert len(advice.now) == 2
     after = {p.after.requested["python"]: p for p in advice.after}
     assert after["3.11"].after.verdict == "compatible"
-    assert after["3.12"].newly_failing[0][0] == "teardown"
+    assert after["3.12"].newly_failing[0].check == "teardown"
     text = render_advice(advice, grid_axes=axis_order(the_grid.cells))
     assert "give --python-version" in text
     assert "[Python 3.12, cell" in text

@@ -9,8 +9,8 @@ import pytest
 from factories import PROJECT_ROOT
 from packaging.version import Version
 
-from flask_admin_compat.matrix.cells import expand
 from flask_admin_compat.matrix.matrix import EachMinor, MatrixError, load_matrix
+from flask_admin_compat.matrix.series import list_cells, series_cache_for
 
 GOOD_AXES = """
 [axes]
@@ -27,19 +27,48 @@ flask-sqlalchemy = ["3.1.*"]
 
 def test_default_matrix_is_what_people_run_today() -> None:
     matrix = load_matrix(PROJECT_ROOT / "matrix.toml")
-    axes = {name: [v.text for v in values] for name, values in matrix.axes}  # type: ignore[union-attr]
-    assert axes == {
-        "python": ["3.12"],
-        "flask": ["2.3.*", "3.0.*", "3.1.*"],
-        "flask-admin": ["1.6.*", "2.0.*", "2.1.*", "2.2.*"],
-        "sqlalchemy": ["1.4.*", "2.0.*", "2.1.*"],
+    cells, _ = list_cells(matrix, series_cache=series_cache_for(matrix))  # offline
+    ids = [c.id for c in cells]
+    assert len(ids) == len(set(ids)) <= 450
+    pythons = {c.python.text for c in cells}
+    assert pythons == {"3.10", "3.11", "3.12", "3.13"}
+    # Every Python x every Flask-Admin series x every backend series, on the newest Flask and
+    # SQLAlchemy series.
+    series = {"1.6.*", "2.0.*", "2.1.0", "2.2.0", "2.2.1"}
+    backends = {("flask-sqlalchemy", s) for s in ("2.5.*", "3.0.*", "3.1.*")}
+    backends |= {("flask-sqlalchemy-lite", s) for s in ("0.1.*", "0.2.*")}
+    wanted = {(py, admin, backend) for py in pythons for admin in series for backend in backends}
+    reached = {
+        (c.python.text, c.requested["flask-admin"], (c.backend, c.requested[c.backend]))
+        for c in cells
+        if c.requested["flask"] == "3.1.*" and c.requested["sqlalchemy"] == "2.1.*" and not c.beside
     }
-    backends = {name: [v.text for v in values] for name, values in matrix.backends}  # type: ignore[union-attr]
-    assert backends == {
-        "flask-sqlalchemy": ["2.5.*", "3.0.*", "3.1.*"],
-        "flask-sqlalchemy-lite": ["0.1.*", "0.2.*"],
-    }
-    assert len(expand(matrix)) == 3 * 4 * 3 * 5 + 4  # and the WTForms 3.1 includes
+    assert wanted <= reached
+    # Every release of Flask-Admin's newest two minor series has cells of its own.
+    assert {"2.1.0", "2.2.0", "2.2.1"} <= {c.requested["flask-admin"] for c in cells}
+    # The lite + Flask-SQLAlchemy install set, for the lite cells of the newest series.
+    sets = [c for c in cells if c.beside]
+    assert sets
+    assert all(c.backend == "flask-sqlalchemy-lite" and c.id.endswith("-lite02fsa31") for c in sets)
+    assert {c.requested["flask-admin"] for c in sets} == {"2.2.*", "2.2.0", "2.2.1"}
+    # Today's grid keeps its ids.
+    assert "py312-flask23-admin16-sqla14-fsa25" in ids
+    assert "py312-flask31-admin22-sqla21-lite02" in ids
+
+
+def test_python_314_is_one_line_away(write_matrix: Callable[[str], Path]) -> None:
+    text = (PROJECT_ROOT / "matrix.toml").read_text(encoding="utf-8")
+    line = 'python = ["3.10", "3.11", "3.12", "3.13", "3.14"]'
+    assert text.count(f"# {line}\n") == 1
+    path = write_matrix(text.replace(f"# {line}\n", f"{line}\n").replace(
+        'python = ["3.10", "3.11", "3.12", "3.13"]\n# Where', "# Where", 1))  # fmt: skip
+    (path.parent / "series-cache.json").write_text(
+        (PROJECT_ROOT / "series-cache.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    matrix = load_matrix(path)
+    cells, _ = list_cells(matrix, series_cache=series_cache_for(matrix))
+    assert len(cells) <= 450
+    assert {c.python.text for c in cells} == {"3.10", "3.11", "3.12", "3.13", "3.14"}
 
 
 def test_small_matrix_settings_and_rules(small_matrix_path: Path) -> None:

@@ -12,6 +12,7 @@ from factories import RESOURCES
 from packaging.version import Version
 from test_results import make_result
 
+from flask_admin_compat.jsonio import load_schema
 from flask_admin_compat.matrix.matrix import BACKENDS, FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
 from flask_admin_compat.results.junit import (
     MESSAGE_CHARS,
@@ -31,6 +32,7 @@ from flask_admin_compat.results.model import (
 )
 from flask_admin_compat.results.verdict import MAX_FAILURES, judge_report, listed_failures
 from flask_admin_compat.run.upstream_plan import (
+    DEPS_SCHEMA,
     DepsError,
     NotApplicable,
     UpstreamPlan,
@@ -474,3 +476,9 @@ def test_a_not_applicable_suite_needs_no_counts(tmp_path: Path) -> None:
     )
     assert read_result(write_result(tmp_path, result)) == result
     assert UpstreamReport(UpstreamCounts(), (), ()).counts.summary() == "no tests"
+
+
+def test_the_schema_knows_the_same_backends_as_the_matrix() -> None:
+    schema = load_schema(DEPS_SCHEMA)
+    backends = schema["properties"]["series"]["items"]["properties"]["backends"]
+    assert tuple(backends["propertyNames"]["enum"]) == BACKENDS

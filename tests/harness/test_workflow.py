@@ -232,8 +232,28 @@ class StepRunner:
                 **env,
             },
         )  # fmt: skip
-        lines = output.read_text(encoding="utf-8").splitlines()
-        return done, dict(line.split("=", 1) for line in lines)
+        return done, _outputs(output.read_text(encoding="utf-8"))
+
+
+def _outputs(text: str) -> dict[str, str]:
+    """``$GITHUB_OUTPUT`` as GitHub reads it: ``name=value`` lines and ``name<<DELIM`` blocks."""
+    outputs: dict[str, str] = {}
+    lines = iter(text.splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<", 1)[0]:
+            name, delimiter = line.split("<<", 1)
+            block: list[str] = []
+            for inner in lines:
+                if inner == delimiter:
+                    break
+                block.append(inner)
+            else:
+                pytest.fail(f"{name}: no closing {delimiter} in $GITHUB_OUTPUT")
+            outputs[name] = "\n".join(block)
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
 
 
 @pytest.fixture
@@ -265,6 +285,34 @@ def test_planning_splits_the_listed_cells(
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(outputs["shards"]) == expected
     assert outputs["count"] == str(len(expected))
+    assert outputs["pythons"] == "3.12"  # the small matrix's one Python
+
+
+def test_planning_lists_every_python_the_matrix_names(runner: StepRunner) -> None:
+    text = (RESOURCES / "small-matrix.toml").read_text(encoding="utf-8")
+    text = text.replace("[[exclude]]", '[[matrix]]\npython = ["3.13", "3.10"]\nflask = ["3.1.*"]\n'
+                        'flask-admin = ["2.2.*"]\nsqlalchemy = ["2.0.*"]\n\n[[exclude]]', 1)  # fmt: skip
+    (runner.work / "matrix.toml").write_text(text, encoding="utf-8")
+    done, outputs = runner("plan", "plan", SHARDS="2", FILTER="")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs["pythons"].splitlines() == ["3.10", "3.12", "3.13"]
+    done, outputs = runner("plan", "plan", SHARDS="2", FILTER="py313")
+    assert outputs["pythons"].splitlines() == ["3.13"]
+
+
+def test_shards_set_up_the_planned_pythons_and_the_harnesss_last(workflow: dict[str, Any]) -> None:
+    assert workflow["jobs"]["plan"]["outputs"]["pythons"] == "${{ steps.plan.outputs.pythons }}"
+    setups = [
+        s["with"]["python-version"]
+        for s in workflow["jobs"]["shard"]["steps"]
+        if "setup-python" in s.get("uses", "")
+    ]
+    # The cells' Pythons come from the plan, never from a list in the workflow; the harness's
+    # own comes last, so that it is `python` for the steps after.
+    assert setups[0] == "${{ needs.plan.outputs.pythons }}"
+    assert setups[1:] == ["3.12"]
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert not re.search(r'python-version:\s*"?3\.1[013]', text)
 
 
 @pytest.mark.parametrize(
@@ -372,3 +420,33 @@ def test_the_merge_step_fails_when_there_is_nothing_to_merge(runner: StepRunner)
     assert done.returncode != 0
     assert "the merge failed" in done.stdout
     assert outputs == {}
+
+
+def test_the_regression_issue_gets_the_bisection_of_each_regression(runner: StepRunner) -> None:
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.grid.model import CellChange, Changes, VersionChange, render_json
+
+    shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
+    grid_dir = runner.temp / "grid"
+    grid_dir.mkdir()
+    (grid_dir / "regressions.md").write_text("Cells that got worse:\n", encoding="utf-8")
+    cell = make_grid_cell("py312-not-in-the-matrix", {"python": "3.12", "flask-admin": "2.2.*"})
+    change = CellChange(
+        "py312-not-in-the-matrix",
+        "workaround",
+        "incompatible",
+        versions=(VersionChange("python", "3.12.1", "3.12.2"), VersionChange("flask-admin", "2.2.0", "2.2.1")),
+    )  # fmt: skip
+    grid = make_grid(cell, changes=Changes("2026-11-24T04:17:00+00:00", regressions=(change,)))
+    (grid_dir / "grid.json").write_text(render_json(grid), encoding="utf-8")
+    done, _ = runner("report-regressions", "bisect")
+    assert done.returncode == 0, done.stdout + done.stderr  # the issue is opened regardless
+    issue = (grid_dir / "regressions.md").read_text(encoding="utf-8")
+    assert issue.startswith("Cells that got worse:\n")
+    assert "First bad releases" in issue
+    # The one package that moved forward (Python is no index release) is bisected; this cell
+    # is not in the matrix, so the line says it could not be, and why is in the job's log.
+    assert "- py312-not-in-the-matrix: could not bisect flask-admin 2.2.0 → 2.2.1 (exit 2)" in issue
+    assert "no such cell in the matrix" in done.stderr
+    assert "(bisect exited 2; see the job log)" in issue

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from . import ids
+from .deprecations import (  # noqa: F401 - hooks, registered by being here
+    pytest_configure,
+    pytest_runtest_protocol,
+    pytest_runtest_teardown,
+    pytest_unconfigure,
+)
 from .stack import Startup, start
 
 if TYPE_CHECKING:

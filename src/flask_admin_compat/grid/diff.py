@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 from flask_admin_compat.grid.model import (
     PYTHON_AXIS,
     CellChange,
     Changes,
+    FailedCheck,
     Grid,
     GridCell,
     VersionChange,
+    group_failures,
 )
-from flask_admin_compat.results.model import ANY_PATTERN, CheckOutcome, check_rank, first_line
 
 #: Verdicts ordered by how well a stack works, for telling regressions from fixes; error and
 #: excluded say nothing about compatibility, so a change to or from them is neither.
 _RANK: Mapping[str, int] = {"compatible": 2, "workaround": 1, "incompatible": 0, "uninstallable": 0}
-
-
-def check_label(check: str, patterns: Iterable[str]) -> str:
-    """``per-request (session-at-setup, db-at-setup)``; the stack-wide pattern ``*`` is unnamed."""
-    named = [p for p in dict.fromkeys(patterns) if p != ANY_PATTERN]
-    return f"{check} ({', '.join(named)})" if named else check
 
 
 def diff(previous: Grid, current: Grid) -> Changes:
@@ -71,26 +66,13 @@ def _change(old: GridCell, new: GridCell, *, broken: bool) -> CellChange:
 
 def newly_failing(before: GridCell, after: GridCell) -> tuple[str, ...]:
     """Checks that passed in ``before`` and fail in ``after``, as ``check (patterns)``."""
-    return tuple(
-        check_label(check, patterns) for check, patterns, _ in broken_checks(before, after)
-    )
+    return tuple(failed.label for failed in broken_checks(before, after))
 
 
-def broken_checks(before: GridCell, after: GridCell) -> list[tuple[str, tuple[str, ...], str]]:
-    """Checks that passed in ``before`` and fail in ``after``: (check, patterns, first message)."""
+def broken_checks(before: GridCell, after: GridCell) -> tuple[FailedCheck, ...]:
+    """Checks that passed in ``before`` and fail in ``after``, grouped by check."""
     passed = {c.key for c in before.checks if c.outcome == "passed"}
-    broke: dict[str, list[CheckOutcome]] = {}
-    for outcome in after.failed_checks:
-        if outcome.key in passed:
-            broke.setdefault(outcome.check, []).append(outcome)
-    return [
-        (
-            check,
-            tuple(o.pattern for o in outcomes),
-            next((first_line(o.message) for o in outcomes if o.message.strip()), ""),
-        )
-        for check, outcomes in sorted(broke.items(), key=lambda kv: check_rank(kv[0]))
-    ]
+    return group_failures(o for o in after.failed_checks if o.key in passed)
 
 
 def version_changes(old: GridCell, new: GridCell) -> tuple[VersionChange, ...]:

@@ -11,17 +11,20 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.jsonio import read_json_file, write_text_atomic
+from flask_admin_compat.jsonio import (
+    FileProblem,
+    read_document,
+    schema_problem,
+    write_text_atomic,
+)
 from flask_admin_compat.results.model import (
+    ANY_PATTERN,
     VERDICTS,
     CellResult,
     CheckOutcome,
@@ -29,6 +32,7 @@ from flask_admin_compat.results.model import (
     PythonInfo,
     UpstreamResult,
     Verdict,
+    check_rank,
     first_line,
     upstream_from_json,
     upstream_to_json,
@@ -36,9 +40,11 @@ from flask_admin_compat.results.model import (
 
 GRID_SCHEMA_VERSION = "1.0"
 GRID_FILE = "grid.json"
+GRID_SCHEMA = "grid-v1"
 #: What a cell whose result file could not be read is called wherever it is shown.
 UNREADABLE = "unreadable result"
 FLAKY = "flaky"
+DEPRECATED = "deprecated"  # the recommended pattern works, and Flask-Admin says it will not
 
 PYTHON_AXIS = "python"
 #: Where the tables put these axes; every other axis present gets a table of its own per value.
@@ -48,7 +54,7 @@ COLUMN_AXES: tuple[str, ...] = ("flask", "sqlalchemy")
 _FAILING: frozenset[Outcome] = frozenset({"failed", "error"})
 
 
-class GridError(ValueError):
+class GridError(FileProblem):
     """A grid file that cannot be read or does not match the grid schema."""
 
 
@@ -144,6 +150,11 @@ class GridCell:
         return FLAKY in self.flags
 
     @property
+    def deprecation(self) -> str | None:
+        """Flask-Admin's DeprecationWarning for the recommended pattern, where it gave one."""
+        return self.result.deprecation if DEPRECATED in self.flags else None
+
+    @property
     def label(self) -> str:
         """The short verdict a person reads: ``error (unreadable result)`` for a lost file."""
         return f"error ({UNREADABLE})" if self.unreadable is not None else self.verdict
@@ -156,6 +167,35 @@ class GridCell:
     def first_line(self) -> str:
         """The first line of why, for tables and summaries that have room for one line."""
         return first_line(self.reason)
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    """One check that failed in a cell, with every pattern it failed under and the first why."""
+
+    check: str
+    patterns: tuple[str, ...]
+    message: str  # the first line of the first message any of them gave
+
+    @property
+    def label(self) -> str:
+        """``per-request (session-at-setup, db-at-setup)``: how every report names it."""
+        return check_label(self.check, self.patterns)
+
+
+def group_failures(outcomes: Iterable[CheckOutcome]) -> tuple[FailedCheck, ...]:
+    """Failed outcomes grouped by check, in the suite's check order."""
+    grouped: dict[str, list[CheckOutcome]] = {}
+    for outcome in outcomes:
+        grouped.setdefault(outcome.check, []).append(outcome)
+    return tuple(
+        FailedCheck(
+            check,
+            tuple(o.pattern for o in group),
+            next((first_line(o.message) for o in group if o.message.strip()), ""),
+        )
+        for check, group in sorted(grouped.items(), key=lambda kv: check_rank(kv[0]))
+    )
 
 
 @dataclass(frozen=True)
@@ -245,30 +285,16 @@ def spec_sort_key(spec: str) -> tuple[int, Version | str]:
         return (2, spec)
 
 
-@cache
-def grid_schema() -> dict[str, Any]:
-    text = resources.files("flask_admin_compat").joinpath("schema/grid-v1.schema.json")
-    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    return schema
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    # One validator for every call: building it checks the schema itself, which costs more
-    # than validating a grid of a few hundred cells.
-    return jsonschema.Draft202012Validator(grid_schema())
-
-
 def validate_grid(data: object) -> None:
     """Raise :class:`GridError` naming the first field that breaks the grid schema."""
     version = data.get("schema_version") if isinstance(data, dict) else None
     if isinstance(version, str) and version.split(".")[0] != GRID_SCHEMA_VERSION.split(".")[0]:
         # Said first and plainly: another major version is not a broken file but a foreign one.
         raise GridError(f"schema_version {version!r}: this harness reads grid schema 1.x")
-    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise GridError(f"{where}: {error.message}")
+    problem = schema_problem(data, GRID_SCHEMA)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.path) or "(top level)"
+        raise GridError(f"{where}: {problem.message}")
 
 
 def grid_to_json(grid: Grid) -> dict[str, Any]:
@@ -304,6 +330,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
         "reason": cell.reason,
         "recommended_pattern": cell.recommended_pattern,
         "flags": list(cell.flags),
+        **({"deprecation": cell.deprecation} if cell.deprecation else {}),
         "checks": [c.to_json() for c in cell.checks],
         "durations": dict(cell.durations),
         "started_at": cell.started_at,
@@ -384,6 +411,7 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         durations=dict(data["durations"]),
         # Absent from grids merged before Flask-Admin's own tests could run.
         upstream=upstream_from_json(data["upstream"]) if data.get("upstream") else None,
+        deprecation=data.get("deprecation"),
     )
     return GridCell(
         result,
@@ -425,11 +453,7 @@ def write_grid(path: Path, grid: Grid) -> None:
 
 def read_grid(path: Path) -> Grid:
     """Read and validate a ``grid.json``; every failure is a :class:`GridError`."""
-    data = read_json_file(path, error=GridError)
-    try:
-        return grid_from_json(data)
-    except GridError as exc:
-        raise GridError(f"{path}: {exc}") from None
+    return read_document(path, grid_from_json, error=GridError)
 
 
 def safe_link(url: str | None) -> str | None:
@@ -442,3 +466,9 @@ def safe_link(url: str | None) -> str | None:
         return None
     scheme = urlsplit(url).scheme.lower()
     return url if scheme in ("", "http", "https") else None
+
+
+def check_label(check: str, patterns: Iterable[str]) -> str:
+    """``per-request (session-at-setup, db-at-setup)``; the stack-wide pattern ``*`` is unnamed."""
+    named = [p for p in dict.fromkeys(patterns) if p != ANY_PATTERN]
+    return f"{check} ({', '.join(named)})" if named else check

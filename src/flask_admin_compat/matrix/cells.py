@@ -20,13 +20,18 @@ from flask_admin_compat.matrix.matrix import (
     PYTHON,
     SQLITE,
     AxisValue,
+    BackendValue,
     EachMinor,
+    EachPatch,
+    InstallSet,
     Matrix,
     MatrixError,
     Rule,
+    Table,
     rule_matches_spec,
+    spec_of,
 )
-from flask_admin_compat.matrix.specs import VersionSpec, minor_series
+from flask_admin_compat.matrix.specs import VersionSpec, minor_series, patch_releases
 
 #: Short names used in ids and tags; other packages use their own name without dashes.
 ID_PREFIXES: Mapping[str, str] = {
@@ -44,15 +49,24 @@ class Cell:
     """One combination of the matrix: a Python and a spec per package, one backend."""
 
     python: VersionSpec
-    packages: tuple[tuple[str, VersionSpec], ...]  # axis packages, then the backend last
+    # Axis packages, then the backend, then what its install set puts beside it (``beside``).
+    packages: tuple[tuple[str, VersionSpec], ...]
     backend: str
     excluded_by: Rule | None = None
     database: str = SQLITE
+    beside: tuple[str, ...] = ()  # packages installed with the backend, not tested as one
 
     @property
     def id(self) -> str:
         parts = [f"py{self.python.id_fragment}"]
-        parts += [f"{prefix(name)}{spec.id_fragment}" for name, spec in self.packages]
+        for name, spec in self.packages:
+            fragment = f"{prefix(name)}{spec.id_fragment}"
+            if name in self.beside:
+                # Joined to the backend's part (-lite02fsa31), so that an install set's id
+                # never reads as a second backend, and a plain lite cell keeps its id.
+                parts[-1] += fragment
+            else:
+                parts.append(fragment)
         # SQLite is the default and adds nothing; a server database is a suffix (-pg).
         if self.database != SQLITE:
             parts.append(DATABASE_SUFFIXES[self.database])
@@ -76,7 +90,13 @@ class Cell:
     def tags(self) -> tuple[str, ...]:
         """nox tags: one per axis value (``flask-3.1``), and the backend's short name."""
         tags = [f"py-{self.python.tag_fragment}"]
-        tags += [f"{prefix(name)}-{spec.tag_fragment}" for name, spec in self.packages]
+        tags += [
+            # "with-fsa-3.1", not "fsa-3.1": `nox -t fsa-3.1` keeps meaning the FSA backend.
+            f"with-{prefix(name)}-{spec.tag_fragment}"
+            if name in self.beside
+            else f"{prefix(name)}-{spec.tag_fragment}"
+            for name, spec in self.packages
+        ]
         tags.append(prefix(self.backend))
         if self.database != SQLITE:
             # No tag for SQLite: nox's -k matches substrings, and "sqlite" contains "lite".
@@ -86,7 +106,10 @@ class Cell:
     @property
     def description(self) -> str:
         """One line for ``nox -l``: the pins this cell asks for."""
-        pins = ", ".join(f"{name} {spec.text}" for name, spec in self.packages)
+        pins = ", ".join(
+            f"{'with ' if name in self.beside else ''}{name} {spec.text}"
+            for name, spec in self.packages
+        )
         on = "" if self.database == SQLITE else f", on {self.database}"
         return f"Python {self.python.text}: {pins}{on}"
 
@@ -99,12 +122,25 @@ def prefix(package: str) -> str:
 
 
 def needs_index(matrix: Matrix) -> tuple[str, ...]:
-    """Packages whose axis has an ``each = "minor"`` spec, which only the index can expand."""
+    """Packages with an ``each = "minor"`` or ``"patch"`` spec, which only the index expands."""
     return tuple(
         name
         for name, values in (*matrix.axes, *matrix.backends)
-        if any(isinstance(v, EachMinor) for v in values)
+        if any(isinstance(spec_of(v), EachMinor | EachPatch) for v in values)
     )
+
+
+def wants_prereleases(matrix: Matrix) -> tuple[str, ...]:
+    """Packages with an ``each = "patch"`` spec that asks for pre-releases (``pre = true``)."""
+    return tuple(
+        name
+        for name, values in (*matrix.axes, *matrix.backends)
+        if any(_asks_pre(spec_of(v)) for v in values)
+    )
+
+
+def _asks_pre(value: AxisValue) -> bool:
+    return isinstance(value, EachPatch) and value.pre
 
 
 def expand(
@@ -112,34 +148,84 @@ def expand(
 ) -> list[Cell]:
     """Every cell of the matrix, excluded ones included (marked), in a stable order.
 
-    ``releases`` gives each package's releases for ``each = "minor"`` axes; it is needed only
-    for those, so listing a matrix without them stays offline.
+    Each table gives the product of its axes; a cell that two tables both reach is one cell,
+    where the first table puts it. ``releases`` gives each package's releases for ``each``
+    specs; it is needed only for those, so listing a matrix without them stays offline.
     """
     releases = releases or {}
-    axes = [(name, _concrete(name, values, releases, matrix)) for name, values in matrix.axes]
     cells: list[Cell] = []
-    for backend, backend_values in matrix.backends:
-        backend_specs = _concrete(backend, backend_values, releases, matrix)
-        for combo in itertools.product(*(specs for _, specs in axes), backend_specs):
-            *axis_specs, backend_spec = combo
-            python, *package_specs = axis_specs
-            packages = tuple(zip([n for n, _ in axes][1:], package_specs, strict=True))
-            for database in matrix.databases:
-                cells.append(
-                    Cell(python, (*packages, (backend, backend_spec)), backend, database=database)
-                )
+    seen: set[Cell] = set()
+    for table in matrix.tables:
+        for cell in _table_cells(table, releases, matrix):
+            if cell not in seen:
+                seen.add(cell)
+                cells.append(cell)
     for include in matrix.includes:
         values = dict(include.values)
         backend = include.values[-1][0]
         packages = tuple((n, s) for n, s in include.values if n != PYTHON)
-        cell = Cell(values[PYTHON], packages, backend, database=include.database)
-        if any(c.id == cell.id for c in cells):
+        cell = Cell(
+            values[PYTHON],
+            (*packages, *include.beside),
+            backend,
+            database=include.database,
+            beside=tuple(n for n, _ in include.beside),
+        )
+        if cell in seen:
             raise MatrixError(
                 matrix.path, f"include[{include.index}]", cell.id, "duplicates a cell of the axes"
             )
+        seen.add(cell)
         cells.append(cell)
     _check_unique_ids(cells, matrix)
     return [_with_exclusion(cell, matrix.excludes) for cell in cells]
+
+
+def _table_cells(
+    table: Table, releases: Mapping[str, Sequence[Version]], matrix: Matrix
+) -> list[Cell]:
+    axes = [
+        (name, _concrete(name, values, releases, matrix, key=f"{table.key}.{name}"))
+        for name, values in table.axes
+    ]
+    names = [n for n, _ in axes][1:]
+    cells: list[Cell] = []
+    for backend, backend_values in table.backends:
+        choices = _backend_choices(backend, backend_values, releases, matrix, table)
+        for combo, (backend_spec, beside) in itertools.product(
+            itertools.product(*(specs for _, specs in axes)), choices
+        ):
+            python, *package_specs = combo
+            packages = tuple(zip(names, package_specs, strict=True))
+            for database in table.databases:
+                cells.append(
+                    Cell(
+                        python,
+                        (*packages, (backend, backend_spec), *beside),
+                        backend,
+                        database=database,
+                        beside=tuple(n for n, _ in beside),
+                    )
+                )
+    return cells
+
+
+def _backend_choices(
+    backend: str,
+    values: tuple[BackendValue, ...],
+    releases: Mapping[str, Sequence[Version]],
+    matrix: Matrix,
+    table: Table,
+) -> list[tuple[VersionSpec, tuple[tuple[str, VersionSpec], ...]]]:
+    """Each backend spec, with the packages its install set puts beside it (none for most)."""
+    key = f"{table.key}.backends.{backend}"
+    choices: list[tuple[VersionSpec, tuple[tuple[str, VersionSpec], ...]]] = []
+    for value in values:
+        beside = value.beside if isinstance(value, InstallSet) else ()
+        for spec in _concrete(backend, (spec_of(value),), releases, matrix, key=key):
+            if (spec, beside) not in choices:
+                choices.append((spec, beside))
+    return choices
 
 
 def _concrete(
@@ -147,18 +233,29 @@ def _concrete(
     values: tuple[AxisValue, ...],
     releases: Mapping[str, Sequence[Version]],
     matrix: Matrix,
+    *,
+    key: str,
 ) -> list[VersionSpec]:
     specs: list[VersionSpec] = []
     for value in values:
         if isinstance(value, VersionSpec):
-            specs.append(value)
-            continue
-        known = releases.get(name)
-        if known is None:
-            raise MatrixError(
-                matrix.path, name, "each = minor", "needs the package index to expand (not cached)"
+            expanded = [value]
+        else:
+            known = releases.get(name)
+            each = "minor" if isinstance(value, EachMinor) else "patch"
+            if known is None:
+                raise MatrixError(
+                    matrix.path,
+                    key,
+                    f"each = {each}",
+                    "needs the package index to expand (not cached)",
+                )
+            expanded = (
+                minor_series(list(known), floor=value.floor)
+                if isinstance(value, EachMinor)
+                else patch_releases(list(known), floor=value.floor, pre=value.pre)
             )
-        specs.extend(s for s in minor_series(list(known), floor=value.floor) if s not in specs)
+        specs.extend(s for s in expanded if s not in specs)
     return specs
 
 

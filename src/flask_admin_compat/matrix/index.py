@@ -33,7 +33,15 @@ from packaging.utils import (
 from packaging.version import Version
 
 from flask_admin_compat.jsonio import write_text_atomic
-from flask_admin_compat.matrix.matrix import PYTHON, EachMinor, Matrix
+from flask_admin_compat.matrix.matrix import (
+    PYTHON,
+    BackendValue,
+    EachMinor,
+    EachPatch,
+    InstallSet,
+    Matrix,
+    spec_of,
+)
 from flask_admin_compat.matrix.specs import VersionSpec
 
 _JSON_ACCEPT = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"
@@ -271,27 +279,53 @@ def check_against_index(
     matrix: Matrix, snapshot: IndexSnapshot, *, exclude_newer: datetime | None
 ) -> list[str]:
     """Specs that name no release on the index, one line each naming file, key and value."""
-    problems = []
-    for name, values in (*matrix.axes, *matrix.backends):
-        if name == PYTHON:
-            continue
-        versions = snapshot.versions(name, exclude_newer=exclude_newer)
-        if not versions:
-            problems.append(f"{matrix.path}: axes.{name}: no release of {name} on the index")
-            continue
-        for i, value in enumerate(values):
-            if isinstance(value, VersionSpec) and not any(value.admits(v) for v in versions):
-                problems.append(
-                    f"{matrix.path}: {name}[{i}] = {value.text!r}: no such release on the index"
+    problems: list[str] = []
+    for table in matrix.tables:
+        for name, values in (*table.axes, *table.backends):
+            if name == PYTHON:
+                continue
+            # [axes] and [backends] keep the short key they always had (flask[1]).
+            where = f"{table.key}.backends." if name in dict(table.backends) else f"{table.key}."
+            key = f"{where if table.key != 'axes' else ''}{name}"
+            versions = snapshot.versions(name, exclude_newer=exclude_newer)
+            if not versions:
+                problems.append(f"{matrix.path}: {key}: no release of {name} on the index")
+                continue
+            for i, value in enumerate(values):
+                problems += _value_problems(
+                    matrix, f"{key}[{i}]", value, versions, snapshot, exclude_newer
                 )
-            elif isinstance(value, EachMinor) and not any(v >= value.floor for v in versions):
-                problems.append(f"{matrix.path}: {name}[{i}]: no release since {value.floor}")
     for include in matrix.includes:
-        for name, spec in include.values:
+        for name, spec in (*include.values, *include.beside):
             versions = snapshot.versions(name, exclude_newer=exclude_newer)
             if name != PYTHON and not any(spec.admits(v) for v in versions):
                 problems.append(
                     f"{matrix.path}: include[{include.index}].{name} = {spec.text!r}: "
+                    "no such release on the index"
+                )
+    return list(dict.fromkeys(problems))
+
+
+def _value_problems(
+    matrix: Matrix,
+    key: str,
+    value: BackendValue,
+    versions: list[Version],
+    snapshot: IndexSnapshot,
+    exclude_newer: datetime | None,
+) -> list[str]:
+    spec = spec_of(value)
+    problems = []
+    if isinstance(spec, VersionSpec) and not any(spec.admits(v) for v in versions):
+        problems.append(f"{matrix.path}: {key} = {spec.text!r}: no such release on the index")
+    elif isinstance(spec, EachMinor | EachPatch) and not any(v >= spec.floor for v in versions):
+        problems.append(f"{matrix.path}: {key}: no release since {spec.floor}")
+    if isinstance(value, InstallSet):
+        for package, beside in value.beside:
+            listed = snapshot.versions(package, exclude_newer=exclude_newer)
+            if not any(beside.admits(v) for v in listed):
+                problems.append(
+                    f"{matrix.path}: {key}.with.{package} = {beside.text!r}: "
                     "no such release on the index"
                 )
     return problems

@@ -1,17 +1,22 @@
 """matrix.toml: load it, validate it, and hold it as a typed :class:`Matrix`.
 
 Loading is pure apart from reading the one file and works offline: specs that need the
-package index (``{ each = "minor" }``) stay unexpanded here and are expanded by
-:mod:`flask_admin_compat.cells` from a release list handed to it.
+package index (``{ each = "minor" }``, ``{ each = "patch" }``) stay unexpanded here and are
+expanded by :mod:`flask_admin_compat.matrix.cells` from a release list handed to it.
+
+A matrix is one or more tables of axes, whose union is the set of cells (as hatch's
+``[[envs.*.matrix]]``): ``[axes]`` is one table, each ``[[matrix]]`` another, so that a wide
+axis (every Python) crosses only the axes it matters for.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -37,10 +42,15 @@ SQLITE = "sqlite"  # a temporary file per cell: embedded, nothing to start, the 
 POSTGRESQL = "postgresql"  # a real server, where held sessions show their cost
 DATABASES: tuple[str, ...] = (SQLITE, POSTGRESQL)
 
-_TOP_LEVEL_KEYS = frozenset({"settings", "axes", "backends", "exclude", "include"})
+_TOP_LEVEL_KEYS = frozenset({"settings", "axes", "matrix", "backends", "exclude", "include"})
+_TABLE_NAME = "name"  # a [[matrix]] table's optional label, shown in messages
+_SET_KEYS = frozenset({"version", "with"})  # a backend value installed with other packages
 _PYTHON_RE = re.compile(r"^3\.[0-9]+(?:\.[0-9]+)?$")
 # PEP 508 names; anything else could not be a package on an index.
 _NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+_V = TypeVar("_V")
 
 
 class MatrixError(ValueError):
@@ -58,7 +68,41 @@ class EachMinor:
     floor: Version
 
 
-AxisValue = VersionSpec | EachMinor
+@dataclass(frozen=True)
+class EachPatch:
+    """``{ each = "patch", from = "X.Y" }``: every release since ``floor``, one cell each.
+
+    Pre-releases only with ``pre = true``; yanked releases never (the index leaves them out).
+    """
+
+    floor: Version
+    pre: bool = False
+
+
+EachSpec = EachMinor | EachPatch
+AxisValue = VersionSpec | EachMinor | EachPatch
+
+
+@dataclass(frozen=True)
+class InstallSet:
+    """A backend value installed with other packages beside it.
+
+    ``{ version = "0.2.*", with = { flask-sqlalchemy = "3.1.*" } }``: the backend (the key it
+    is listed under) is still the one the suite uses; ``beside`` is installed with it.
+    """
+
+    spec: AxisValue
+    beside: tuple[tuple[str, VersionSpec], ...]
+
+
+BackendValue = AxisValue | InstallSet
+Axes = tuple[tuple[str, tuple[AxisValue, ...]], ...]
+BackendAxes = tuple[tuple[str, tuple[BackendValue, ...]], ...]
+
+
+def spec_of(value: BackendValue) -> AxisValue:
+    """The backend's own spec, with or without packages beside it."""
+    return value.spec if isinstance(value, InstallSet) else value
 
 
 @dataclass(frozen=True)
@@ -79,26 +123,70 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Table:
+    """One table of axes: the product of its values is a set of cells.
+
+    ``key`` is where it is in the file (``axes`` or ``matrix[1]``), for messages.
+    """
+
+    key: str
+    axes: Axes  # python, flask, flask-admin, sqlalchemy, then extra packages
+    backends: BackendAxes
+    databases: tuple[str, ...] = (SQLITE,)
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class Matrix:
     path: Path
-    axes: tuple[tuple[str, tuple[AxisValue, ...]], ...]  # python, flask, ..., extra packages
-    backends: tuple[tuple[str, tuple[AxisValue, ...]], ...]
+    tables: tuple[Table, ...]
     excludes: tuple[Rule, ...] = ()
     includes: tuple[Include, ...] = ()
     settings: Settings = field(default_factory=Settings)
-    databases: tuple[str, ...] = (SQLITE,)
+
+    @property
+    def axes(self) -> Axes:
+        """Every table's axes, merged: each axis once, its values in first-seen order."""
+        return _union(t.axes for t in self.tables)
+
+    @property
+    def backends(self) -> BackendAxes:
+        return _union(t.backends for t in self.tables)
+
+    @property
+    def databases(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d for t in self.tables for d in t.databases))
 
     @property
     def packages(self) -> tuple[str, ...]:
         """Every package whose releases the matrix asks about (not Python)."""
         names = [name for name, _ in self.axes if name != PYTHON]
         names += [name for name, _ in self.backends]
+        names += [
+            beside
+            for _, values in self.backends
+            for value in values
+            if isinstance(value, InstallSet)
+            for beside, _ in value.beside
+        ]
         names += [n for inc in self.includes for n, _ in inc.values if n not in (PYTHON,)]
+        names += [n for inc in self.includes for n, _ in inc.beside]
         return tuple(dict.fromkeys(names))
 
     @property
     def axis_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.axes)
+
+
+def _union(
+    groups: Iterable[tuple[tuple[str, tuple[_V, ...]], ...]],
+) -> tuple[tuple[str, tuple[_V, ...]], ...]:
+    merged: dict[str, list[_V]] = {}
+    for group in groups:
+        for name, values in group:
+            known = merged.setdefault(name, [])
+            known.extend(v for v in values if v not in known)
+    return tuple((name, tuple(values)) for name, values in merged.items())
 
 
 @dataclass(frozen=True)
@@ -108,6 +196,7 @@ class Include:
     values: tuple[tuple[str, VersionSpec], ...]
     index: int
     database: str = SQLITE
+    beside: tuple[tuple[str, VersionSpec], ...] = ()  # installed with the backend
 
 
 def load_matrix(path: Path) -> Matrix:
@@ -126,20 +215,62 @@ def parse_matrix(raw: dict[str, Any], *, path: Path) -> Matrix:
     for key, value in raw.items():
         if key not in _TOP_LEVEL_KEYS:
             raise MatrixError(path, key, value, f"unknown key (known: {_known(_TOP_LEVEL_KEYS)})")
-    axes = _parse_axes(_table(raw, "axes", path), path=path)
-    backends = _parse_backends(_table(raw, "backends", path), path=path)
+    tables = _parse_tables(raw, path=path)
+    # An include gives a value to every axis all tables share (for one table: its axes).
+    shared = [n for n, _ in tables[0].axes if all(n in dict(t.axes) for t in tables)]
     includes = tuple(
-        _parse_include(item, index=i, path=path, axes=axes)
+        _parse_include(item, index=i, path=path, axis_names=shared)
         for i, item in enumerate(_array_of_tables(raw, "include", path))
     )
-    known = {name for name, _ in axes} | {name for name, _ in backends} | {BACKEND, DATABASE}
+    probe = Matrix(path, tables, (), includes)
+    known = set(probe.packages) | {PYTHON, BACKEND, DATABASE}
     excludes = tuple(
         _parse_rule(item, index=i, path=path, known_axes=known)
         for i, item in enumerate(_array_of_tables(raw, "exclude", path))
     )
     settings = _parse_settings(raw.get("settings", {}), path=path)
-    databases = _parse_databases(raw["axes"].get(DATABASE, [SQLITE]), path=path)
-    return Matrix(path, axes, backends, excludes, includes, settings, databases)
+    return Matrix(path, tables, excludes, includes, settings)
+
+
+def _parse_tables(raw: dict[str, Any], *, path: Path) -> tuple[Table, ...]:
+    """``[axes]`` (today's single table) and every ``[[matrix]]`` table, in file order."""
+    if "axes" not in raw and "matrix" not in raw:
+        raise MatrixError(path, "axes", None, "give the axes as [axes] or as [[matrix]] tables")
+    default_backends: BackendAxes | None = None
+    if "backends" in raw:
+        default_backends = _parse_backends(_table(raw, "backends", path), path=path, key="backends")
+    tables: list[Table] = []
+    if "axes" in raw:
+        tables.append(_parse_table(_table(raw, "axes", path), "axes", path, default_backends))
+    items = _array_of_tables(raw, "matrix", path)
+    if "matrix" in raw and not items:
+        raise MatrixError(path, "matrix", raw["matrix"], "give at least one [[matrix]] table")
+    for i, item in enumerate(items):
+        tables.append(_parse_table(item, f"matrix[{i}]", path, default_backends))
+    return tuple(tables)
+
+
+def _parse_table(
+    item: dict[str, Any], key: str, path: Path, default_backends: BackendAxes | None
+) -> Table:
+    name = item.get(_TABLE_NAME)
+    if key == "axes":
+        name = None  # [axes] has no label: "name" there would be a package
+    elif name is not None and (not isinstance(name, str) or not name.strip()):
+        raise MatrixError(path, f"{key}.{_TABLE_NAME}", name, "a table's name is a string")
+    own = item.get("backends") if key != "axes" else None
+    if own is not None:
+        if not isinstance(own, dict):
+            raise MatrixError(path, f"{key}.backends", own, "must be a table of backend specs")
+        backends = _parse_backends(own, path=path, key=f"{key}.backends")
+    elif default_backends is not None:
+        backends = default_backends
+    else:
+        raise MatrixError(path, "backends", None, f"must be a table, e.g. [backends] (for {key})")
+    skip = {"backends", _TABLE_NAME} if key != "axes" else set()
+    axes = _parse_axes({k: v for k, v in item.items() if k not in skip}, path=path, prefix=key)
+    databases = _parse_databases(item.get(DATABASE, [SQLITE]), path=path, key=f"{key}.{DATABASE}")
+    return Table(key, axes, backends, databases, name)
 
 
 def _known(keys: frozenset[str] | tuple[str, ...]) -> str:
@@ -160,19 +291,18 @@ def _array_of_tables(raw: dict[str, Any], key: str, path: Path) -> list[dict[str
     return value
 
 
-def _parse_axes(
-    table: dict[str, Any], *, path: Path
-) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
+def _parse_axes(table: dict[str, Any], *, path: Path, prefix: str = "axes") -> Axes:
     for required in REQUIRED_AXES:
         if required not in table:
-            raise MatrixError(path, f"axes.{required}", None, "required axis is missing")
+            raise MatrixError(path, f"{prefix}.{required}", None, "required axis is missing")
     parsed: list[tuple[str, tuple[AxisValue, ...]]] = []
     for name, values in table.items():
-        key = f"axes.{name}"
+        key = f"{prefix}.{name}"
         if name == DATABASE:
             continue  # not a package: read by _parse_databases
         if name in BACKENDS:
-            raise MatrixError(path, key, values, "backends belong under [backends]")
+            where = "[backends]" if prefix == "axes" else f"{prefix}.backends.{name}"
+            raise MatrixError(path, key, values, f"backends belong under {where}")
         if name != PYTHON:
             _check_package_name(name, key=key, path=path)
         parsed.append((name, _parse_values(values, key=key, path=path, python=name == PYTHON)))
@@ -197,18 +327,67 @@ def _parse_databases(
     return tuple(values)
 
 
-def _parse_backends(
-    table: dict[str, Any], *, path: Path
-) -> tuple[tuple[str, tuple[AxisValue, ...]], ...]:
+def _parse_backends(table: dict[str, Any], *, path: Path, key: str) -> BackendAxes:
     if not table:
-        raise MatrixError(path, "backends", table, f"name at least one of {_known(BACKENDS)}")
+        raise MatrixError(path, key, table, f"name at least one of {_known(BACKENDS)}")
     parsed = []
     for name, values in table.items():
-        key = f"backends.{name}"
+        item_key = f"{key}.{name}"
         if name not in BACKENDS:
-            raise MatrixError(path, key, values, f"unknown backend (known: {_known(BACKENDS)})")
-        parsed.append((name, _parse_values(values, key=key, path=path, python=False)))
+            raise MatrixError(
+                path, item_key, values, f"unknown backend (known: {_known(BACKENDS)})"
+            )
+        parsed.append((name, _parse_backend_values(values, name=name, key=item_key, path=path)))
     return tuple(parsed)
+
+
+def _parse_backend_values(
+    values: object, *, name: str, key: str, path: Path
+) -> tuple[BackendValue, ...]:
+    if not isinstance(values, list):
+        raise MatrixError(path, key, values, "must be a list of version specs")
+    if not values:
+        raise MatrixError(path, key, values, "empty axis: give at least one version")
+    parsed: list[BackendValue] = []
+    for i, value in enumerate(values):
+        item_key = f"{key}[{i}]"
+        spec = (
+            _parse_install_set(value, backend=name, key=item_key, path=path)
+            if isinstance(value, dict) and "each" not in value
+            else _parse_axis_value(value, key=item_key, path=path)
+        )
+        if spec in parsed:
+            raise MatrixError(path, item_key, value, "duplicate value on this axis")
+        parsed.append(spec)
+    return tuple(parsed)
+
+
+def _parse_install_set(value: dict[str, Any], *, backend: str, key: str, path: Path) -> InstallSet:
+    """``{ version = "0.2.*", with = { flask-sqlalchemy = "3.1.*" } }``."""
+    example = '{ version = "0.2.*", with = { flask-sqlalchemy = "3.1.*" } }'
+    if set(value) != _SET_KEYS:
+        raise MatrixError(path, key, value, f"an install set is written {example}")
+    spec = _parse_axis_value(value["version"], key=f"{key}.version", path=path)
+    beside_raw = value["with"]
+    if not isinstance(beside_raw, dict) or not beside_raw:
+        raise MatrixError(
+            path, f"{key}.with", beside_raw, f"name the packages beside it: {example}"
+        )
+    beside: list[tuple[str, VersionSpec]] = []
+    for package, text in beside_raw.items():
+        item_key = f"{key}.with.{package}"
+        _check_package_name(package, key=item_key, path=path)
+        if package == backend:
+            raise MatrixError(path, item_key, text, "the backend itself is the set's version")
+        if package in REQUIRED_AXES:
+            raise MatrixError(
+                path, item_key, text, f"{package} is an axis, not a backend's companion"
+            )
+        try:
+            beside.append((package, parse_spec(text)))
+        except SpecError as exc:
+            raise MatrixError(path, item_key, text, str(exc)) from None
+    return InstallSet(spec, tuple(sorted(beside)))
 
 
 def _check_package_name(name: str, *, key: str, path: Path) -> None:
@@ -252,16 +431,28 @@ def _parse_axis_value(value: object, *, key: str, path: Path) -> AxisValue:
         raise MatrixError(path, key, value, str(exc)) from None
 
 
-def _parse_each(value: dict[str, Any], *, key: str, path: Path) -> EachMinor:
-    if set(value) != {"each", "from"} or value.get("each") != "minor":
-        raise MatrixError(path, key, value, 'write { each = "minor", from = "X.Y" }')
+def _parse_each(value: dict[str, Any], *, key: str, path: Path) -> EachSpec:
+    each = value.get("each")
+    allowed = {"each", "from", "pre"} if each == "patch" else {"each", "from"}
+    if each not in ("minor", "patch") or "from" not in value or not set(value) <= allowed:
+        raise MatrixError(
+            path,
+            key,
+            value,
+            'write { each = "minor", from = "X.Y" } or { each = "patch", from = "X.Y" }',
+        )
     try:
         floor = parse_spec(value["from"])
     except SpecError as exc:
         raise MatrixError(path, f"{key}.from", value["from"], str(exc)) from None
     if floor.kind != "exact":
         raise MatrixError(path, f"{key}.from", value["from"], 'give a release such as "2.2"')
-    return EachMinor(Version(floor.text))
+    if each == "minor":
+        return EachMinor(Version(floor.text))
+    pre = value.get("pre", False)
+    if not isinstance(pre, bool):
+        raise MatrixError(path, f"{key}.pre", pre, "write pre = true or pre = false")
+    return EachPatch(Version(floor.text), pre)
 
 
 def _parse_rule(item: dict[str, Any], *, index: int, path: Path, known_axes: set[str]) -> Rule:
@@ -298,14 +489,9 @@ def _parse_rule(item: dict[str, Any], *, index: int, path: Path, known_axes: set
 
 
 def _parse_include(
-    item: dict[str, Any],
-    *,
-    index: int,
-    path: Path,
-    axes: tuple[tuple[str, tuple[AxisValue, ...]], ...],
+    item: dict[str, Any], *, index: int, path: Path, axis_names: list[str]
 ) -> Include:
     key = f"include[{index}]"
-    axis_names = [name for name, _ in axes]
     backends = [name for name in item if name in BACKENDS]
     if len(backends) != 1:
         raise MatrixError(path, key, item, f"name exactly one backend ({_known(BACKENDS)})")
@@ -313,17 +499,24 @@ def _parse_include(
     # Flask-Admin 1.6): they come after the axes and before the backend, as extra axes would.
     extras = [n for n in item if n not in axis_names and n not in BACKENDS and n != DATABASE]
     values: list[tuple[str, VersionSpec]] = []
+    beside: tuple[tuple[str, VersionSpec], ...] = ()
     for name in (*axis_names, *extras, backends[0]):
         if name not in item:
             raise MatrixError(path, f"{key}.{name}", None, "an include gives every axis a value")
         if name in extras:
             _check_package_name(name, key=f"{key}.{name}", path=path)
+        raw_value = item[name]
+        if name == backends[0] and isinstance(raw_value, dict) and "each" not in raw_value:
+            install_set = _parse_install_set(
+                raw_value, backend=name, key=f"{key}.{name}", path=path
+            )
+            raw_value, beside = raw_value["version"], install_set.beside
         parsed = (
-            _parse_python(item[name], key=f"{key}.{name}", path=path)
+            _parse_python(raw_value, key=f"{key}.{name}", path=path)
             if name == PYTHON
-            else _parse_axis_value(item[name], key=f"{key}.{name}", path=path)
+            else _parse_axis_value(raw_value, key=f"{key}.{name}", path=path)
         )
-        if isinstance(parsed, EachMinor):
+        if not isinstance(parsed, VersionSpec):
             raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
         values.append((name, parsed))
     database = item.get(DATABASE, SQLITE)
@@ -331,7 +524,7 @@ def _parse_include(
         raise MatrixError(
             path, f"{key}.{DATABASE}", database, f"unknown database (known: {_known(DATABASES)})"
         )
-    return Include(tuple(values), index, database)
+    return Include(tuple(values), index, database, beside)
 
 
 def _parse_settings(raw: object, *, path: Path) -> Settings:

@@ -1,4 +1,4 @@
-"""The committed release lists behind ``each = "minor"``, and the offline listing built on them."""
+"""The committed release lists behind ``each`` specs, and the offline listing built on them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from packaging.version import Version
 
 from flask_admin_compat.jsonio import write_text_atomic
-from flask_admin_compat.matrix.cells import Cell, expand, needs_index
+from flask_admin_compat.matrix.cells import Cell, expand, needs_index, wants_prereleases
 from flask_admin_compat.matrix.index import IndexSnapshot
 from flask_admin_compat.matrix.matrix import Matrix, MatrixError
 
@@ -24,7 +24,7 @@ def series_cache_for(matrix: Matrix) -> Path:
 
 @dataclass(frozen=True)
 class SeriesCache:
-    """Release lists for ``each = "minor"`` axes, committed so that listing stays offline."""
+    """Release lists for ``each`` axes, committed so that listing stays offline."""
 
     fetched_at: datetime
     releases: dict[str, list[Version]]
@@ -49,7 +49,13 @@ def write_series_cache(path: Path, matrix: Matrix, snapshot: IndexSnapshot) -> b
     packages = needs_index(matrix)
     if not packages:
         return False
-    releases = {p: [str(v) for v in snapshot.versions(p) if not v.is_prerelease] for p in packages}
+    # Pre-releases only where an axis asks for them: each new beta would otherwise change
+    # the committed file for nothing. Yanked releases are not in the snapshot at all.
+    pre = set(wants_prereleases(matrix))
+    releases = {
+        p: [str(v) for v in snapshot.versions(p) if p in pre or not v.is_prerelease]
+        for p in packages
+    }
     previous = read_series_cache(path)
     if (
         previous is not None
@@ -74,7 +80,7 @@ def list_cells(matrix: Matrix, *, series_cache: Path) -> tuple[list[Cell], list[
         raise MatrixError(
             matrix.path,
             packages[0],
-            "each = minor",
+            "each",
             f"no cached release list in {series_cache.name}; run `nox -s matrix` once online",
         )
     age = cache.age_days(datetime.now(UTC))

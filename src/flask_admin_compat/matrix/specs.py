@@ -1,8 +1,9 @@
 """Version specs as matrix.toml writes them, and what each one means to an installer.
 
 A spec is one of: an exact release (``"3.0.3"``), a series (``"3.0.*"``), ``"latest"``, or
-the table ``{ each = "minor", from = "2.2" }``, which stands for every minor series since a
-floor and is expanded into series specs before cells are made. Parsing is the only gate
+the tables ``{ each = "minor", from = "2.2" }`` (every minor series since a floor, expanded
+into series specs before cells are made) and ``{ each = "patch", from = "2.1" }`` (every
+release since a floor, expanded into exact specs). Parsing is the only gate
 between the file and an install command: whatever :func:`parse_spec` accepts is plain PEP 440
 text, so a value such as ``"1.0; rm -rf /"`` or ``"--index-url=x"`` never gets further.
 """
@@ -100,3 +101,21 @@ def minor_series(versions: list[Version], *, floor: Version) -> list[VersionSpec
     """Every ``X.Y.*`` series with a final release at or above ``floor``, oldest first."""
     series = sorted({(v.major, v.minor) for v in versions if not v.is_prerelease and v >= floor})
     return [VersionSpec("series", f"{major}.{minor}.*") for major, minor in series]
+
+
+def patch_releases(
+    versions: list[Version], *, floor: Version, pre: bool = False
+) -> list[VersionSpec]:
+    """Every release at or above ``floor``, oldest first, each as an exact spec.
+
+    Pre-releases only when ``pre`` is asked for (then ``2.3.0rc1`` counts as above a floor of
+    ``2.3``). Yanked releases are not in ``versions``: the index leaves them out.
+    """
+    kept = sorted(
+        {
+            v
+            for v in versions
+            if (v >= floor and not v.is_prerelease) or (pre and Version(v.base_version) >= floor)
+        }
+    )
+    return [VersionSpec("exact", str(v)) for v in kept]

@@ -16,8 +16,8 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
+    DEPRECATED,
     FLAKY,
     PYTHON_AXIS,
     CellChange,
@@ -27,6 +27,7 @@ from flask_admin_compat.grid.model import (
     safe_link,
     spec_sort_key,
 )
+from flask_admin_compat.grid.releases import ReleaseChange, release_changes
 from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
@@ -50,6 +51,7 @@ ICONS: Mapping[str, str] = {
     "error": "\N{WARNING SIGN}",
     "excluded": "\N{WHITE CIRCLE}",
     FLAKY: "\N{ALMOST EQUAL TO}",
+    DEPRECATED: "\N{HOURGLASS}",
 }
 #: Flask-Admin's own tests, beside the verdict: an alembic, which DejaVu Sans has too.
 UPSTREAM_ICON = "\N{ALEMBIC}"
@@ -330,6 +332,10 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         notes.append(_e(cell.label.partition(" ")[2].strip("()")))
     if cell.flaky:
         notes.append(f'<span title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>')
+    if cell.deprecation:
+        notes.append(
+            f'<span title="{_e(cell.deprecation)}">{ICONS[DEPRECATED]} {DEPRECATED}</span>'
+        )
     if cell.upstream is not None:
         failing = " up-failing" if upstream_failing(cell) else ""
         said = cell.upstream.reason
@@ -367,11 +373,13 @@ def hover_text(cell: GridCell) -> str:
     lines = [f"{cell.cell_id}: {cell.label}" + (" (flaky)" if cell.flaky else "")]
     if cell.recommended_pattern and cell.verdict == "workaround":
         lines.append(f"works with: {cell.recommended_pattern}")
+    if cell.deprecation:
+        lines.append(f"deprecated: {cell.deprecation}")
     if cell.reason:
         lines.append(first_line(cell.reason))
     failed = failed_by_check(cell)
-    for check, patterns, message in failed[:_TITLE_CHECKS]:
-        lines.append(f"✗ {check_label(check, patterns)}" + (f": {message}" if message else ""))
+    for check in failed[:_TITLE_CHECKS]:
+        lines.append(f"✗ {check.label}" + (f": {check.message}" if check.message else ""))
     if len(failed) > _TITLE_CHECKS:
         lines.append(f"… and {len(failed) - _TITLE_CHECKS} more failed checks")
     if cell.upstream is not None:
@@ -394,13 +402,14 @@ def _footer(grid: Grid) -> str:
 def _json_data(grid: Grid) -> str:
     checks = check_order(grid.cells)
     patterns = pattern_order(grid.cells)
+    changed = release_changes(grid.cells)
     data = {
         "checks": list(checks),
         "anyPattern": ANY_PATTERN,
         "icons": dict(ICONS),
         "upstreamIcon": UPSTREAM_ICON,
         "axisNames": dict(AXIS_NAMES),
-        "cells": [_cell_data(c, checks, patterns) for c in grid.cells],
+        "cells": [_cell_data(c, checks, patterns, changed) for c in grid.cells],
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, only "</script" or "<!--" could end the block early; escaping every
@@ -408,7 +417,12 @@ def _json_data(grid: Grid) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...]) -> Any:
+def _cell_data(
+    cell: GridCell,
+    checks: tuple[str, ...],
+    patterns: tuple[str, ...],
+    changed: Mapping[str, ReleaseChange] | None = None,
+) -> Any:
     outcomes: dict[tuple[str, str], str] = {
         (c.pattern, c.check): OUTCOME_CODES[c.outcome] for c in cell.checks
     }
@@ -428,6 +442,8 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
         "flaky": cell.flaky,
         "reason": cell.reason,
         "pattern": cell.recommended_pattern if cell.verdict == "workaround" else None,
+        "deprecation": cell.deprecation,
+        "firstBad": changed[cell.cell_id].words() if changed and cell.cell_id in changed else None,
         "requested": dict(cell.requested),
         "installed": installed,
         "o": grid_rows,

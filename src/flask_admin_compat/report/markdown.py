@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
+    DEPRECATED,
     FLAKY,
     PYTHON_AXIS,
     CellChange,
@@ -20,6 +20,7 @@ from flask_admin_compat.grid.model import (
     GridCell,
     safe_link,
 )
+from flask_admin_compat.grid.releases import ReleaseChange, release_changes
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
@@ -38,6 +39,7 @@ ICONS: Mapping[str, str] = {
     "error": "⚠️",
     "excluded": "\N{HEAVY MINUS SIGN}",
     FLAKY: "🎲",
+    DEPRECATED: "⏳",
 }
 #: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
 UPSTREAM_ICON = "🧪"
@@ -54,6 +56,8 @@ MEANINGS: Mapping[str, str] = {
     "incompatible",
     "excluded": "left out by a matrix rule, whose reason is given",
     FLAKY: "a check gave different outcomes when re-run; it counts as failed",
+    DEPRECATED: "the pattern that works makes Flask-Admin warn it is deprecated (its words in "
+    "the details): it may stop working in a coming release",
 }
 AXIS_NAMES: Mapping[str, str] = {
     "python": "Python",
@@ -148,7 +152,7 @@ def _summary(grid: Grid) -> str:
 
 
 def _legend(*, upstream: bool = False) -> str:
-    rows = [f"| {ICONS[key]} | {key} | {MEANINGS[key]} |" for key in (*VERDICTS, FLAKY)]
+    rows = [f"| {ICONS[key]} | {key} | {MEANINGS[key]} |" for key in (*VERDICTS, FLAKY, DEPRECATED)]
     if upstream:
         rows.append(f"| {UPSTREAM_ICON} | upstream | {UPSTREAM_MEANING} |")
     return "\n".join(
@@ -260,6 +264,8 @@ def cell_markdown(cell: GridCell) -> str:
     text = f"{ICONS[cell.verdict]} {md_text(cell.label)}"
     if cell.flaky:
         text += f" {ICONS[FLAKY]} {FLAKY}"
+    if cell.deprecation:
+        text += f" {ICONS[DEPRECATED]} {DEPRECATED}"
     badge = f"<br>{UPSTREAM_ICON} {md_text(upstream_short(cell.upstream))}" if cell.upstream else ""
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
@@ -293,7 +299,8 @@ def _details(cells: Iterable[GridCell]) -> str:
     if not troubled and not excluded:
         return ""
     parts = ["## Details of every cell that is not plainly compatible"]
-    parts += [_detail(c) for c in troubled]
+    changed = release_changes(cells)
+    parts += [_detail(c, changed.get(c.cell_id)) for c in troubled]
     if excluded:
         parts.append(_excluded(excluded))
     return "\n\n".join(parts)
@@ -312,7 +319,7 @@ def _excluded(cells: list[GridCell]) -> str:
     return "\n".join(lines)
 
 
-def _detail(cell: GridCell) -> str:
+def _detail(cell: GridCell, changed: ReleaseChange | None = None) -> str:
     lines = [
         f'<a id="{md_text(cell.cell_id)}"></a>',
         f"### {ICONS[cell.verdict]} {md_code(cell.cell_id)}: {md_text(cell.label)}"
@@ -324,15 +331,21 @@ def _detail(cell: GridCell) -> str:
         lines += [versions, ""]
     if cell.verdict == "workaround" and cell.recommended_pattern:
         lines += [f"Works when registered with **{md_text(cell.recommended_pattern)}**.", ""]
+    if cell.deprecation:
+        # Beside the recommended pattern: a workaround Flask-Admin will remove is no lasting answer.
+        lines += [f"{ICONS[DEPRECATED]} Deprecated by Flask-Admin: {md_text(cell.deprecation)}", ""]
     why = first_line(cell.reason)
     if why:
         lines += [f"Why: {md_text(why)}", ""]
+    if changed is not None:
+        # What the neighbouring release's cell shows: the release where this answer began.
+        lines += [md_text(changed.words()), ""]
     failed = failed_by_check(cell)
     if failed:
         lines.append("Failed checks:")
         lines += [
-            f"- {md_text(check_label(check, patterns))}" + (f": {md_text(msg)}" if msg else "")
-            for check, patterns, msg in failed
+            f"- {md_text(check.label)}" + (f": {md_text(check.message)}" if check.message else "")
+            for check in failed
         ]
         lines.append("")
     if cell.upstream is not None:

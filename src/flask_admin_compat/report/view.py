@@ -12,14 +12,20 @@ from typing import Any
 
 from packaging.version import Version
 
-from flask_admin_compat.grid.model import COLUMN_AXES, ROW_AXES, GridCell, axis_order, spec_sort_key
+from flask_admin_compat.grid.model import (
+    COLUMN_AXES,
+    ROW_AXES,
+    FailedCheck,
+    GridCell,
+    axis_order,
+    group_failures,
+    spec_sort_key,
+)
 from flask_admin_compat.results.model import (
     ANY_PATTERN,
     PATTERN_IDS,
-    CheckOutcome,
     UpstreamResult,
     check_rank,
-    first_line,
 )
 
 
@@ -129,19 +135,9 @@ def upstream_tally(cells: Iterable[GridCell]) -> str:
     return ", ".join(parts)
 
 
-def failed_by_check(cell: GridCell) -> list[tuple[str, tuple[str, ...], str]]:
-    """Failed checks grouped by check id: (check, patterns it failed under, first message)."""
-    grouped: dict[str, list[CheckOutcome]] = {}
-    for outcome in cell.failed_checks:
-        grouped.setdefault(outcome.check, []).append(outcome)
-    return [
-        (
-            check,
-            tuple(o.pattern for o in outcomes),
-            next((first_line(o.message) for o in outcomes if o.message.strip()), ""),
-        )
-        for check, outcomes in sorted(grouped.items(), key=lambda kv: check_rank(kv[0]))
-    ]
+def failed_by_check(cell: GridCell) -> tuple[FailedCheck, ...]:
+    """The cell's failed checks grouped by check id, in the suite's order."""
+    return group_failures(cell.failed_checks)
 
 
 def pattern_order(cells: Iterable[GridCell]) -> tuple[str, ...]:

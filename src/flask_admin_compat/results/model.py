@@ -10,16 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from flask_admin_compat.jsonio import read_json_file, write_text_atomic
+from flask_admin_compat.jsonio import (
+    FileProblem,
+    read_document,
+    schema_problem,
+    write_text_atomic,
+)
 
 # 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.0 files still read.
 SCHEMA_VERSION = "1.1"
 RESULT_FILE = "result.json"
+RESULT_SCHEMA = "result-v1"
 JUNIT_FILE = "junit.xml"
 LOG_FILE = "log.txt"
 
@@ -62,17 +66,13 @@ class CellResult:
     durations: Mapping[str, float] = field(default_factory=dict)
     log: str | None = None
     upstream: UpstreamResult | None = None  # Flask-Admin's own tests; never part of the verdict
+    # With the flag "deprecated": the DeprecationWarning Flask-Admin gave while the recommended
+    # pattern was built or served, e.g. "... will be removed in version 3.0".
+    deprecation: str | None = None
 
 
-class ResultError(ValueError):
+class ResultError(FileProblem):
     """A result file that cannot be read or does not match the schema."""
-
-
-@cache
-def result_schema() -> dict[str, Any]:
-    text = resources.files("flask_admin_compat").joinpath("schema/result-v1.schema.json")
-    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
-    return schema
 
 
 def to_json_dict(result: CellResult) -> dict[str, Any]:
@@ -101,6 +101,8 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
     }
     if result.upstream is not None:  # absent, not null, where it never ran: as 1.0 wrote it
         data["upstream"] = upstream_to_json(result.upstream)
+    if result.deprecation is not None:  # absent where there is none, as earlier files are
+        data["deprecation"] = result.deprecation
     return data
 
 
@@ -124,26 +126,16 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
         durations=dict(data["durations"]),
         log=data.get("log"),
         upstream=upstream_from_json(data["upstream"]) if "upstream" in data else None,
+        deprecation=data.get("deprecation"),
     )
-
-
-@cache
-def _validator() -> Any:
-    # Imported here so that listing cells (nox -l) needs nothing beyond packaging. Built once:
-    # jsonschema.validate() checks the schema itself on every call, 8 ms a result.
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(result_schema())
 
 
 def validate(data: object) -> None:
     """Raise :class:`ResultError` naming the first field that breaks the schema."""
-    from jsonschema.exceptions import best_match
-
-    error = best_match(_validator().iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise ResultError(f"{where}: {error.message}")
+    problem = schema_problem(data, RESULT_SCHEMA)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.path) or "(top level)"
+        raise ResultError(f"{where}: {problem.message}")
 
 
 def write_result(cell_dir: Path, result: CellResult) -> Path:
@@ -157,11 +149,7 @@ def write_result(cell_dir: Path, result: CellResult) -> Path:
 
 def read_result(path: Path) -> CellResult:
     """Read and validate one ``result.json``; every failure is a :class:`ResultError`."""
-    data = read_json_file(path, error=ResultError)
-    try:
-        return from_json_dict(data)
-    except ResultError as exc:
-        raise ResultError(f"{path}: {exc}") from None
+    return read_document(path, from_json_dict, error=ResultError)
 
 
 def first_line(text: str) -> str:

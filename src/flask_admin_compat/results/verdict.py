@@ -11,7 +11,7 @@ measured.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -40,6 +40,12 @@ class Judgement:
     reason: str
     recommended_pattern: str | None = None
     flaky: bool = False
+    # The recommended pattern passes, and Flask-Admin warned it is deprecated: its words.
+    deprecation: str | None = None
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        return (("flaky",) if self.flaky else ()) + (("deprecated",) if self.deprecation else ())
 
 
 def documented_pattern(installed: Mapping[str, str]) -> str:
@@ -51,8 +57,26 @@ def documented_pattern(installed: Mapping[str, str]) -> str:
     return DB_AT_SETUP if version >= DB_FORM_SINCE else SESSION_AT_SETUP
 
 
-def judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> Judgement:
-    """The verdict of a cell whose suite ran to the end and reported ``outcomes``."""
+def judge(
+    outcomes: Sequence[CheckOutcome],
+    *,
+    installed: Mapping[str, str],
+    deprecations: Mapping[str, Sequence[str]] | None = None,
+) -> Judgement:
+    """The verdict of a cell whose suite ran to the end and reported ``outcomes``.
+
+    ``deprecations`` (pattern to Flask-Admin's DeprecationWarnings for it) flags a verdict
+    whose recommended pattern passes today but is announced to go: a workaround that breaks
+    in the next major release is not a lasting answer.
+    """
+    judgement = _judge(outcomes, installed=installed)
+    warned = (deprecations or {}).get(judgement.recommended_pattern or "", ())
+    if judgement.verdict in ("compatible", "workaround") and warned:
+        return replace(judgement, deprecation=_first_line(warned[0], limit=500))
+    return judgement
+
+
+def _judge(outcomes: Sequence[CheckOutcome], *, installed: Mapping[str, str]) -> Judgement:
     flaky = any(o.flaky for o in outcomes)
     startup = [o for o in outcomes if o.check == STARTUP_CHECK]
     if any(o.outcome != "passed" for o in startup):

@@ -12,7 +12,6 @@ beside the verdict in the same result and never changes it.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -20,8 +19,10 @@ from pathlib import Path
 from typing import IO
 
 from flask_admin_compat import __version__
+from flask_admin_compat.jsonio import copy_file_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, UPSTREAM
+from flask_admin_compat.results.deprecation import read_deprecations
 from flask_admin_compat.results.junit import JUnitError, read_junit
 from flask_admin_compat.results.model import (
     JUNIT_FILE,
@@ -43,7 +44,11 @@ from flask_admin_compat.run.env import (
     resolve_cell,
     uv_env,
 )
-from flask_admin_compat.run.options import CellInterrupted, RunOptions, stop_if_interrupted
+from flask_admin_compat.run.options import (
+    RunOptions,
+    cell_log,
+    stop_if_interrupted,
+)
 from flask_admin_compat.run.postgres import Problem, prepare_postgres
 from flask_admin_compat.run.process import now_iso, tail, with_total
 from flask_admin_compat.run.scoping import merge_rerun, run_pytest
@@ -73,19 +78,12 @@ def run_cell(
     previous = _previous(cell_dir) if not {SCOPING, UPSTREAM} <= set(suites) else None
     resolution: Resolution | None = None
     if SCOPING in suites or previous is None or previous.verdict == "excluded":
-        partial_log = cell_dir / f".{LOG_FILE}.partial"
-        with partial_log.open("w", encoding="utf-8") as log:
+        with cell_log(cell, options, cell_dir / LOG_FILE) as log:
             t0 = time.monotonic()
             deadline = t0 + options.timeout_s
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
             result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
                           started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
-        if options.reaper is not None and options.reaper.stopping:
-            # Its commands were killed by the interrupt, not by the stack: nothing here is a
-            # result, and the cell's previous result (if any) stays as it was.
-            partial_log.unlink(missing_ok=True)
-            raise CellInterrupted(cell.id)
-        partial_log.replace(cell_dir / LOG_FILE)
         if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
             # Kept beside the new verdict, unless the stack no longer even resolves.
             kept = previous.upstream if result.verdict != "uninstallable" else None
@@ -159,7 +157,7 @@ def _run(
     # 3. Run the suite once; run what failed once more to tell flaky from failing.
     junit_path = venv / "junit.xml"
     test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
-                   database_url=database_url)  # fmt: skip
+                   database_url=database_url, backend=cell.backend)  # fmt: skip
     durations["test"] = test.duration_s
     if test.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
@@ -169,12 +167,12 @@ def _run(
         reason = f"the suite crashed before reporting ({exc}): {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, durations=with_total(durations, t0))  # fmt: skip
-    shutil.copyfile(junit_path, cell_dir / f".{JUNIT_FILE}.tmp")
-    (cell_dir / f".{JUNIT_FILE}.tmp").replace(cell_dir / JUNIT_FILE)
+    copy_file_atomic(junit_path, cell_dir / JUNIT_FILE)
     if any(o.outcome in ("failed", "error") for o in outcomes):
         rerun_path = venv / "junit-rerun.xml"
         rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
+                        deadline=deadline, echo=echo, database_url=database_url,
+                        backend=cell.backend)  # fmt: skip
         durations["rerun"] = rerun.duration_s
         if not rerun.timed_out:
             try:
@@ -186,12 +184,13 @@ def _run(
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
-    judgement = judge(outcomes, installed=installed)
-    return _result(
+    judgement = judge(outcomes, installed=installed, deprecations=read_deprecations(junit_path))
+    result = _result(
         cell, options, started_at, judgement.verdict, judgement.reason, python=python,
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
+    return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
 
 
 def _timed_out(

@@ -7,10 +7,12 @@ import io
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from packaging.version import Version
 
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SUITE_REQUIREMENTS
@@ -18,7 +20,7 @@ from flask_admin_compat.results.model import PythonInfo, Verdict
 from flask_admin_compat.run.locks import CachedResolution
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, Reaper, run_logged, tail, time_left
-from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, find_python
+from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, provide_python
 
 LOCK_MARKER = ".compat-lock"
 
@@ -40,17 +42,19 @@ def resolve_cell(
     cell: Cell, options: RunOptions, *, log: IO[str], deadline: float, echo: IO[str] | None
 ) -> Resolution:
     """Find the cell's Python and resolve its pins, building nothing."""
-    found = find_python(cell.python.text)
+    found = provide_python(cell.python.text, download=options.download_python)
     if isinstance(found, PythonNotFound):
         log.write(found.message + "\n")
         return Resolution(PythonInfo(cell.python.text), failure="error", reason=found.message)
     python = PythonInfo(cell.python.text, found.version, str(found.executable))
     requirements = (*cell.requirements, *SUITE_REQUIREMENTS)
+    prerelease = prerelease_args(cell)
     cache, key = options.lock_cache, ""
     if cache is not None:
         started = time.monotonic()
+        # The pre-release mode is part of the key: a lock made without it may hold a beta.
         key = cache.key(python=str(found.executable), python_version=found.version,
-                        requirements=requirements)  # fmt: skip
+                        requirements=(*requirements, *prerelease))  # fmt: skip
         cached = cache.get(key)
         if cached is not None:
             log.write("(resolution reused: the index has listed nothing new since it was made)\n")
@@ -60,12 +64,9 @@ def resolve_cell(
                 return Resolution(python, found, lock=cached.lock, duration_s=elapsed)
             return Resolution(python, found, duration_s=elapsed, failure="uninstallable",
                                reason=cached.refusal or "the resolver refused these pins")  # fmt: skip
-    resolve = run_logged(
-        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-         "--no-header", "--no-annotate", *exclude_newer_args(options)],
-        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
-        stdin_text="\n".join(requirements) + "\n",
-    )  # fmt: skip
+    resolve = compile_pins(
+        requirements, found, options, log=log, deadline=deadline, echo=echo, prerelease=prerelease
+    )
     failed = command_failure(resolve, options)
     if failed is not None:
         return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
@@ -79,6 +80,31 @@ def resolve_cell(
     if cache is not None:
         cache.put(key, CachedResolution(lock=resolve.output))
     return Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
+
+
+def compile_pins(
+    requirements: Sequence[str],
+    found: FoundPython,
+    options: RunOptions,
+    *,
+    log: IO[str],
+    deadline: float,
+    echo: IO[str] | None,
+    constraints: Path | None = None,
+    prerelease: Sequence[str] = (),
+) -> Completed:
+    """Resolve ``requirements`` for this Python with ``uv pip compile``, building nothing.
+
+    The one resolver call of both suites; ``constraints`` (a lock) keeps every pin in it.
+    """
+    return run_logged(
+        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+         "--no-header", "--no-annotate", *prerelease,
+         *(("--constraint", str(constraints)) if constraints is not None else ()),
+         *exclude_newer_args(options)],
+        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
+        stdin_text="\n".join(requirements) + "\n",
+    )  # fmt: skip
 
 
 def command_failure(
@@ -121,11 +147,7 @@ def ensure_environment(
         log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if made.returncode != 0:
-        return (
-            "timed out"
-            if made.timed_out
-            else f"could not create the environment: {tail(made.output)}"
-        )
+        return _setup_failure(made, "could not create the environment")
     lock_file = venv / "requirements.lock"
     lock_file.write_text(lock, encoding="utf-8")
     synced = run_logged(
@@ -133,13 +155,13 @@ def ensure_environment(
         log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if synced.returncode != 0:
-        return (
-            "timed out"
-            if synced.timed_out
-            else f"installing the pins failed: {tail(synced.output)}"
-        )
+        return _setup_failure(synced, "installing the pins failed")
     marker.write_text(key, encoding="utf-8")
     return None
+
+
+def _setup_failure(done: Completed, what: str) -> str:
+    return "timed out" if done.timed_out else f"{what}: {tail(done.output)}"
 
 
 def bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
@@ -168,6 +190,21 @@ def installed_versions(venv: Path, *, env: Mapping[str, str], log: IO[str]) -> d
 def uv_env() -> dict[str, str]:
     # A missing Python is reported, never downloaded behind the user's back.
     return {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_PROGRESS": "1"}
+
+
+def prerelease_args(cell: Cell) -> tuple[str, ...]:
+    """No pre-release unless the cell pins one by name.
+
+    Left to itself uv takes a pre-release when no final release fits: on Python 3.10,
+    ``sqlalchemy==2.1.*`` resolved to 2.1.0b3 (every 2.1 final needs 3.11), so the cell
+    would be labelled 2.1 while testing a beta. Refused instead, the cell is
+    ``uninstallable`` with the resolver's reason. ``explicit`` still admits a pinned
+    ``2.3.0rc1`` (from ``each = "patch"`` with ``pre = true``).
+    """
+    pinned_pre = any(
+        spec.kind == "exact" and Version(spec.text).is_prerelease for _, spec in cell.packages
+    )
+    return ("--prerelease", "explicit" if pinned_pre else "disallow")
 
 
 def exclude_newer_args(options: RunOptions) -> list[str]:

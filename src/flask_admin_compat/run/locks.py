@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.jsonio import read_json_cache, write_text_atomic
+
+LOCK_SCHEMA = "lock-cache"
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,8 @@ class LockCache:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def get(self, key: str) -> CachedResolution | None:
-        try:
-            data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
-            return CachedResolution(lock=data.get("lock"), refusal=data.get("refusal"))
-        except (OSError, ValueError, AttributeError):
-            return None
+        data = read_json_cache(self.folder / f"{key}.json", LOCK_SCHEMA)
+        return None if data is None else CachedResolution(data["lock"], data["refusal"])
 
     def put(self, key: str, resolution: CachedResolution) -> None:
         payload = {"lock": resolution.lock, "refusal": resolution.refusal}

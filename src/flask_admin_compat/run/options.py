@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for the annotation: options must not import the server code
     from flask_admin_compat.run.postgres import Server
@@ -16,6 +18,7 @@ from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SCOPING
 from flask_admin_compat.run.locks import LockCache
 from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.pythons import DownloadPython
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class RunOptions:
     postgres: Server | None = None
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
+    download_python: DownloadPython = "never"  # nox's --download-python: auto, never, always
 
     @property
     def suite_dir(self) -> Path:
@@ -51,3 +55,20 @@ class CellInterrupted(Exception):
 def stop_if_interrupted(cell: Cell, options: RunOptions) -> None:
     if options.reaper is not None and options.reaper.stopping:
         raise CellInterrupted(cell.id)
+
+
+@contextmanager
+def cell_log(cell: Cell, options: RunOptions, path: Path) -> Iterator[IO[str]]:
+    """A log written as ``.<name>.partial`` and renamed to ``path`` once its suite is done.
+
+    When the run was interrupted meanwhile, its commands were killed by the interrupt, not by
+    the stack: nothing written is a result, the partial log goes, the cell's previous result
+    (if any) stays as it was, and :class:`CellInterrupted` says so.
+    """
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("w", encoding="utf-8") as log:
+        yield log
+    if options.reaper is not None and options.reaper.stopping:
+        partial.unlink(missing_ok=True)
+        raise CellInterrupted(cell.id)
+    partial.replace(path)

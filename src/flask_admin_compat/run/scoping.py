@@ -12,6 +12,9 @@ from flask_admin_compat.run.env import bytecode_allowed
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, run_logged, time_left
 
+#: Read by tests/scoping/backends.py: the distribution name of the backend under test.
+BACKEND_ENV = "FLASK_ADMIN_COMPAT_BACKEND"
+
 
 def run_pytest(
     venv: Path,
@@ -23,6 +26,7 @@ def run_pytest(
     deadline: float,
     echo: IO[str] | None,
     database_url: str | None = None,
+    backend: str | None = None,
 ) -> Completed:
     junit_path.unlink(missing_ok=True)
     suite = options.suite_dir
@@ -31,6 +35,10 @@ def run_pytest(
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    # Which backend the suite tests: an install set puts a second one beside it.
+    env.pop(BACKEND_ENV, None)
+    if backend is not None:
+        env[BACKEND_ENV] = backend
     return run_logged(
         [
             str(venv / "bin" / "python"), "-m", "pytest",

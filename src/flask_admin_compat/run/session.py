@@ -39,6 +39,7 @@ from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.pool import Finished, run_pool
 from flask_admin_compat.run.postgres import server_for_cells
 from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.pythons import DownloadPython
 from flask_admin_compat.run.upstream_plan import DATABASE_URL, deps_text, load_deps
 
 EXIT_OK = 0
@@ -89,6 +90,7 @@ class RunRequest:
     shard: Shard | None = None
     suites: tuple[str, ...] | None = None  # None: the matrix's [settings] suites
     pytest_args: tuple[str, ...] = ()
+    download_python: DownloadPython = "never"
 
 
 class Stop(Exception):
@@ -228,6 +230,7 @@ def run_options(
                 exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
             ),
         ),
+        download_python=request.download_python,
     )
 
 

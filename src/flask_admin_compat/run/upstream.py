@@ -9,12 +9,12 @@ one app context around each test, so they cannot see per-request scoping bugs.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
 
+from flask_admin_compat.jsonio import copy_file_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SUITE_REQUIREMENTS
 from flask_admin_compat.results.junit import JUnitError, read_upstream_junit
@@ -24,14 +24,19 @@ from flask_admin_compat.run.env import (
     Resolution,
     bytecode_allowed,
     command_failure,
+    compile_pins,
     ensure_environment,
-    exclude_newer_args,
+    prerelease_args,
     resolve_cell,
     resolver_message,
     site_packages,
     uv_env,
 )
-from flask_admin_compat.run.options import CellInterrupted, RunOptions, stop_if_interrupted
+from flask_admin_compat.run.options import (
+    RunOptions,
+    cell_log,
+    stop_if_interrupted,
+)
 from flask_admin_compat.run.process import run_logged, tail, time_left, with_total
 from flask_admin_compat.run.upstream_plan import (
     NotApplicable,
@@ -62,14 +67,8 @@ def run_upstream(
 ) -> UpstreamResult:
     """Run Flask-Admin's own tests in the cell, with a log of their own beside the cell's."""
     stop_if_interrupted(cell, options)
-    partial_log = cell_dir / f".{UPSTREAM_LOG_FILE}.partial"
-    with partial_log.open("w", encoding="utf-8") as log:
-        upstream = _upstream(cell, options, resolution, log=log, cell_dir=cell_dir, echo=echo)
-    if options.reaper is not None and options.reaper.stopping:
-        partial_log.unlink(missing_ok=True)
-        raise CellInterrupted(cell.id)
-    partial_log.replace(cell_dir / UPSTREAM_LOG_FILE)
-    return upstream
+    with cell_log(cell, options, cell_dir / UPSTREAM_LOG_FILE) as log:
+        return _upstream(cell, options, resolution, log=log, cell_dir=cell_dir, echo=echo)
 
 
 def _upstream(
@@ -118,13 +117,10 @@ def _upstream(
     with tempfile.TemporaryDirectory(prefix="upstream-") as tmp:
         constraints = Path(tmp) / "cell.lock"
         constraints.write_text(lock, encoding="utf-8")
-        compiled = run_logged(
-            ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-             "--no-header", "--no-annotate", "--constraint", str(constraints),
-             *exclude_newer_args(options)],
-            log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
-            stdin_text="\n".join((*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements))
-            + "\n",
+        compiled = compile_pins(
+            (*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements), found, options,
+            log=log, deadline=deadline, echo=echo, constraints=constraints,
+            prerelease=prerelease_args(cell),
         )  # fmt: skip
     durations["resolve"] = compiled.duration_s
     failed = command_failure(compiled, options)
@@ -172,8 +168,7 @@ def _upstream(
     except JUnitError as exc:
         return done("error", f"the suite crashed before reporting ({exc}): {tail(test.output)}",
                     **about)  # fmt: skip
-    shutil.copyfile(junit_path, cell_dir / f".{UPSTREAM_JUNIT_FILE}.tmp")
-    (cell_dir / f".{UPSTREAM_JUNIT_FILE}.tmp").replace(cell_dir / UPSTREAM_JUNIT_FILE)
+    copy_file_atomic(junit_path, cell_dir / UPSTREAM_JUNIT_FILE)
     status, reason = judge_report(report)
     return done(status, reason, counts=report.counts, failures=listed_failures(report),
                 junit=UPSTREAM_JUNIT_FILE, **about)  # fmt: skip

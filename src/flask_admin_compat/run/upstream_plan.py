@@ -21,10 +21,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.matrix.matrix import BACKENDS
+from flask_admin_compat.jsonio import FileProblem, schema_problem
 from flask_admin_compat.matrix.select import KeywordError, check_keyword
 
 DEPS_FILE = "upstream-deps.toml"
+DEPS_SCHEMA = "upstream-deps"
 
 
 #: The environment variable naming a PostgreSQL server for upstream's PostgreSQL-only tests.
@@ -34,7 +35,7 @@ DATABASE_URL = "DATABASE_URL"
 _LOCK_LINE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;#]+)")
 
 
-class DepsError(ValueError):
+class DepsError(FileProblem):
     """A problem in upstream-deps.toml, said in one line naming the key and the value."""
 
     def __init__(self, key: str, value: object, problem: str) -> None:
@@ -105,76 +106,68 @@ def load_deps(path: Path | None = None) -> UpstreamDeps:
 
 
 def parse_deps(raw: Mapping[str, Any]) -> UpstreamDeps:
-    """Validate the parsed TOML; only checked PEP 508 text ever reaches an installer."""
-    suite = _table(raw, "suite")
-    module = suite.get("module")
-    if not isinstance(module, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", module):
-        raise DepsError("suite.module", module, "a dotted module name for pytest --pyargs")
-    markers = _strings(suite.get("markers", []), "suite.markers")
-    ignore = _table(raw, "postgres").get("ignore-glob")
-    if not isinstance(ignore, str) or not ignore:
-        raise DepsError("postgres.ignore-glob", ignore, "a glob naming the PostgreSQL tests")
-    items = raw.get("series")
-    if not isinstance(items, list) or not items:
-        raise DepsError("series", items, "give at least one [[series]]")
-    series = tuple(_parse_series(item, key=f"series[{i}]") for i, item in enumerate(items))
-    return UpstreamDeps(module, markers, ignore, series)
+    """Validate the parsed TOML; only checked PEP 508 text ever reaches an installer.
 
-
-def _table(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    value = raw.get(key)
-    if not isinstance(value, dict):
-        raise DepsError(key, value, "must be a table")
-    return value
-
-
-def _strings(value: object, key: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise DepsError(key, value, "must be a list of strings")
-    return tuple(value)
-
-
-def _source(raw: Mapping[str, Any], key: str) -> str:
-    source = raw.get("source")
-    if not isinstance(source, str) or not source.strip():
-        raise DepsError(f"{key}.source", source, "every entry says where it came from")
-    return " ".join(source.split())
-
-
-def _parse_series(raw: object, *, key: str) -> Series:
-    if not isinstance(raw, dict):
-        raise DepsError(key, raw, "must be a table")
-    text = raw.get("flask-admin")
-    try:
-        specifier = SpecifierSet(text) if isinstance(text, str) and text else None
-    except InvalidSpecifier:
-        specifier = None
-    if specifier is None or text is None:
-        raise DepsError(f"{key}.flask-admin", text, "a PEP 440 specifier such as '>=2.2'")
-    backends_raw = raw.get("backends")
-    if not isinstance(backends_raw, dict) or not backends_raw:
-        raise DepsError(f"{key}.backends", backends_raw, "name the backends its tests exercise")
-    backends = []
-    for name, rule in backends_raw.items():
-        if name not in BACKENDS:
-            raise DepsError(f"{key}.backends.{name}", rule, f"unknown backend (known: {BACKENDS})")
-        backends.append((name, _parse_backend(rule, key=f"{key}.backends.{name}")))
-    return Series(
-        text=text,
-        specifier=specifier,
-        source=_source(raw, key),
-        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
-        backends=tuple(backends),
-        postgres=_parse_postgres(raw.get("postgres"), key=f"{key}.postgres"),
+    Its shape is checked by ``schema/upstream-deps.schema.json``; what a schema cannot say
+    (PEP 440 specifiers, PEP 508 requirements, ``-k`` expressions) is checked here after it.
+    """
+    problem = schema_problem(raw, DEPS_SCHEMA)
+    if problem is not None:
+        value = _value_at(raw, problem.path)
+        raise DepsError(problem.where, value, problem.expected or problem.message)
+    suite, postgres = raw["suite"], raw["postgres"]
+    series = tuple(_parse_series(item, key=f"series[{i}]") for i, item in enumerate(raw["series"]))
+    return UpstreamDeps(
+        suite["module"], tuple(suite.get("markers", ())), postgres["ignore-glob"], series
     )
 
 
-def _parse_backend(raw: object, *, key: str) -> BackendRule:
-    if not isinstance(raw, dict):
-        raise DepsError(key, raw, "must be a table")
+def _value_at(raw: object, path: tuple[str | int, ...]) -> object:
+    """The value a schema problem points at, to show it beside its key."""
+    for part in path:
+        if isinstance(raw, Mapping) and isinstance(part, str):
+            raw = raw.get(part)
+        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
+            raw = raw[part]
+        else:
+            return None
+    return raw
+
+
+def _source(raw: Mapping[str, Any]) -> str:
+    return " ".join(str(raw["source"]).split())
+
+
+def _parse_series(raw: Mapping[str, Any], *, key: str) -> Series:
+    text = raw["flask-admin"]
+    try:
+        specifier = SpecifierSet(text)
+    except InvalidSpecifier:
+        raise DepsError(f"{key}.flask-admin", text, "a PEP 440 specifier such as '>=2.2'") from None
+    backends = tuple(
+        (name, _parse_backend(rule, key=f"{key}.backends.{name}"))
+        for name, rule in raw["backends"].items()
+    )
+    postgres = raw["postgres"]
+    return Series(
+        text=text,
+        specifier=specifier,
+        source=_source(raw),
+        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
+        backends=backends,
+        postgres=PostgresRule(
+            source=_source(postgres),
+            uri_env=postgres.get("uri-env"),
+            fixed_uri=postgres.get("fixed-uri"),
+            requirements=_parse_requirements(
+                postgres.get("requirements", []), key=f"{key}.postgres.requirements"
+            ),
+        ),
+    )
+
+
+def _parse_backend(raw: Mapping[str, Any], *, key: str) -> BackendRule:
     keyword = raw.get("keyword")
-    if keyword is not None and not isinstance(keyword, str):
-        raise DepsError(f"{key}.keyword", keyword, "a pytest -k expression")
     if keyword is not None:
         # Names joined by and/or/not only: the same guard as the matrix's own -k.
         try:
@@ -182,45 +175,23 @@ def _parse_backend(raw: object, *, key: str) -> BackendRule:
         except KeywordError as exc:
             raise DepsError(f"{key}.keyword", keyword, str(exc)) from None
     return BackendRule(
-        source=_source(raw, key),
+        source=_source(raw),
         keyword=keyword,
         requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
     )
 
 
-def _parse_postgres(raw: object, *, key: str) -> PostgresRule:
-    if not isinstance(raw, dict):
-        raise DepsError(key, raw, "say how its PostgreSQL tests find their server")
-    uri_env, fixed_uri = raw.get("uri-env"), raw.get("fixed-uri")
-    if (uri_env is None) == (fixed_uri is None):
-        raise DepsError(key, raw, "give exactly one of uri-env and fixed-uri")
-    for name, value in (("uri-env", uri_env), ("fixed-uri", fixed_uri)):
-        if value is not None and (not isinstance(value, str) or not value):
-            raise DepsError(f"{key}.{name}", value, "must be a non-empty string")
-    return PostgresRule(
-        source=_source(raw, key),
-        uri_env=uri_env,
-        fixed_uri=fixed_uri,
-        requirements=_parse_requirements(raw.get("requirements", []), key=f"{key}.requirements"),
-    )
-
-
-def _parse_requirements(raw: object, *, key: str) -> tuple[Dependency, ...]:
-    if not isinstance(raw, list):
-        raise DepsError(key, raw, "must be a list of { requirement, source } tables")
+def _parse_requirements(raw: list[Mapping[str, Any]], *, key: str) -> tuple[Dependency, ...]:
     parsed = []
     for i, item in enumerate(raw):
-        item_key = f"{key}[{i}]"
-        if not isinstance(item, dict):
-            raise DepsError(item_key, item, "must be a { requirement, source } table")
-        text = item.get("requirement")
+        text = item["requirement"]
         try:
-            requirement = Requirement(text) if isinstance(text, str) else None
+            requirement: Requirement | None = Requirement(text)
         except InvalidRequirement:
             requirement = None
-        if requirement is None or requirement.url or requirement.marker or text is None:
-            raise DepsError(f"{item_key}.requirement", text, "a name and a PEP 440 specifier")
-        parsed.append(Dependency(str(requirement), _source(item, item_key)))
+        if requirement is None or requirement.url or requirement.marker:
+            raise DepsError(f"{key}[{i}].requirement", text, "a name and a PEP 440 specifier")
+        parsed.append(Dependency(str(requirement), _source(item)))
     return tuple(parsed)
 
 

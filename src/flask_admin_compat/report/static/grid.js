@@ -104,6 +104,10 @@
     if (c.pattern) {
       body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
     }
+    if (c.firstBad) body.append(el("p", {class: "first-bad"}, c.firstBad));
+    if (c.deprecation) {
+      body.append(el("p", {class: "deprecated"}, "Deprecated by Flask-Admin: ", c.deprecation));
+    }
     const vrows = Object.entries(c.requested).map(([axis, spec]) =>
       el("tr", {}, el("th", {}, data.axisNames[axis] || axis), el("td", {}, spec),
         el("td", {}, c.installed[axis] || "")));

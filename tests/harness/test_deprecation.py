@@ -1,0 +1,120 @@
+"""The deprecated flag: a pattern that works while Flask-Admin warns it will not for long."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from factories import make_grid, make_result
+from test_scoping_suite import run_suite
+
+from flask_admin_compat.grid.model import GridCell, grid_from_json, render_json
+from flask_admin_compat.report.html import hover_text
+from flask_admin_compat.report.markdown import cell_markdown
+from flask_admin_compat.results.deprecation import parse_deprecations, read_deprecations
+from flask_admin_compat.results.model import (
+    CHECK_IDS,
+    PATTERN_IDS,
+    CheckOutcome,
+    read_result,
+    write_result,
+)
+from flask_admin_compat.results.verdict import judge
+
+SESSION_WARNING = (
+    "DeprecationWarning: Passing a session object directly is deprecated and will be removed "
+    "in version 3.0. Please pass the SQLAlchemy db object instead."
+)
+INSTALLED_22 = {"flask-admin": "2.2.0"}
+
+
+def _outcomes(failing: dict[str, str]) -> list[CheckOutcome]:
+    """Every pattern x check passing, except ``failing`` (pattern -> check)."""
+    startup = [CheckOutcome("*", "startup", "passed")]
+    return startup + [
+        CheckOutcome(p, c, "failed" if failing.get(p) == c else "passed", "broken")
+        for p in PATTERN_IDS
+        for c in CHECK_IDS
+    ]
+
+
+def test_a_workaround_flask_admin_deprecates_is_flagged_with_its_words() -> None:
+    outcomes = _outcomes({"session-at-setup": "construct", "db-at-setup": "construct",
+                          "in-app-context": "teardown"})  # fmt: skip
+    judgement = judge(
+        outcomes, installed=INSTALLED_22, deprecations={"lazy-proxy": (SESSION_WARNING,)}
+    )
+    assert judgement.verdict == "workaround"
+    assert judgement.recommended_pattern == "lazy-proxy"
+    assert judgement.flags == ("deprecated",)
+    assert judgement.deprecation == SESSION_WARNING
+
+
+def test_no_flag_when_the_recommended_pattern_gave_no_warning() -> None:
+    warned = {"session-at-setup": (SESSION_WARNING,), "lazy-proxy": (SESSION_WARNING,)}
+    judgement = judge(_outcomes({}), installed=INSTALLED_22, deprecations=warned)
+    assert judgement.verdict == "compatible"  # db-at-setup, which warned nothing
+    assert judgement.flags == ()
+    assert judgement.deprecation is None
+
+
+def test_no_flag_on_a_verdict_that_recommends_nothing() -> None:
+    every = {p: "per-request" for p in PATTERN_IDS}
+    outcomes = [o for o in _outcomes({}) if o.pattern == "*"] + [
+        CheckOutcome(p, c, "failed" if c == every[p] else "passed")
+        for p in PATTERN_IDS
+        for c in CHECK_IDS
+    ]
+    warned = {p: (SESSION_WARNING,) for p in PATTERN_IDS}
+    judgement = judge(outcomes, installed=INSTALLED_22, deprecations=warned)
+    assert judgement.verdict == "incompatible"
+    assert judgement.deprecation is None
+
+
+JUNIT = """<?xml version="1.0"?><testsuites><testsuite>
+<testcase classname="test_checks" name="test_construct[lazy-proxy]"><properties>
+<property name="check" value="construct"/><property name="pattern" value="lazy-proxy"/>
+<property name="deprecation" value="DeprecationWarning: going"/>
+<property name="warning" value="UserWarning: not a deprecation"/></properties></testcase>
+<testcase classname="test_checks" name="test_crud[lazy-proxy]"><properties>
+<property name="check" value="crud"/><property name="pattern" value="lazy-proxy"/>
+<property name="deprecation" value="DeprecationWarning: going"/></properties></testcase>
+<testcase classname="test_checks" name="test_crud[db-at-setup]"><properties>
+<property name="check" value="crud"/><property name="pattern" value="db-at-setup"/>
+</properties></testcase>
+</testsuite></testsuites>"""
+
+
+def test_the_junit_properties_give_each_patterns_deprecations() -> None:
+    assert parse_deprecations(JUNIT) == {"lazy-proxy": ("DeprecationWarning: going",)}
+    assert parse_deprecations("<not xml") == {}
+
+
+def test_the_flag_and_its_words_survive_result_and_grid_files(tmp_path: Path) -> None:
+    result = make_result(
+        verdict="workaround",
+        recommended_pattern="lazy-proxy",
+        flags=("deprecated",),
+        reason="db-at-setup fails; use lazy-proxy, which passes every check",
+    )
+    result = replace(result, deprecation=SESSION_WARNING)
+    write_result(tmp_path, result)
+    assert read_result(tmp_path / "result.json").deprecation == SESSION_WARNING
+    cell = GridCell(result, result_path="cells/x/result.json", log=None)
+    grid = grid_from_json(json.loads(render_json(make_grid(cell))))
+    (again,) = grid.cells
+    assert again.deprecation == SESSION_WARNING
+    assert "deprecated" in cell_markdown(again)
+    assert f"deprecated: {SESSION_WARNING}" in hover_text(again)
+
+
+def test_the_suite_reports_flask_admins_deprecation_per_pattern(tmp_path: Path) -> None:
+    # This environment has Flask-Admin 2.1+ and Flask-SQLAlchemy: passing db.session (the
+    # session-at-setup and lazy-proxy patterns) warns, passing db does not.
+    run_suite(tmp_path)
+    found = read_deprecations(tmp_path / "scoping.xml")
+    assert set(found) == {"session-at-setup", "lazy-proxy"}
+    for texts in found.values():
+        assert any("will be removed in version 3.0" in t for t in texts)
+        assert all(t.startswith("DeprecationWarning: ") for t in texts)
