@@ -245,6 +245,7 @@ def _isolation(
             ISOLATION_AFTER_ERROR, "fail", f"after the failed create, {failed.left[0]}", (failure,)
         )
     if counter.count() != before:
+        notes.append(f"the failed create's row is left in {counter.table.name}")
         return CheckResult(
             ISOLATION_AFTER_ERROR, "fail", "the failed create's row was written anyway", (failure,)
         )
@@ -261,8 +262,13 @@ def _isolation(
             (failure,),
         )
     created = _create(prober, info, "create-after-failure", answers)
-    if created.pk is None or counter.count() != before + 1:
-        why = f"after a request failed mid-transaction, creating a row did not work: {_why_not_created(created)}"
+    written = counter.count() == before + 1
+    if created.pk is not None:
+        _delete(prober, info, created.pk, counter, before, answers, notes)
+    if created.pk is None or not written:
+        why = (
+            "after a request failed mid-transaction, creating a row did not work: "
+            f"{_why_not_created(created)}"
+        )
         return CheckResult(ISOLATION_AFTER_ERROR, "fail", why, (failure,))
-    _delete(prober, info, created.pk, counter, before, answers, notes)
     return CheckResult(ISOLATION_AFTER_ERROR, "pass")
