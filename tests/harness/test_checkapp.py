@@ -541,3 +541,61 @@ TWO_ADMINS_APP = textwrap.dedent(
         return app
     """
 )
+
+
+def test_an_ajax_loader_over_its_own_session_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "ajax_loader.py"
+    module.write_text(AJAX_LOADER_APP.format(url=f"sqlite:///{tmp_path / 'ajax.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 1, run.out + run.err
+    post = run.checks("post")
+    assert (
+        post["per-request"]["why"]
+        == "ajax-author and ajax-author-again used the same Session object"
+    )
+    assert post["per-request"]["cause"].startswith(
+        "the ajax loader 'author' (flask_admin.contrib.sqla.ajax.QueryAjaxModelLoader) was "
+        "built over one concrete Session object"
+    )
+    assert post["teardown"]["status"] == "fail"
+
+
+AJAX_LOADER_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
+    from flask_sqlalchemy import SQLAlchemy
+    from sqlalchemy import orm
+
+    db = SQLAlchemy()
+
+    class Author(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+        name = sa.Column(sa.String(40), nullable=False)
+
+    class Post(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+        author_id = sa.Column(sa.ForeignKey(Author.id), nullable=False)
+        author = orm.relationship(Author)
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        with app.app_context():
+            db.create_all()
+            kept = orm.Session(db.engine)  # the loader's own Session, for the app's life
+
+        class PostView(ModelView):
+            form_ajax_refs = {{
+                "author": QueryAjaxModelLoader("author", kept, Author, fields=["name"])
+            }}
+
+        Admin(app).add_view(PostView(Post, db, endpoint="post"))
+        return app
+    """
+)

@@ -86,8 +86,10 @@ def read_requests(prober: Prober, info: ViewInfo) -> Requests:
         else:
             notes.append(NO_ROW_FOR_EDIT)
     for name in info.ajax_refs:
+        # Twice: a loader that keeps a Session of its own is only seen sharing it with itself.
         lookup = f"{info.base_url}ajax/lookup/?name={name}&query="
         answers.append(prober.get(f"ajax-{name}", lookup))
+        answers.append(prober.get(f"ajax-{name}-again", lookup))
     return Requests(tuple(answers), tuple(notes))
 
 

@@ -25,7 +25,7 @@ def diagnose(prober: Prober, info: ViewInfo, session: Session, *answers: Answer)
             "e.g. flask-sqlalchemy-lite's db.session taken inside `with app.app_context():`); "
             "pass db (Flask-Admin >= 2.1) or a per-request proxy such as a scoped_session"
         )
-    kept = _kept_by_query_builder(prober, info, session)
+    kept = _kept_by_query_builder(prober, info, session) or _kept_by_ajax_loader(info, session)
     if kept:
         return kept
     frame = next(
@@ -62,4 +62,17 @@ def _kept_by_query_builder(prober: Prober, info: ViewInfo, session: Session) -> 
                     f"{name} ({overridden[name]}) returns a query over a Session kept since "
                     "an earlier request"
                 )
+    return ""
+
+
+def _kept_by_ajax_loader(info: ViewInfo, session: Session) -> str:
+    """A form_ajax_refs loader built over one concrete Session (its own ``session``)."""
+    loaders = getattr(info.view, "_form_ajax_refs", None) or {}
+    for name, loader in loaders.items():
+        if getattr(loader, "session", None) is session:
+            kind = f"{type(loader).__module__}.{type(loader).__qualname__}"
+            return (
+                f"the ajax loader {name!r} ({kind}) was built over one concrete Session object; "
+                "build it over db or a per-request proxy"
+            )
     return ""
