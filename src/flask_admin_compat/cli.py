@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.matrix.matrix import SUITES, MatrixError, load_matrix
+from flask_admin_compat.matrix.matrix import MAX_JOBS, SUITES, MatrixError, load_matrix
 from flask_admin_compat.matrix.select import KeywordError, choose
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.matrix.shard import Shard, ShardError, parse_shard
@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cell", action="append", default=[], help="run this cell id (repeatable)")
     run.add_argument(
-        "--jobs", "-j", type=_positive_int, help="cells at once (default: the matrix's setting)"
+        "--jobs", "-j", type=_jobs, help="cells at once (default: the matrix's setting)"
     )
     run.add_argument(
         "--force", action="store_true", help="run cells even when their result is fresh"
@@ -182,6 +182,16 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = _positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_JOBS} cells at once, not {value}")
     return value
 
 

@@ -272,20 +272,25 @@ def check_against_index(
 ) -> list[str]:
     """Specs that name no release on the index, one line each naming file, key and value."""
     problems = []
-    for name, values in (*matrix.axes, *matrix.backends):
+    for table, (name, values) in [
+        *(("axes", axis) for axis in matrix.axes),
+        *(("backends", backend) for backend in matrix.backends),
+    ]:
         if name == PYTHON:
             continue
         versions = snapshot.versions(name, exclude_newer=exclude_newer)
         if not versions:
-            problems.append(f"{matrix.path}: axes.{name}: no release of {name} on the index")
+            problems.append(f"{matrix.path}: {table}.{name}: no release of {name} on the index")
             continue
         for i, value in enumerate(values):
             if isinstance(value, VersionSpec) and not any(value.admits(v) for v in versions):
                 problems.append(
-                    f"{matrix.path}: {name}[{i}] = {value.text!r}: no such release on the index"
+                    f"{matrix.path}: {table}.{name}[{i}] = {value.text!r}: no such release on the index"
                 )
             elif isinstance(value, EachMinor) and not any(v >= value.floor for v in versions):
-                problems.append(f"{matrix.path}: {name}[{i}]: no release since {value.floor}")
+                problems.append(
+                    f"{matrix.path}: {table}.{name}[{i}]: no release since {value.floor}"
+                )
     for include in matrix.includes:
         for name, spec in include.values:
             versions = snapshot.versions(name, exclude_newer=exclude_newer)

@@ -27,6 +27,9 @@ from flask_admin_compat.results.model import VERDICTS
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_USAGE = 2
+#: The grid was written, but some result could not be used as it stands (unreadable, or in
+#: another cell's folder): the reports folder needs a look, so a script must not see success.
+EXIT_DAMAGED = 3
 
 
 class Renderer(Protocol):
@@ -65,7 +68,8 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
         )
         return EXIT_USAGE
     collected = collect(cells_dir, grid_dir=out_dir)
-    for problem in merge_problems(collected):
+    problems = merge_problems(collected)
+    for problem in problems:
         print(f"merge_grid: {problem}", file=sys.stderr)
     previous = _previous(request, out_dir)
     grid = merge(
@@ -90,7 +94,7 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
             )
         if request.fail_on_regression:
             return EXIT_REGRESSION
-    return EXIT_OK
+    return EXIT_DAMAGED if problems else EXIT_OK
 
 
 def _previous(request: MergeRequest, out_dir: Path) -> Grid | None:
