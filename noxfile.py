@@ -57,8 +57,8 @@ def matrix(session: nox.Session) -> None:
 def report(session: nox.Session) -> None:
     """Merge reports/cells/*/result.json into reports/grid.{json,md,html} (posargs: merge options)."""
     install_harness(session)
-    session.run(*HARNESS, "merge", "--cells", str(REPORTS / "cells"), "--out", str(REPORTS),
-                *session.posargs, external=True)  # fmt: skip
+    session.run(*HARNESS, "merge", "--matrix", str(MATRIX), "--cells", str(REPORTS / "cells"),
+                "--out", str(REPORTS), *session.posargs, external=True)  # fmt: skip
 
 
 @nox.session(venv_backend="none", default=False)

@@ -95,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--matrix",
+        type=Path,
+        metavar="FILE",
+        help="the grid holds exactly this matrix's cells: those without a folder are carried "
+        "from the grid being replaced, those no longer in it leave (default: every folder)",
+    )
+    parser.add_argument(
         "--cells",
         type=Path,
         default=DEFAULT_REPORTS / "cells",
@@ -275,7 +282,13 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
 def _merge(args: argparse.Namespace, out: IO[str]) -> int:
     from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 
+    try:
+        cells = _matrix_cells(args.matrix) if args.matrix is not None else None
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     request = MergeRequest(
+        matrix_cells=cells,
         previous=args.previous,
         compare=not args.no_previous,
         fail_on_regression=args.fail_on_regression,
@@ -283,6 +296,15 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
         link_local_logs=args.link_local_logs,
     )
     return merge_folder(args.cells, args.out, request)
+
+
+def _matrix_cells(path: Path) -> dict[str, dict[str, str]]:
+    """Every cell of a matrix by id, offline (as `list` sees them): what a merged grid holds."""
+    matrix = load_matrix(path)
+    cells, notes = list_cells(matrix, series_cache=series_cache_for(matrix))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return {cell.id: cell.requested for cell in cells}
 
 
 def _advise(args: argparse.Namespace, out: IO[str]) -> int:

@@ -61,7 +61,33 @@ def run_cell(
 
     The suite not run keeps its earlier outcome from the result on disk. A cell with no
     earlier verdict runs the scoping suite whatever was asked: a result is a verdict first.
+    A cell whose files cannot be written (its folder is a file, or not writable) is an
+    ``error`` of that cell with the reason, returned rather than raised: the run goes on, and
+    the merge shows it from this run's results.
     """
+    try:
+        return _run_and_write(cell, options, echo=echo, suites=suites)
+    except OSError as exc:
+        result = _result(cell, options, now_iso(), "error", unwritable_reason(exc), log=None)
+        try:  # the folder may have been fixed meanwhile; if not, the merge has it from memory
+            write_result(options.cells_dir / cell.id, result)
+        except OSError:
+            pass
+        return result
+
+
+def unwritable_reason(exc: OSError) -> str:
+    """``cannot write the cell's files: [Errno 17] File exists: 'reports/cells/x'``."""
+    return f"the harness could not write this cell's files: {exc}"
+
+
+def _run_and_write(
+    cell: Cell,
+    options: RunOptions,
+    *,
+    echo: IO[str] | None,
+    suites: Sequence[str],
+) -> CellResult:
     stop_if_interrupted(cell, options)
     cell_dir = options.cells_dir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)

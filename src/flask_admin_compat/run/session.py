@@ -31,7 +31,7 @@ from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, SUITES, UPSTRE
 from flask_admin_compat.matrix.select import choose
 from flask_admin_compat.matrix.series import series_cache_for, write_series_cache
 from flask_admin_compat.matrix.shard import Shard, durations_from_grid, pick
-from flask_admin_compat.report.outputs import merge_folder
+from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.locks import LockCache, generation
@@ -104,6 +104,7 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
     """Run the chosen cells of ``matrix``, write their results and merge the grid."""
     try:
         snapshot = ask_index(matrix, layout, request)
+        every_cell = matrix_cells(matrix, snapshot, request)
         cells = choose_cells(matrix, snapshot, request)
         cells = pick_shard(cells, layout, request.shard)
         if not cells:  # more shards than cells: an empty shard has nothing to do
@@ -130,7 +131,12 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
         # (-k) refreshes its rows and keeps the others. A shard leaves the grid alone: the
         # next shard balances on the durations in grid.json, so rewriting it between shards
         # would change the partition (measured: 80 of 180 cells ran twice, 6 never).
-        merged = merge_folder(layout.cells_dir, layout.reports)
+        # The grid is the matrix: every cell of it, those this run did not reach carried
+        # from the grid being replaced, and this run's results that no folder would take.
+        merge_request = MergeRequest(
+            matrix_cells={c.id: c.requested for c in every_cell}, this_run=tuple(results)
+        )
+        merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
         harness_failed = harness_failed or merged != EXIT_OK
     return EXIT_HARNESS_ERROR if harness_failed else EXIT_OK
 
@@ -157,6 +163,13 @@ def ask_index(matrix: Matrix, layout: Layout, request: RunRequest) -> IndexSnaps
     if fetched and write_series_cache(series_cache_for(matrix), matrix, snapshot):
         print(f"note: refreshed {series_cache_for(matrix).name}; commit it", file=sys.stderr)
     return snapshot
+
+
+def matrix_cells(matrix: Matrix, snapshot: IndexSnapshot, request: RunRequest) -> list[Cell]:
+    """Every cell of the matrix as the index lists releases now: what the grid holds."""
+    exclude_newer = request.exclude_newer
+    releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}
+    return expand(matrix, releases=releases)
 
 
 def choose_cells(matrix: Matrix, snapshot: IndexSnapshot, request: RunRequest) -> list[Cell]:
