@@ -170,12 +170,16 @@ def _run(
         venv, found, lock, log=log, deadline=deadline, env=env, echo=echo, reaper=options.reaper
     )
     durations["install"] = time.monotonic() - install_started
+    if problem is not None and out_of_time(deadline):
+        return _timed_out(cell, options, started_at, python, durations, t0)
     if problem is not None:
         return _result(cell, options, started_at, "error", problem, python=python,
                        durations=with_total(durations, t0))  # fmt: skip
     database_url = None
     if cell.database == POSTGRESQL:
         prepared = prepare_postgres(cell, options, venv, log=log, deadline=deadline, env=env)
+        if isinstance(prepared, Problem) and out_of_time(deadline):
+            return _timed_out(cell, options, started_at, python, durations, t0)
         if isinstance(prepared, Problem):
             return _result(cell, options, started_at, "error", prepared.reason, python=python,
                            durations=with_total(durations, t0))  # fmt: skip
@@ -202,6 +206,10 @@ def _run(
         rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
                         deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
         durations["rerun"] = rerun.duration_s
+        if rerun.timed_out:
+            # The first outcomes alone are no verdict: the re-run is what tells flaky from
+            # failing, and a cell out of time has not finished its checks.
+            return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
         if not rerun.timed_out:
             try:
                 outcomes = merge_rerun(outcomes, read_junit(rerun_path))
@@ -218,6 +226,11 @@ def _run(
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
+
+
+def out_of_time(deadline: float) -> bool:
+    """Whether the cell's time is up: a phase that failed then was cut short, not refused."""
+    return time.monotonic() >= deadline
 
 
 def _timed_out(

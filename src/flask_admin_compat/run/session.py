@@ -217,6 +217,7 @@ def run_options(
             suite_dir=layout.root / "tests" / SCOPING,
             exclude_newer=exclude_newer,
             pytest_args=request.pytest_args,
+            timeout_s=matrix.settings.timeout_s,
         ),
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=request.pytest_args,
@@ -228,6 +229,7 @@ def run_options(
             deps_text=deps_text(),
             exclude_newer=exclude_newer,
             postgres=database_url is not None,
+            timeout_s=matrix.settings.timeout_s,
         )
         if upstream
         else {},
