@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--refresh-index", action="store_true", help="ask the index again now")
     run.add_argument("--echo", action="store_true", help="show each command's output as it runs")
     run.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run holds this checkout, wait for it instead of refusing",
+    )
+    run.add_argument(
         "--shard", type=_shard, help="run shard i of N (e.g. 2/4), balanced on past durations"
     )
     run.add_argument(
@@ -271,6 +276,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         shard=args.shard,
         suites=args.suite,
         pytest_args=tuple(args.pytest_args),
+        wait=args.wait,
     )
     try:
         return run_matrix(matrix, layout, request, out=out)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
@@ -43,6 +44,7 @@ from flask_admin_compat.run.env import (
     resolve_cell,
     uv_env,
 )
+from flask_admin_compat.run.exclusive import Busy, environment_lock, exclusive
 from flask_admin_compat.run.options import CellInterrupted, RunOptions, stop_if_interrupted
 from flask_admin_compat.run.postgres import Problem, prepare_postgres
 from flask_admin_compat.run.process import now_iso, tail, with_total
@@ -67,8 +69,14 @@ def run_cell(
     """
     try:
         return _run_and_write(cell, options, echo=echo, suites=suites)
-    except OSError as exc:
-        result = _result(cell, options, now_iso(), "error", unwritable_reason(exc), log=None)
+    except (OSError, Busy) as exc:
+        stop_if_interrupted(cell, options)  # what an interrupt cut short is no result
+        reason = (
+            f"its environment stayed in use for the cell's {options.timeout_s:.0f} s: {exc}"
+            if isinstance(exc, Busy)
+            else unwritable_reason(exc)
+        )
+        result = _result(cell, options, now_iso(), "error", reason, log=None)
         try:  # the folder may have been fixed meanwhile; if not, the merge has it from memory
             write_result(options.cells_dir / cell.id, result)
         except OSError:
@@ -100,7 +108,7 @@ def _run_and_write(
     resolution: Resolution | None = None
     if SCOPING in suites or previous is None or previous.verdict == "excluded":
         partial_log = cell_dir / f".{LOG_FILE}.partial"
-        with partial_log.open("w", encoding="utf-8") as log:
+        with _environment(cell.id, options), partial_log.open("w", encoding="utf-8") as log:
             t0 = time.monotonic()
             deadline = t0 + options.timeout_s
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
@@ -121,10 +129,28 @@ def _run_and_write(
     else:
         result = previous
     if UPSTREAM in suites:
-        upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
+        with _environment(f"{cell.id}--upstream", options):
+            upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
         result = replace(result, upstream=upstream)
         write_result(cell_dir, result)
     return result
+
+
+def _environment(name: str, options: RunOptions) -> AbstractContextManager[None]:
+    """Hold ``.venvs/<name>`` for this cell: never two pytests (or installs) in one at once.
+
+    Another run of this checkout is kept out by the run lock already; this guards against
+    anything else using the environment (another project folder sharing it, the benchmark),
+    waiting for it up to the cell's own timeout.
+    """
+    venv = options.venvs_dir / name
+    reaper = options.reaper
+    return exclusive(
+        environment_lock(venv),
+        what=f"a run of cell {name}",
+        wait_s=options.timeout_s,
+        give_up=(lambda: reaper.stopping) if reaper is not None else None,
+    )
 
 
 def _previous(cell_dir: Path) -> CellResult | None:

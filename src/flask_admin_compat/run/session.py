@@ -8,6 +8,7 @@ say, and only :func:`run_matrix` turns that into output.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
@@ -34,17 +35,19 @@ from flask_admin_compat.matrix.shard import Shard, durations_from_grid, pick
 from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.exclusive import RUN_LOCK, Busy, exclusive
 from flask_admin_compat.run.locks import LockCache, generation
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.pool import Finished, run_pool
 from flask_admin_compat.run.postgres import server_for_cells
-from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.process import Reaper, end_leftovers
 from flask_admin_compat.run.upstream_plan import DATABASE_URL, deps_text, load_deps
 
 EXIT_OK = 0
 EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: another run holds the checkout; try again later
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,15 @@ class Layout:
         return self.root / ".cache" / "locks"
 
     @property
+    def running_dir(self) -> Path:
+        """A pid file per running command: what a run that died left behind is found here."""
+        return self.root / ".cache" / "running"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.root / ".cache" / RUN_LOCK
+
+    @property
     def grid_file(self) -> Path:
         return self.reports / "grid.json"
 
@@ -89,6 +101,7 @@ class RunRequest:
     shard: Shard | None = None
     suites: tuple[str, ...] | None = None  # None: the matrix's [settings] suites
     pytest_args: tuple[str, ...] = ()
+    wait: bool = False  # another run holds the checkout: wait for it rather than refuse
 
 
 class Stop(Exception):
@@ -101,7 +114,32 @@ class Stop(Exception):
 
 
 def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
-    """Run the chosen cells of ``matrix``, write their results and merge the grid."""
+    """Run the chosen cells of ``matrix``, write their results and merge the grid.
+
+    One run at a time per checkout: a second one refuses, naming the first (or waits for
+    it, with ``--wait``), since both would share the cells' environments and reports.
+    """
+    try:
+        with exclusive(
+            layout.run_lock,
+            what=f"flask-admin-compat run on {layout.root}",
+            wait_s=math.inf if request.wait else 0.0,
+            on_wait=lambda holder: print(f"waiting for {holder.describe()}", file=sys.stderr),
+        ):
+            for ended in end_leftovers(layout.running_dir):
+                print(f"note: ended a command left running by a run that died: {ended}",
+                      file=sys.stderr)  # fmt: skip
+            return _run_matrix(matrix, layout, request, out=out)
+    except Busy as busy:
+        print(
+            f"error: another run is using {layout.root}: {busy.holder.describe()}; "
+            "wait for it to end, or run again with --wait",
+            file=sys.stderr,
+        )
+        return EXIT_BUSY
+
+
+def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
     try:
         snapshot = ask_index(matrix, layout, request)
         every_cell = matrix_cells(matrix, snapshot, request)
@@ -222,7 +260,7 @@ def run_options(
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=request.pytest_args,
         suite=SCOPING,
-        reaper=Reaper(),
+        reaper=Reaper(running_dir=layout.running_dir),
         upstream_fingerprint_of=upstream_fingerprints(
             cells,
             snapshot=snapshot,
@@ -311,6 +349,7 @@ def run_cells(
         ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reaper.close()
     kept = [read_result(layout.cells_dir / c.id / RESULT_FILE) for c in fresh]
     return finished, kept
 
