@@ -83,8 +83,12 @@ class Reaper:
         with self._lock:
             watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog.stdin is not None:
-            watchdog.stdin.close()
-            watchdog.wait(timeout=10)
+            try:
+                watchdog.stdin.close()
+                watchdog.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                watchdog.kill()  # it has nothing left to guard
+                watchdog.wait()
 
     def _tell_watchdog(self, line: str) -> None:
         if self._running_dir is None:
