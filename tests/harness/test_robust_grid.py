@@ -290,3 +290,38 @@ def test_merge_takes_the_matrix_and_holds_exactly_its_cells(
     grid = read_grid(reports / "grid.json")
     assert [c.cell_id for c in grid.cells] == [F30, F31]
     assert "py312-old-cell" in capsys.readouterr().err
+
+
+def test_merge_given_the_matrix_holds_its_cells_only_from_the_newest_result() -> None:
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.grid.merge import Collected, merge
+
+    ids = ["py312-a", "py312-b", "py312-c"]
+    new_a = make_result("py312-a", verdict="incompatible", finished_at="2026-12-01T08:00:00+00:00")
+    previous = make_grid(
+        make_grid_cell("py312-a", {"python": "3.12"}, finished_at="2026-11-01T08:00:00+00:00"),
+        make_grid_cell("py312-b", {"python": "3.12"}, finished_at="2026-11-02T08:00:00+00:00"),
+        make_grid_cell("py312-gone", {"python": "3.12"}, finished_at="2026-11-03T08:00:00+00:00"),
+    )
+    grid = merge(
+        [Collected("py312-a", "cells/py312-a/result.json", new_a)],
+        generated_at="2026-12-01T09:00:00+00:00",
+        harness_version="0.1.0",
+        previous=previous,
+        matrix_cells={i: {"python": "3.12"} for i in ids},
+    )
+    # a: this run's; b: carried as it was; c: never run, so nothing to show; gone: left out.
+    assert [c.cell_id for c in grid.cells] == ["py312-a", "py312-b"]
+    assert grid.cells[0].verdict == "incompatible"
+    assert grid.cells[1] == previous.cells[1]
+    # An older result on disk does not displace a newer one carried from the grid.
+    stale = make_result("py312-b", verdict="error", finished_at="2026-10-01T08:00:00+00:00")
+    again = merge(
+        [Collected("py312-b", "cells/py312-b/result.json", stale)],
+        generated_at="2026-12-01T09:00:00+00:00",
+        harness_version="0.1.0",
+        previous=previous,
+        matrix_cells={i: {"python": "3.12"} for i in ids},
+    )
+    assert again.cell("py312-b") == previous.cells[1]

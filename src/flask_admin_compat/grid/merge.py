@@ -153,27 +153,31 @@ def merge(
         if item.result is not None:
             _keep_newest(readable, _from_result(item, links))
     unreadable = {item.folder: item for item in map(_as_folder, items) if item.result is None}
-    carried = previous if matrix_cells is not None else None
+    carried = (
+        {c.cell_id: c for c in previous.cells} if previous and matrix_cells is not None else {}
+    )
     ids = sorted(matrix_cells if matrix_cells is not None else {*readable, *unreadable})
     placed = tuple(readable.values())
     cells: list[GridCell] = []
     for cell_id in ids:
         found = {cell_id: readable[cell_id]} if cell_id in readable else {}
-        old = carried.cell(cell_id) if carried is not None else None
+        old = carried.get(cell_id)
         if old is not None and old.unreadable is None:
-            _keep_newest(found, old, replace_ties=False)
+            _keep_newest(found, old)  # a result on disk wins a tie: it has its log
         if cell_id in found:
             cells.append(found[cell_id])
         elif cell_id in unreadable:
             requested = (matrix_cells or {}).get(cell_id)
             cells.append(_unreadable(unreadable[cell_id], links, placed, previous, requested))
+        elif old is not None:  # unreadable then, and nothing new found: still shown as it was
+            cells.append(old)
     return Grid(generated_at, harness_version, tuple(cells), link_base=link_base)
 
 
-def _keep_newest(by_id: dict[str, GridCell], cell: GridCell, *, replace_ties: bool = True) -> None:
+def _keep_newest(by_id: dict[str, GridCell], cell: GridCell) -> None:
+    """Keep ``cell`` if it finished later than the one kept for its id (the first on a tie)."""
     kept = by_id.get(cell.cell_id)
-    new, old = cell.finished_at or "", (kept.finished_at or "") if kept is not None else ""
-    if kept is None or new > old or (replace_ties and new == old):
+    if kept is None or (cell.finished_at or "") > (kept.finished_at or ""):
         by_id[cell.cell_id] = cell
 
 
