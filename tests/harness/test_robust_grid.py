@@ -325,3 +325,29 @@ def test_merge_given_the_matrix_holds_its_cells_only_from_the_newest_result() ->
         matrix_cells={i: {"python": "3.12"} for i in ids},
     )
     assert again.cell("py312-b") == previous.cells[1]
+
+
+def test_a_subset_run_on_a_fresh_clone_keeps_the_other_suites_outcome(
+    stub_suite: list[str], tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from flask_admin_compat.results.model import UpstreamCounts, UpstreamResult
+
+    project = _project(tmp_path)
+    assert _run(project)[0] == EXIT_OK
+    cells = project / "reports" / "cells"
+    upstream = UpstreamResult("ran", "194 passed", "u1", counts=UpstreamCounts(passed=194))
+    write_result(cells / F31, replace(read_result(cells / F31 / "result.json"), upstream=upstream))
+    assert _merge(project / "reports") == EXIT_OK
+    for folder in cells.iterdir():  # a fresh clone: the grid committed, no cell folders
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
+
+    assert _run(project, "-k", "flask31", "--force")[0] == EXIT_OK
+
+    rerun = read_grid(project / "reports" / "grid.json").cell(F31)
+    assert rerun is not None
+    assert rerun.reason == "stub run 3"  # the scoping suite ran again
+    assert rerun.upstream == upstream  # and upstream's outcome, not re-run, is not lost

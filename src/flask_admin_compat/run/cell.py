@@ -104,7 +104,11 @@ def _run_and_write(
         result = _result(cell, options, started_at, "excluded", cell.excluded_by.reason, log=None)
         write_result(cell_dir, result)
         return result
-    previous = _previous(cell_dir) if not {SCOPING, UPSTREAM} <= set(suites) else None
+    previous = (
+        _previous(cell_dir) or options.carried.get(cell.id)
+        if not {SCOPING, UPSTREAM} <= set(suites)
+        else None
+    )
     resolution: Resolution | None = None
     if SCOPING in suites or previous is None or previous.verdict == "excluded":
         partial_log = cell_dir / f".{LOG_FILE}.partial"

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from flask_admin_compat.grid.model import GridError, read_grid
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
 from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
 from flask_admin_compat.matrix.index import (
@@ -273,6 +274,7 @@ def run_options(
         else {},
         upstream_deps=load_deps() if upstream else None,
         database_url=database_url,
+        carried=carried_results(layout.grid_file),
         lock_cache=LockCache(
             layout.locks_dir,
             generation(
@@ -282,6 +284,17 @@ def run_options(
             ),
         ),
     )
+
+
+def carried_results(grid_file: Path) -> dict[str, CellResult]:
+    """Each cell's result in the grid being replaced; none when it is missing or unusable."""
+    if not grid_file.is_file():
+        return {}
+    try:
+        grid = read_grid(grid_file)
+    except GridError:
+        return {}  # the merge names the problem at the end of the run
+    return {c.cell_id: c.result for c in grid.cells if c.unreadable is None}
 
 
 def plan_suites(
