@@ -69,7 +69,10 @@ class Reaper:
             self._live.discard(proc)
             self._tell_watchdog(f"-{proc.pid}")
         if self._running_dir is not None:
-            (self._running_dir / f"{proc.pid}.json").unlink(missing_ok=True)
+            try:
+                (self._running_dir / f"{proc.pid}.json").unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def kill_all(self) -> None:
         with self._lock:
@@ -93,20 +96,20 @@ class Reaper:
     def _tell_watchdog(self, line: str) -> None:
         if self._running_dir is None:
             return
-        if self._watchdog is None:
-            self._watchdog = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", WATCHDOG],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                text=True,
-                start_new_session=True,
-            )
-        assert self._watchdog.stdin is not None
         try:
+            if self._watchdog is None:
+                self._watchdog = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", WATCHDOG],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+            assert self._watchdog.stdin is not None
             self._watchdog.stdin.write(line + "\n")
             self._watchdog.stdin.flush()
-        except OSError:  # the watchdog is gone: the pid files are the fallback
+        except OSError:  # no watchdog: the pid files and the next run are the fallback
             pass
 
     def _write_pid_file(self, proc: subprocess.Popen[str]) -> None:
@@ -115,8 +118,12 @@ class Reaper:
         started = _start_ticks(proc.pid)
         record = {"pgid": proc.pid, "start_ticks": started, "run_pid": os.getpid(),
                   "argv": [str(a) for a in proc.args][:4] if isinstance(proc.args, list) else []}  # fmt: skip
-        self._running_dir.mkdir(parents=True, exist_ok=True)
-        (self._running_dir / f"{proc.pid}.json").write_text(json.dumps(record), encoding="utf-8")
+        try:
+            self._running_dir.mkdir(parents=True, exist_ok=True)
+            path = self._running_dir / f"{proc.pid}.json"
+            path.write_text(json.dumps(record), encoding="utf-8")
+        except OSError:  # the watchdog still guards it; only a crash of both would leave it
+            pass
 
 
 def _proc_stat(pid: int) -> list[str] | None:
