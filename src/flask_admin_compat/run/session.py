@@ -14,6 +14,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -120,24 +121,42 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
     One run at a time per checkout: a second one refuses, naming the first (or waits for
     it, with ``--wait``), since both would share the cells' environments and reports.
     """
+    with ExitStack() as held:
+        try:
+            held.enter_context(
+                exclusive(
+                    layout.run_lock,
+                    what=f"flask-admin-compat run on {layout.root}",
+                    wait_s=math.inf if request.wait else 0.0,
+                    on_wait=lambda who: print(f"waiting for {who.describe()}", file=sys.stderr),
+                )
+            )
+        except Busy as busy:
+            print(
+                f"error: another run is using {layout.root}: {busy.holder.describe()}; "
+                "wait for it to end, or run again with --wait",
+                file=sys.stderr,
+            )
+            return EXIT_BUSY
+        except OSError as exc:
+            print(f"error: cannot take the run lock {layout.run_lock}: {exc}", file=sys.stderr)
+            return EXIT_HARNESS_ERROR
+        except KeyboardInterrupt:  # Ctrl-C while waiting (--wait): nothing was started
+            print("\ninterrupted while waiting for the other run", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        end_crashed_runs_leftovers(layout)
+        return _run_matrix(matrix, layout, request, out=out)
+
+
+def end_crashed_runs_leftovers(layout: Layout) -> None:
+    """End what a run that died left running in this checkout's environments, and say so."""
     try:
-        with exclusive(
-            layout.run_lock,
-            what=f"flask-admin-compat run on {layout.root}",
-            wait_s=math.inf if request.wait else 0.0,
-            on_wait=lambda holder: print(f"waiting for {holder.describe()}", file=sys.stderr),
-        ):
-            for ended in end_leftovers(layout.running_dir):
-                print(f"note: ended a command left running by a run that died: {ended}",
-                      file=sys.stderr)  # fmt: skip
-            return _run_matrix(matrix, layout, request, out=out)
-    except Busy as busy:
-        print(
-            f"error: another run is using {layout.root}: {busy.holder.describe()}; "
-            "wait for it to end, or run again with --wait",
-            file=sys.stderr,
-        )
-        return EXIT_BUSY
+        ended = end_leftovers(layout.running_dir)
+    except OSError as exc:
+        print(f"warning: cannot look for a crashed run's commands: {exc}", file=sys.stderr)
+        return
+    for what in ended:
+        print(f"note: ended a command left running by a run that died: {what}", file=sys.stderr)
 
 
 def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
