@@ -85,7 +85,7 @@ def run_cell(
 
 
 def unwritable_reason(exc: OSError) -> str:
-    """``cannot write the cell's files: [Errno 17] File exists: 'reports/cells/x'``."""
+    """Why, in the OS's words: ``... files: [Errno 17] File exists: 'reports/cells/x'``."""
     return f"the harness could not write this cell's files: {exc}"
 
 
@@ -240,11 +240,10 @@ def _run(
             # The first outcomes alone are no verdict: the re-run is what tells flaky from
             # failing, and a cell out of time has not finished its checks.
             return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
-        if not rerun.timed_out:
-            try:
-                outcomes = merge_rerun(outcomes, read_junit(rerun_path))
-            except JUnitError as exc:
-                log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
+        try:
+            outcomes = merge_rerun(outcomes, read_junit(rerun_path))
+        except JUnitError as exc:
+            log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
