@@ -67,11 +67,13 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
     """Merge every cell folder under ``cells_dir`` into the grid files in ``out_dir``."""
     request = request or MergeRequest()
     started = time.perf_counter()
-    if not cells_dir.is_dir() and request.matrix_cells is None:
-        _say(f"no cells folder at {cells_dir}; run `nox -s matrix` first")
-        return EXIT_USAGE
     try:
-        collected = collect(cells_dir, grid_dir=out_dir) if cells_dir.is_dir() else ()
+        found = cells_dir.is_dir()
+        if not found and request.matrix_cells is None:
+            _say(f"no cells folder at {cells_dir}; run `nox -s matrix` first")
+            return EXIT_USAGE
+        # With the matrix, no folder at all is a fresh clone: the grid carries every cell.
+        collected = collect(cells_dir, grid_dir=out_dir) if found else ()
     except OSError as exc:
         _say(f"cannot read the cells folder: {exc}")
         return EXIT_DAMAGED
@@ -152,11 +154,11 @@ def _say_left_out(
 def _replaced_grid(out_dir: Path) -> Grid | None:
     """The grid.json about to be replaced: the cells a subset run did not reach come from it."""
     path = out_dir / GRID_FILE
-    if not path.exists():
-        return None
     try:
+        if not path.exists():
+            return None
         return read_grid(path)
-    except GridError as exc:
+    except (GridError, OSError) as exc:
         _say(f"not comparing with the previous grid, nor carrying cells from it: {exc}")
         return None
 
