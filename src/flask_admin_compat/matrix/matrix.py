@@ -270,6 +270,9 @@ def _parse_table(
         name = None  # [axes] has no label: "name" there would be a package
     elif name is not None and (not isinstance(name, str) or not name.strip()):
         raise MatrixError(path, f"{key}.{_TABLE_NAME}", name, "a table's name is a string")
+    skip = {"backends", _TABLE_NAME} if key != "axes" else set()
+    axes = _parse_axes({k: v for k, v in item.items() if k not in skip}, path=path, prefix=key)
+    # Axes first: a bad value there is what a person most likely mistyped.
     own = item.get("backends") if key != "axes" else None
     if own is not None:
         if not isinstance(own, dict):
@@ -279,8 +282,6 @@ def _parse_table(
         backends = default_backends
     else:
         raise MatrixError(path, "backends", None, f"must be a table, e.g. [backends] (for {key})")
-    skip = {"backends", _TABLE_NAME} if key != "axes" else set()
-    axes = _parse_axes({k: v for k, v in item.items() if k not in skip}, path=path, prefix=key)
     databases = _parse_databases(item.get(DATABASE, [SQLITE]), path=path, key=f"{key}.{DATABASE}")
     return Table(key, axes, backends, databases, name, own_backends=own is not None)
 
