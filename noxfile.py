@@ -23,7 +23,7 @@ MATRIX = Path(os.environ.get("FLASK_ADMIN_COMPAT_MATRIX", ROOT / "matrix.toml"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.matrix.matrix import load_matrix
+from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 
 nox.needs_version = ">=2026.8.10"
@@ -35,6 +35,7 @@ UV_RUN = ("uv", "run", "--no-sync", "--project", str(ROOT))
 HARNESS = (*UV_RUN, "flask-admin-compat")
 WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
 REPORTS = ROOT / "reports"
+EXIT_BAD_INPUT = 2  # the CLI's status for bad input, so nox and the CLI agree
 
 
 def install_harness(session: nox.Session) -> None:
@@ -70,8 +71,8 @@ def matrix(session: nox.Session) -> None:
 def report(session: nox.Session) -> None:
     """Merge reports/cells/*/result.json into reports/grid.{json,md,html} (posargs: merge options)."""
     install_harness(session)
-    session.run(*HARNESS, "merge", "--cells", str(REPORTS / "cells"), "--out", str(REPORTS),
-                *session.posargs, external=True)  # fmt: skip
+    session.run(*HARNESS, "merge", "--matrix", str(MATRIX), "--cells", str(REPORTS / "cells"),
+                "--out", str(REPORTS), *session.posargs, external=True)  # fmt: skip
 
 
 @nox.session(venv_backend="none", default=False)
@@ -129,10 +130,25 @@ def cell_session(cell: Cell) -> None:
     nox.session(run_one, name=cell.id, venv_backend="none", tags=list(cell.tags), default=False)
 
 
-_matrix = load_matrix(MATRIX)
-for _cell in list_cells(_matrix, series_cache=series_cache_for(_matrix))[0]:
-    if _cell.excluded_by is None:
-        cell_session(_cell)
+def register_cells(path: Path) -> None:
+    """One session per cell of the matrix; a bad matrix is its one line and exit status 2.
+
+    Raised at import, a MatrixError would reach the person as nox's 30-line traceback of
+    the noxfile's loading before the one line that says what is wrong. SystemExit is not
+    caught by nox's loader, so the status reaches the shell as it is.
+    """
+    try:
+        loaded = load_matrix(path)
+        cells = list_cells(loaded, series_cache=series_cache_for(loaded))[0]
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    for cell in cells:
+        if cell.excluded_by is None:
+            cell_session(cell)
+
+
+register_cells(MATRIX)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,19 @@ class Pairing:
 
 
 @dataclass(frozen=True)
+class Untested:
+    """An upgraded package that no grid cell is evidence for: not an axis, and never installed.
+
+    ``installed`` is what the cells that otherwise match the upgraded stack did install of it
+    (cell id, version; the version is None where a cell had none of it).
+    """
+
+    package: str
+    version: str
+    installed: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
 class Advice:
     stack: Stack
     target: Stack
@@ -113,6 +126,7 @@ class Advice:
     include_after: str | None = None
     unconstrained: tuple[str, ...] = field(default=())
     settled: bool = False  # every cell after the upgrade is plainly compatible
+    untested: tuple[Untested, ...] = ()  # upgrades the grid has no evidence for at all
 
 
 # -- reading the stack (the edges) --------------------------------------------------------------
@@ -348,11 +362,13 @@ def nearest_compatible(grid: Grid, target: Stack) -> Suggestion | None:
     return candidates[0]
 
 
-def include_snippet(grid: Grid, stack: Stack) -> str:
+def include_snippet(grid: Grid, stack: Stack, *, pins: Mapping[str, str] | None = None) -> str:
     """A ``[[include]]`` table for matrix.toml that would add this stack's cell.
 
     It names the axes of the grid's cells that the stack fills best (so the right backend),
-    with the user's exact versions; a value the stack lacks is left for the user to fill in.
+    with the user's exact versions, and ``pins`` for packages beyond the axes. A value the
+    stack lacks is the grid's newest, marked to change: the table stays valid matrix.toml
+    (a ``"?"`` would be refused), and the comment says what to write instead.
     """
     shapes = list(dict.fromkeys(tuple(c.requested) for c in grid.cells if c.requested))
     axes = max(
@@ -364,12 +380,22 @@ def include_snippet(grid: Grid, stack: Stack) -> str:
     for axis in axes:
         version = stack.version(axis)
         if version is None:
-            lines.append(f'{axis} = "?"  # fill in: your {AXIS_NAMES.get(axis, axis)} version')
+            lines.append(_unknown_value_line(grid, axis))
         elif axis == PYTHON_AXIS:
             lines.append(f'{axis} = "{_python_series(version)}"')
         else:
             lines.append(f'{axis} = "{version}"')
+    if pins:
+        table = ", ".join(f'{name} = "{version}"' for name, version in pins.items())
+        lines.insert(len(lines) - 1, f"pins = {{ {table} }}")
     return "\n".join(lines)
+
+
+def _unknown_value_line(grid: Grid, axis: str) -> str:
+    values = {c.requested[axis] for c in grid.cells if axis in c.requested}
+    newest = max(values, key=spec_sort_key, default="latest")
+    known = ", ".join(sorted(values, key=spec_sort_key))
+    return f'{axis} = "{newest}"  # not known from your stack: write yours (the grid has {known})'
 
 
 def _python_series(version: str) -> str:
@@ -385,7 +411,7 @@ def advise(grid: Grid, stack: Stack, upgrades: Mapping[str, str]) -> Advice:
     target = upgraded(stack, upgrades)
     free = _free_axes(grid, stack)
     now = matching_cells(grid, stack)
-    after = matching_cells(grid, target)
+    after, untested = evidence_for(grid, matching_cells(grid, target), upgrades)
 
     def key(cell: GridCell) -> tuple[str | None, ...]:
         return tuple(cell.requested.get(a) for a in free)
@@ -403,12 +429,43 @@ def advise(grid: Grid, stack: Stack, upgrades: Mapping[str, str]) -> Advice:
         upgrades={n: (stack.version(n), v) for n, v in upgrades.items()},
         now=now,
         after=tuple(pairings),
-        nearest=None if settled else nearest_compatible(grid, target),
+        # A suggestion reached from a stack the grid never tested would be a guess.
+        nearest=None if settled or untested else nearest_compatible(grid, target),
         include_now=None if now else include_snippet(grid, stack),
-        include_after=None if after else include_snippet(grid, target),
+        include_after=None
+        if after
+        else include_snippet(grid, target, pins={u.package: u.version for u in untested}),
         unconstrained=free,
         settled=settled,
+        untested=untested,
     )
+
+
+def evidence_for(
+    grid: Grid, cells: Sequence[GridCell], upgrades: Mapping[str, str]
+) -> tuple[tuple[GridCell, ...], tuple[Untested, ...]]:
+    """The cells that are evidence for the upgrade, and the upgrades none is evidence for.
+
+    A package that is an axis is matched by the cell's spec. One that is not (Werkzeug,
+    Django) was left to the resolver, so a cell says something about the upgrade only if it
+    installed exactly that version; otherwise the grid never tested it, whatever the cell's
+    verdict, and the cells' own versions of it are what the advice can report.
+    """
+    axes = set(axis_order(grid.cells))
+    off_axis = {n: v for n, v in upgrades.items() if n not in axes and n not in NON_PACKAGE_AXES}
+    kept = tuple(
+        c for c in cells if all(_same_version(c.installed.get(n), v) for n, v in off_axis.items())
+    )
+    untested = tuple(
+        Untested(name, version, tuple((c.cell_id, c.installed.get(name)) for c in cells))
+        for name, version in off_axis.items()
+        if not any(_same_version(c.installed.get(name), version) for c in cells)
+    )
+    return kept, untested
+
+
+def _same_version(installed: str | None, wanted: str) -> bool:
+    return installed is not None and _same(installed, Version(wanted))
 
 
 # -- words ----------------------------------------------------------------------------------------
@@ -476,6 +533,7 @@ def render_advice(advice: Advice, *, grid_axes: Sequence[str]) -> str:
         out.append("Now: " + "; ".join(_cell_line(c, free) for c in advice.now))
     else:
         out += ["Now: the grid has no cell for your current stack."]
+    out += [_untested_words(u) for u in advice.untested]
     if not advice.after:
         out += [
             "After the upgrade: the grid has no cell for this stack, so it cannot say.",
@@ -490,7 +548,7 @@ def render_advice(advice: Advice, *, grid_axes: Sequence[str]) -> str:
         out += ["", "Nothing else to change: the upgraded stack is compatible."]
     elif advice.nearest is not None:
         out += ["", _nearest_words(advice.nearest)]
-    else:
+    elif not advice.untested:
         out += ["", "The grid has no compatible cell at all to suggest instead."]
     if advice.include_now and advice.after:
         out += [
@@ -500,6 +558,23 @@ def render_advice(advice: Advice, *, grid_axes: Sequence[str]) -> str:
             _indent(advice.include_now),
         ]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _untested_words(untested: Untested) -> str:
+    """Why the grid says nothing of this upgrade, with what its cells did install instead."""
+    name = _name(untested.package)
+    seen = [(cid, v) for cid, v in untested.installed if v is not None]
+    if seen:
+        had = "; ".join(f"{name} {v} [cell {cid}]" for cid, v in seen)
+        where = f"the cells for your stack installed {had}"
+    elif untested.installed:
+        where = f"the cells for your stack installed no {name} at all"
+    else:
+        where = "nor has the grid any other cell for your stack"
+    return (
+        f"Untested: {name} is not an axis of the grid, and no cell installed "
+        f"{name} {untested.version} ({where}), so the grid cannot say whether it is safe."
+    )
 
 
 def _failing_lines(pairing: Pairing) -> list[str]:
@@ -530,7 +605,7 @@ def _nearest_words(suggestion: Suggestion) -> str:
     ]
     count = len(moves)
     return (
-        f"Nearest compatible combination ({count} axis{'es' if count != 1 else ''} changed) "
+        f"Nearest compatible combination ({count} {'axis' if count == 1 else 'axes'} changed) "
         f"[cell {cell.cell_id}]:\n" + "\n".join(f"    - {m}" for m in moves)
     )
 

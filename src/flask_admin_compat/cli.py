@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.matrix.matrix import SUITES, MatrixError, load_matrix
+from flask_admin_compat.matrix.matrix import MAX_JOBS, SUITES, MatrixError, load_matrix
 from flask_admin_compat.matrix.select import KeywordError, choose
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.matrix.shard import Shard, ShardError, parse_shard
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cell", action="append", default=[], help="run this cell id (repeatable)")
     run.add_argument(
-        "--jobs", "-j", type=_positive_int, help="cells at once (default: the matrix's setting)"
+        "--jobs", "-j", type=_jobs, help="cells at once (default: the matrix's setting)"
     )
     run.add_argument(
         "--force", action="store_true", help="run cells even when their result is fresh"
@@ -65,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--refresh-index", action="store_true", help="ask the index again now")
     run.add_argument("--echo", action="store_true", help="show each command's output as it runs")
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run holds this checkout, wait for it instead of refusing",
+    )
     run.add_argument(
         "--shard", type=_shard, help="run shard i of N (e.g. 2/4), balanced on past durations"
     )
@@ -154,6 +159,13 @@ def _download_python_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _merge_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--matrix",
+        type=Path,
+        metavar="FILE",
+        help="the grid holds exactly this matrix's cells: those without a folder are carried "
+        "from the grid being replaced, those no longer in it leave (default: every folder)",
+    )
     parser.add_argument(
         "--cells",
         type=Path,
@@ -273,6 +285,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = _positive_int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_JOBS} cells at once, not {value}")
+    return value
+
+
 def _date(text: str) -> datetime:
     try:
         day = date.fromisoformat(text)
@@ -356,6 +378,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         suites=args.suite,
         pytest_args=tuple(args.pytest_args),
         download_python=args.download_python,
+        wait=args.wait,
     )
     try:
         return run_matrix(matrix, layout, request, out=out)
@@ -370,7 +393,13 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
     except ModuleNotFoundError as exc:
         return _without_runner("merge", exc)
 
+    try:
+        cells = _matrix_cells(args.matrix) if args.matrix is not None else None
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     request = MergeRequest(
+        matrix_cells=cells,
         previous=args.previous,
         compare=not args.no_previous,
         fail_on_regression=args.fail_on_regression,
@@ -413,6 +442,15 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
         return EXIT_BAD_INPUT
     request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
     return run_bisect(matrix, root, reports, request, out=out)
+
+
+def _matrix_cells(path: Path) -> dict[str, dict[str, str]]:
+    """Every cell of a matrix by id, offline (as `list` sees them): what a merged grid holds."""
+    matrix = load_matrix(path)
+    cells, notes = list_cells(matrix, series_cache=series_cache_for(matrix))
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return {cell.id: cell.requested for cell in cells}
 
 
 def _advise(args: argparse.Namespace, out: IO[str]) -> int:

@@ -6,11 +6,12 @@ naming it, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -132,3 +133,67 @@ def copy_file_atomic(source: Path, target: Path) -> None:
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.copyfile(source, tmp)
     tmp.replace(target)
+
+
+def write_texts_atomic(texts: Mapping[Path, str]) -> None:
+    """Write several files all or none: each atomically, and none replaced unless all can be.
+
+    Every new text is first written in full beside its file; only then is each renamed into
+    place. A target that cannot take a file (a folder of that name) or a failing rename puts
+    back the files already replaced, so that the set never disagrees with itself (grid.json
+    new, grid.md old). The OSError then names the file that failed.
+    """
+    staged: dict[Path, Path] = {}
+    saved: dict[Path, Path | None] = {}
+    replaced: list[Path] = []
+    try:
+        for path, text in texts.items():
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "a folder stands where it goes", str(path))
+            staged[path] = _stage(path, text)
+        for path in staged:
+            saved[path] = _keep_old(path)
+        try:
+            for path, tmp in staged.items():
+                tmp.replace(path)
+                replaced.append(path)
+        except OSError:
+            for path in replaced:
+                old = saved[path]
+                if old is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    old.replace(path)
+            raise
+    finally:
+        for leftover in (*staged.values(), *(p for p in saved.values() if p is not None)):
+            leftover.unlink(missing_ok=True)
+
+
+def _stage(path: Path, text: str) -> Path:
+    """The text in a temporary file beside ``path``, synced, readable by all: ready to rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).chmod(0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def _keep_old(path: Path) -> Path | None:
+    """A second name for the file being replaced (a hard link: no copy), to put it back."""
+    if not path.exists():
+        return None
+    backup = path.with_name(f".{path.name}.{os.getpid()}.old")
+    backup.unlink(missing_ok=True)
+    try:
+        os.link(path, backup)
+    except OSError:  # a file system without hard links
+        shutil.copy2(path, backup)
+    return backup

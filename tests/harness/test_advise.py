@@ -274,11 +274,16 @@ def test_nearest_prefers_fewest_axes_then_newest() -> None:
     assert nearest_compatible(grid(cell("3.1.*", "2.1.*", "incompatible")), target) is None
 
 
-def test_include_snippet_leaves_unknown_values_to_fill() -> None:
-    the_grid = grid(cell("3.0.*", "2.1.*"))
+def test_include_snippet_fills_unknown_values_with_valid_ones_to_change() -> None:
+    the_grid = grid(cell("3.0.*", "2.1.*", python="3.11"), cell("3.0.*", "2.1.*", python="3.12"))
     snippet = include_snippet(the_grid, Stack({"flask": "3.1.0"}, python=None))
-    assert 'python = "?"  # fill in: your Python version' in snippet
+    # A "?" would be refused by matrix.toml; the grid's newest is valid, and marked to change.
+    assert (
+        'python = "3.12"  # not known from your stack: write yours (the grid has 3.11, 3.12)'
+        in snippet
+    )
     assert 'flask = "3.1.0"' in snippet
+    assert '"?"' not in snippet
 
 
 # -- the interpreter and the command line ------------------------------------------------------

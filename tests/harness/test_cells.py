@@ -203,7 +203,7 @@ def test_an_include_may_pin_a_package_beyond_the_axes(
 ) -> None:
     text = small_matrix_path.read_text() + (
         '\n[[include]]\npython = "3.12"\nflask = "3.0.*"\nflask-admin = "1.6.*"\n'
-        'sqlalchemy = "2.0.*"\nwtforms = "3.1.*"\nflask-sqlalchemy = "3.1.*"\n'
+        'sqlalchemy = "2.0.*"\npins = { wtforms = "3.1.*" }\nflask-sqlalchemy = "3.1.*"\n'
     )
     matrix = load_matrix(write_matrix(text))
     cell = expand(matrix)[-1]

@@ -63,7 +63,7 @@ def test_run_refuses_a_release_the_index_does_not_have(
     )
     assert main(["run", "--matrix", str(path)]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
-    assert f"error: {path}: flask[1] = '9.9.9': no such release on the index" in err
+    assert f"error: {path}: axes.flask[1] = '9.9.9': no such release on the index" in err
     assert not (tmp_path / "reports").exists()
 
 
@@ -113,7 +113,7 @@ def test_as_of_a_past_date_a_missing_release_is_a_warning(
     assert main([*args, "--exclude-newer", "2025-01-15"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert (
-        f"warning: {path}: flask-admin[1] = '2.2.*': no such release on the index as of 2025-01-15"
+        f"warning: {path}: axes.flask-admin[1] = '2.2.*': no such release on the index as of 2025-01-15"
         in err
     )
     assert "error: no cell matches the selection" in err

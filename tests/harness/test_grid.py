@@ -211,8 +211,14 @@ def test_merge_keeps_the_later_of_two_results_for_one_cell() -> None:
     late = result(requested(), "compatible", finished="2025-06-01T11:00:00+00:00")
     copy = Collected("copy", "cells/copy/result.json", late)
     grid = merged(collected(early), copy)
-    assert len(grid.cells) == 1
-    assert grid.cells[0].verdict == "compatible"
+    kept = grid.cell(early.cell_id)
+    assert kept is not None
+    assert kept.verdict == "compatible"
+    # The folder it sat in is no folder of that cell: shown, with no result of its own.
+    assert [c.cell_id for c in grid.cells] == sorted([early.cell_id, "copy"])
+    stray = grid.cell("copy")
+    assert stray is not None
+    assert stray.unreadable == f"it holds the result of cell {early.cell_id}"
     problems = merge_problems([collected(early), copy])
     assert any("is for cell" in p for p in problems)
     assert any("finished last" in p for p in problems)

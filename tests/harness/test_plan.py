@@ -118,7 +118,7 @@ def test_index_check_names_missing_releases(small_matrix_path: Path) -> None:
     )
     problems = check_against_index(load_matrix(small_matrix_path), snapshot, exclude_newer=None)
     assert problems == [
-        f"{small_matrix_path}: flask-admin[0] = '1.6.1': no such release on the index"
+        f"{small_matrix_path}: axes.flask-admin[0] = '1.6.1': no such release on the index"
     ]
 
 

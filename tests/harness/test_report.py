@@ -12,7 +12,12 @@ from factories import make_result
 
 from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import read_grid
-from flask_admin_compat.report.outputs import EXIT_OK, EXIT_REGRESSION, EXIT_USAGE
+from flask_admin_compat.report.outputs import (
+    EXIT_DAMAGED,
+    EXIT_OK,
+    EXIT_REGRESSION,
+    EXIT_USAGE,
+)
 from flask_admin_compat.results.model import CheckOutcome, PythonInfo, write_result
 
 ROOT = Path(__file__).parents[2]
@@ -110,7 +115,7 @@ def test_unreadable_result_is_named_on_stderr_and_kept(
     foreign.mkdir()
     (foreign / "result.json").write_text('{"format": "other"}', encoding="utf-8")
 
-    assert run(reports) == EXIT_OK
+    assert run(reports) == EXIT_DAMAGED
 
     err = capsys.readouterr().err
     assert "cells/py312-flask23-admin22-sqla20-fsa31/result.json" in err

@@ -397,7 +397,13 @@ def _result(cell_id: str, verdict: str, outcome: str) -> CellResult:
 
 
 def test_the_merge_step_publishes_links_and_reports_regressions(runner: StepRunner) -> None:
-    cell = runner.work / "reports" / "cells" / "py312-flask31-admin22"
+    # The merge holds exactly the matrix's cells (--matrix): here, one.
+    (runner.work / "matrix.toml").write_text(
+        '[axes]\npython = ["3.12"]\nflask = ["3.1.*"]\nflask-admin = ["2.2.*"]\n'
+        'sqlalchemy = ["2.0.*"]\n[backends]\nflask-sqlalchemy = ["3.1.*"]\n',
+        encoding="utf-8",
+    )
+    cell = runner.work / "reports" / "cells" / "py312-flask31-admin22-sqla20-fsa31"
     write_result(cell, _result(cell.name, "compatible", "passed"))
     done, outputs = runner("merge", "merge")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -411,7 +417,7 @@ def test_the_merge_step_publishes_links_and_reports_regressions(runner: StepRunn
     assert done.returncode == 0, done.stdout + done.stderr
     assert outputs == {"regressed": "true"}
     issue = (runner.work / "reports" / "regressions.md").read_text(encoding="utf-8")
-    assert "- py312-flask31-admin22: compatible -> incompatible" in issue
+    assert "- py312-flask31-admin22-sqla20-fsa31: compatible -> incompatible" in issue
     assert RUN_URL in issue
 
 

@@ -7,7 +7,7 @@ collected, so merging CI shards gives the grid of one full run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,18 +44,24 @@ class Collected:
     log_excerpt: tuple[str, ...] = ()
 
 
+#: What a cell shows when its folder is a file: nothing in it can be its result.
+NOT_A_FOLDER = "not a folder: a file stands where the cell's folder should be"
+
+
 def collect(cells_dir: Path, *, grid_dir: Path) -> tuple[Collected, ...]:
     """Read every cell folder under ``cells_dir``; a broken result is a value, not a raise.
 
     A folder without a ``result.json`` counts too: a cell that died before writing its result
-    must show in the grid, not vanish from it.
+    must show in the grid, not vanish from it; so does a file where a folder should be.
     """
-    folders = sorted(p for p in cells_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
-    return tuple(_collect_one(folder, grid_dir=grid_dir) for folder in folders)
+    entries = sorted(p for p in cells_dir.iterdir() if not p.name.startswith("."))
+    return tuple(_collect_one(entry, grid_dir=grid_dir) for entry in entries)
 
 
 def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
     result_file = folder / RESULT_FILE
+    if not _is_dir(folder):
+        return Collected(folder.name, _relative(folder, grid_dir), None, NOT_A_FOLDER)
     result: CellResult | None
     try:
         result = read_result(result_file)
@@ -65,7 +71,7 @@ def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
         result, problem = None, str(exc).removeprefix(f"{result_file}: ")
     log_name = result.log if result is not None else LOG_FILE
     log_file = folder / log_name if log_name else None
-    log_exists = log_file is not None and log_file.is_file()
+    log_exists = log_file is not None and _is_file(log_file)
     return Collected(
         folder=folder.name,
         result_path=_relative(result_file, grid_dir),
@@ -75,6 +81,20 @@ def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
         log_exists=log_exists,
         log_excerpt=read_log_excerpt(log_file) if log_file is not None and log_exists else (),
     )
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a folder above it that may not be searched: not usable either way
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _relative(path: Path, start: Path) -> str:
@@ -107,29 +127,74 @@ def merge(
     link_base: str | None = None,
     previous: Grid | None = None,
     link_local_logs: bool = True,
+    matrix_cells: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Grid:
-    """Merge collected cells into a grid; ``previous`` only helps place unreadable cells.
+    """Merge collected cells into a grid.
 
     ``link_local_logs=False`` is for a grid published without its logs (the one committed to
     the repository): cells show their log's last lines instead of a link that would break.
 
-    Merging is order-independent, so merging CI shards gives the grid of one full run. Two
-    results claiming the same cell id keep the one that finished last (a re-run).
+    Each cell gets its newest readable result, wherever it was found: a result in another
+    cell's folder still counts for its own cell, and the folder it sat in shows as that
+    folder's cell with an unreadable result (its own result is not there). Merging is
+    order-independent, so merging CI shards gives the grid of one full run.
+
+    Given ``matrix_cells`` (cell id to its requested specs, the whole current matrix), the
+    grid is the matrix: one entry per cell that has a result, the cells a run did not reach
+    carried from ``previous`` (the grid being replaced) as they were, with their own dates,
+    and cells no longer in the matrix left out (the diff lists them as gone). Without it
+    (merging shards, or folders alone), every cell found is shown and ``previous`` only helps
+    place unreadable cells.
     """
     items = list(collected)
     links = _LogLinks(link_base, link_local_logs)
-    readable = [_from_result(c, links) for c in items if c.result is not None]
-    by_id: dict[str, GridCell] = {}
-    for cell in readable:
-        kept = by_id.get(cell.cell_id)
-        if kept is None or (cell.finished_at or "") > (kept.finished_at or ""):
-            by_id[cell.cell_id] = cell
-    placed = tuple(by_id.values())
+    readable: dict[str, GridCell] = {}
     for item in items:
-        if item.result is None and item.folder not in by_id:
-            by_id[item.folder] = _unreadable(item, links, placed, previous)
-    cells = tuple(sorted(by_id.values(), key=lambda c: c.cell_id))
-    return Grid(generated_at, harness_version, cells, link_base=link_base)
+        if item.result is not None:
+            _keep_newest(readable, _from_result(item, links))
+    unreadable = {item.folder: item for item in map(_as_folder, items) if item.result is None}
+    carried = (
+        {c.cell_id: c for c in previous.cells} if previous and matrix_cells is not None else {}
+    )
+    ids = sorted(matrix_cells if matrix_cells is not None else {*readable, *unreadable})
+    placed = tuple(readable.values())
+    cells: list[GridCell] = []
+    for cell_id in ids:
+        found = {cell_id: readable[cell_id]} if cell_id in readable else {}
+        old = carried.get(cell_id)
+        if old is not None and old.unreadable is None:
+            _keep_newest(found, old)  # a result on disk wins a tie: it has its log
+        if cell_id in found:
+            cells.append(found[cell_id])
+        elif cell_id in unreadable:
+            requested = (matrix_cells or {}).get(cell_id)
+            cells.append(_unreadable(unreadable[cell_id], links, placed, previous, requested))
+        elif old is not None:  # unreadable then, and nothing new found: still shown as it was
+            cells.append(old)
+    return Grid(generated_at, harness_version, tuple(cells), link_base=link_base)
+
+
+def _keep_newest(by_id: dict[str, GridCell], cell: GridCell) -> None:
+    """Keep ``cell`` if it finished later than the one kept for its id (the first on a tie)."""
+    kept = by_id.get(cell.cell_id)
+    if kept is None or (cell.finished_at or "") > (kept.finished_at or ""):
+        by_id[cell.cell_id] = cell
+
+
+def _as_folder(item: Collected) -> Collected:
+    """The folder's own cell: a folder holding another cell's result holds none of its own."""
+    if item.result is None or item.result.cell_id == item.folder:
+        return item
+    return replace(item, result=None, problem=f"it holds the result of cell {item.result.cell_id}")
+
+
+def left_out(
+    collected: Iterable[Collected], grid: Grid, matrix_cells: Mapping[str, object]
+) -> tuple[list[str], list[str]]:
+    """Cell folders found that are no cell of the matrix, and matrix cells with no result."""
+    shown = {c.cell_id for c in grid.cells}
+    found = {i.folder for i in collected} | {i.result.cell_id for i in collected if i.result}
+    return sorted(found - set(matrix_cells)), sorted(set(matrix_cells) - shown)
 
 
 def merge_problems(collected: Iterable[Collected]) -> list[str]:
@@ -142,7 +207,10 @@ def merge_problems(collected: Iterable[Collected]) -> list[str]:
             continue
         cell_id = item.result.cell_id
         if cell_id != item.folder:
-            problems.append(f"{item.result_path} is for cell {cell_id}, not {item.folder}")
+            problems.append(
+                f"{item.result_path} is for cell {cell_id}, not {item.folder}: "
+                f"it counts for {cell_id}, and {item.folder} has no result of its own"
+            )
         if cell_id in owners:
             problems.append(
                 f"{item.result_path} and {owners[cell_id]} are both cell {cell_id}; "
@@ -169,9 +237,14 @@ def _from_result(item: Collected, links: _LogLinks) -> GridCell:
 
 
 def _unreadable(
-    item: Collected, links: _LogLinks, placed: Sequence[GridCell], previous: Grid | None
+    item: Collected,
+    links: _LogLinks,
+    placed: Sequence[GridCell],
+    previous: Grid | None,
+    known: Mapping[str, str] | None = None,
 ) -> GridCell:
-    requested = infer_requested(item.folder, placed, previous)
+    # The matrix knows the cell's specs; failing that, they are guessed from its id.
+    requested = dict(known) if known is not None else infer_requested(item.folder, placed, previous)
     stand_in = CellResult(
         cell_id=item.folder,
         requested=requested,

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from flask_admin_compat import __version__
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.index import IndexSnapshot
 from flask_admin_compat.matrix.matrix import SCOPING, SUITE_REQUIREMENTS, SUITES, UPSTREAM
@@ -43,8 +44,14 @@ def fingerprint(
     index_digest: str,
     exclude_newer: str | None,
     pytest_args: Sequence[str],
+    timeout_s: float | None = None,
+    harness_version: str = __version__,
 ) -> str:
-    """The freshness key of one cell run: any change to an input makes a new key."""
+    """The freshness key of one cell run: any change to an input makes a new key.
+
+    The timeout counts (a verdict reached in 60 s says nothing of what 900 s would find),
+    and so does the harness's own version (another harness judges otherwise).
+    """
     payload = {
         "cell": cell_id,
         "requirements": list(requirements),
@@ -54,6 +61,8 @@ def fingerprint(
         "index": index_digest,
         "exclude_newer": exclude_newer,
         "pytest_args": list(pytest_args),
+        "timeout_s": timeout_s,
+        "harness": harness_version,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -66,6 +75,7 @@ def fingerprints(
     suite_dir: Path,
     exclude_newer: datetime | None,
     pytest_args: Sequence[str],
+    timeout_s: float | None = None,
 ) -> dict[str, str]:
     """Each cell's freshness key; the index digest covers only that cell's own packages."""
     suite_hash = tree_hash(suite_dir)
@@ -77,6 +87,7 @@ def fingerprints(
             suite_hash=suite_hash,
             exclude_newer=exclude_newer,
             pytest_args=pytest_args,
+            timeout_s=timeout_s,
         )
         for cell in cells
     }
@@ -90,6 +101,7 @@ def _cell_fingerprint(
     suite_hash: str,
     exclude_newer: datetime | None,
     pytest_args: Sequence[str],
+    timeout_s: float | None,
 ) -> str:
     """One cell's freshness key; the index digest covers only the cell's own packages."""
     return fingerprint(
@@ -101,6 +113,7 @@ def _cell_fingerprint(
         index_digest=snapshot.digest([n for n, _ in cell.packages], exclude_newer=exclude_newer),
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=pytest_args,
+        timeout_s=timeout_s,
     )
 
 
@@ -111,6 +124,7 @@ def upstream_fingerprints(
     deps_text: str,
     exclude_newer: datetime | None,
     postgres: bool,
+    timeout_s: float | None = None,
 ) -> dict[str, str]:
     """Each cell's freshness key for Flask-Admin's own tests, apart from the scoping suite's.
 
@@ -128,6 +142,7 @@ def upstream_fingerprints(
             suite_hash=deps_hash,
             exclude_newer=exclude_newer,
             pytest_args=("postgres",) if postgres else (),
+            timeout_s=timeout_s,
         )
         for cell in cells
     }

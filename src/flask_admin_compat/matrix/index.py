@@ -281,12 +281,14 @@ def check_against_index(
     """Specs that name no release on the index, one line each naming file, key and value."""
     problems: list[str] = []
     for table in matrix.tables:
+        backends_key = f"{table.key}.backends" if table.own_backends else "backends"
         for name, values in (*table.axes, *table.backends):
             if name == PYTHON:
                 continue
-            # [axes] and [backends] keep the short key they always had (flask[1]).
-            where = f"{table.key}.backends." if name in dict(table.backends) else f"{table.key}."
-            key = f"{where if table.key != 'axes' else ''}{name}"
+            # Every key as the file spells it: axes.flask, matrix[1].flask, backends.X.
+            key = (
+                f"{backends_key}.{name}" if name in dict(table.backends) else f"{table.key}.{name}"
+            )
             versions = snapshot.versions(name, exclude_newer=exclude_newer)
             if not versions:
                 problems.append(f"{matrix.path}: {key}: no release of {name} on the index")

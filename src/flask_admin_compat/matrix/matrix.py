@@ -42,6 +42,11 @@ SQLITE = "sqlite"  # a temporary file per cell: embedded, nothing to start, the 
 POSTGRESQL = "postgresql"  # a real server, where held sessions show their cost
 DATABASES: tuple[str, ...] = (SQLITE, POSTGRESQL)
 
+PINS = "pins"  # an [[include]]'s packages beyond the axes
+#: More cells at once than this is a typo (jobs = 10000), not a machine: each cell is a
+#: pytest process with its own environment, and 2 of them already fill a 2-core machine.
+MAX_JOBS = 256
+
 _TOP_LEVEL_KEYS = frozenset({"settings", "axes", "matrix", "backends", "exclude", "include"})
 _TABLE_NAME = "name"  # a [[matrix]] table's optional label, shown in messages
 _SET_KEYS = frozenset({"version", "with"})  # a backend value installed with other packages
@@ -134,6 +139,7 @@ class Table:
     backends: BackendAxes
     databases: tuple[str, ...] = (SQLITE,)
     name: str | None = None
+    own_backends: bool = False  # backends.NAME in the table itself, not the file's [backends]
 
 
 @dataclass(frozen=True)
@@ -205,9 +211,15 @@ def load_matrix(path: Path) -> Matrix:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise MatrixError(path, "(file)", str(path), f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise MatrixError(path, "(file)", str(path), _not_utf8(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise MatrixError(path, "(file)", str(path), f"not valid TOML: {exc}") from None
     return parse_matrix(raw, path=path)
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
 
 
 def parse_matrix(raw: dict[str, Any], *, path: Path) -> Matrix:
@@ -258,6 +270,9 @@ def _parse_table(
         name = None  # [axes] has no label: "name" there would be a package
     elif name is not None and (not isinstance(name, str) or not name.strip()):
         raise MatrixError(path, f"{key}.{_TABLE_NAME}", name, "a table's name is a string")
+    skip = {"backends", _TABLE_NAME} if key != "axes" else set()
+    axes = _parse_axes({k: v for k, v in item.items() if k not in skip}, path=path, prefix=key)
+    # Axes first: a bad value there is what a person most likely mistyped.
     own = item.get("backends") if key != "axes" else None
     if own is not None:
         if not isinstance(own, dict):
@@ -267,10 +282,8 @@ def _parse_table(
         backends = default_backends
     else:
         raise MatrixError(path, "backends", None, f"must be a table, e.g. [backends] (for {key})")
-    skip = {"backends", _TABLE_NAME} if key != "axes" else set()
-    axes = _parse_axes({k: v for k, v in item.items() if k not in skip}, path=path, prefix=key)
     databases = _parse_databases(item.get(DATABASE, [SQLITE]), path=path, key=f"{key}.{DATABASE}")
-    return Table(key, axes, backends, databases, name)
+    return Table(key, axes, backends, databases, name, own_backends=own is not None)
 
 
 def _known(keys: frozenset[str] | tuple[str, ...]) -> str:
@@ -410,10 +423,38 @@ def _parse_values(values: object, *, key: str, path: Path, python: bool) -> tupl
             if python
             else _parse_axis_value(value, key=item_key, path=path)
         )
-        if spec in parsed:
-            raise MatrixError(path, item_key, value, "duplicate value on this axis")
+        _check_distinct(spec, parsed, values, key=key, index=i, path=path)
         parsed.append(spec)
     return tuple(parsed)
+
+
+def _check_distinct(
+    spec: AxisValue,
+    parsed: list[AxisValue],
+    values: list[Any],
+    *,
+    key: str,
+    index: int,
+    path: Path,
+) -> None:
+    """Refuse a value that repeats an earlier one, or would give its cells the same ids.
+
+    ``"3.1.*"`` and ``"3.1"`` are two specs but both spell ``flask31`` in an id; said here as
+    the two values, rather than later as two cells with one id.
+    """
+    for j, earlier in enumerate(parsed):
+        same_id = (
+            isinstance(spec, VersionSpec)
+            and isinstance(earlier, VersionSpec)
+            and spec.id_fragment == earlier.id_fragment
+        )
+        if spec == earlier:
+            problem = f"duplicate value on this axis: same as {key}[{j}] = {values[j]!r}"
+        elif same_id:
+            problem = f"gives cells the same id as {key}[{j}] = {values[j]!r}; keep one of the two"
+        else:
+            continue
+        raise MatrixError(path, f"{key}[{index}]", values[index], problem)
 
 
 def _parse_python(value: object, *, key: str, path: Path) -> VersionSpec:
@@ -492,32 +533,32 @@ def _parse_include(
     item: dict[str, Any], *, index: int, path: Path, axis_names: list[str]
 ) -> Include:
     key = f"include[{index}]"
+    _check_include_keys(item, key=key, path=path, axis_names=axis_names)
     backends = [name for name in item if name in BACKENDS]
     if len(backends) != 1:
         raise MatrixError(path, key, item, f"name exactly one backend ({_known(BACKENDS)})")
     # Beyond the axes, an include may pin further packages (e.g. wtforms = "3.1.*" beside
-    # Flask-Admin 1.6): they come after the axes and before the backend, as extra axes would.
-    extras = [n for n in item if n not in axis_names and n not in BACKENDS and n != DATABASE]
+    # Flask-Admin 1.6) in its `pins` table: they come after the axes and before the backend,
+    # as extra axes would. A bare key that is no axis is a typo, not a package (foo = "1.0").
+    pins = _include_pins(item, key=key, path=path, axis_names=axis_names)
+    given = {**item, **pins}
     values: list[tuple[str, VersionSpec]] = []
     beside: tuple[tuple[str, VersionSpec], ...] = ()
-    for name in (*axis_names, *extras, backends[0]):
-        if name not in item:
-            raise MatrixError(path, f"{key}.{name}", None, "an include gives every axis a value")
-        if name in extras:
-            _check_package_name(name, key=f"{key}.{name}", path=path)
-        raw_value = item[name]
+    for name in (*axis_names, *pins, backends[0]):
+        where = f"{key}.{PINS}.{name}" if name in pins else f"{key}.{name}"
+        if name not in given:
+            raise MatrixError(path, where, None, "an include gives every axis a value")
+        raw_value = given[name]
         if name == backends[0] and isinstance(raw_value, dict) and "each" not in raw_value:
-            install_set = _parse_install_set(
-                raw_value, backend=name, key=f"{key}.{name}", path=path
-            )
+            install_set = _parse_install_set(raw_value, backend=name, key=where, path=path)
             raw_value, beside = raw_value["version"], install_set.beside
         parsed = (
-            _parse_python(raw_value, key=f"{key}.{name}", path=path)
+            _parse_python(raw_value, key=where, path=path)
             if name == PYTHON
-            else _parse_axis_value(raw_value, key=f"{key}.{name}", path=path)
+            else _parse_axis_value(raw_value, key=where, path=path)
         )
         if not isinstance(parsed, VersionSpec):
-            raise MatrixError(path, f"{key}.{name}", item[name], "an include names one version")
+            raise MatrixError(path, where, given[name], "an include names one version")
         values.append((name, parsed))
     database = item.get(DATABASE, SQLITE)
     if database not in DATABASES:
@@ -525,6 +566,39 @@ def _parse_include(
             path, f"{key}.{DATABASE}", database, f"unknown database (known: {_known(DATABASES)})"
         )
     return Include(tuple(values), index, database, beside)
+
+
+def _check_include_keys(
+    item: dict[str, Any], *, key: str, path: Path, axis_names: list[str]
+) -> None:
+    """Every key of an ``[[include]]`` is an axis, a backend, ``database`` or ``pins``."""
+    known = frozenset((*axis_names, *BACKENDS, DATABASE, PINS))
+    for name, value in item.items():
+        if name not in known:
+            raise MatrixError(
+                path,
+                f"{key}.{name}",
+                value,
+                f"unknown key (known: {_known(known)}); pin another package with "
+                f'{PINS} = {{ {name} = "..." }}',
+            )
+
+
+def _include_pins(
+    item: dict[str, Any], *, key: str, path: Path, axis_names: list[str]
+) -> dict[str, Any]:
+    """An include's ``pins = { wtforms = "3.1.*" }``: packages beyond the axes, by name."""
+    if PINS not in item:
+        return {}
+    pins = item[PINS]
+    if not isinstance(pins, dict) or not pins:
+        raise MatrixError(path, f"{key}.{PINS}", pins, 'write pins = { package = "spec" }')
+    for name in pins:
+        where = f"{key}.{PINS}.{name}"
+        _check_package_name(name, key=where, path=path)
+        if name in axis_names or name in BACKENDS or name == DATABASE:
+            raise MatrixError(path, where, pins[name], "an axis or backend: give it outside pins")
+    return dict(pins)
 
 
 def _parse_settings(raw: object, *, path: Path) -> Settings:
@@ -543,7 +617,7 @@ def _parse_settings(raw: object, *, path: Path) -> Settings:
     timeout = raw.get("timeout", defaults.timeout_s)
     _positive_int(timeout, key="settings.timeout", path=path)
     jobs_raw = raw.get("jobs", "auto")
-    jobs = None if jobs_raw == "auto" else _positive_int(jobs_raw, key="settings.jobs", path=path)
+    jobs = None if jobs_raw == "auto" else _jobs(jobs_raw, path=path)
     max_age = raw.get("index-max-age", defaults.index_max_age_s)
     _positive_int(max_age, key="settings.index-max-age", path=path, allow_zero=True)
     suites = raw.get("suites", list(defaults.suites))
@@ -552,6 +626,15 @@ def _parse_settings(raw: object, *, path: Path) -> Settings:
     if len(set(suites)) != len(suites):
         raise MatrixError(path, "settings.suites", suites, "name each suite once")
     return Settings(timeout, jobs, max_age, tuple(suites))
+
+
+def _jobs(value: object, *, path: Path) -> int:
+    jobs = _positive_int(value, key="settings.jobs", path=path)
+    if jobs > MAX_JOBS:
+        raise MatrixError(
+            path, "settings.jobs", value, f'at most {MAX_JOBS}, or "auto" (one per CPU)'
+        )
+    return jobs
 
 
 def _positive_int(value: object, *, key: str, path: Path, allow_zero: bool = False) -> int:

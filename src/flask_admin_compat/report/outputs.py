@@ -7,9 +7,10 @@ through one :class:`Renderer` and writes every file atomically in :func:`write_o
 
 from __future__ import annotations
 
+import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,16 +18,19 @@ from typing import Protocol, TextIO
 
 from flask_admin_compat import __version__
 from flask_admin_compat.grid.diff import with_changes
-from flask_admin_compat.grid.merge import collect, merge, merge_problems
+from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, read_grid, render_json
-from flask_admin_compat.jsonio import write_text_atomic
+from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
-from flask_admin_compat.results.model import VERDICTS
+from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult
 
 EXIT_OK = 0
 EXIT_REGRESSION = 1
 EXIT_USAGE = 2
+#: The grid was written, but some result could not be used as it stands (unreadable, or in
+#: another cell's folder): the reports folder needs a look, so a script must not see success.
+EXIT_DAMAGED = 3
 
 
 class Renderer(Protocol):
@@ -52,69 +56,134 @@ class MergeRequest:
     fail_on_regression: bool = False
     link_base: str | None = None
     link_local_logs: bool = True
+    # The current matrix's cells (id to requested specs): the grid is exactly those, cells
+    # not re-run carried from the grid being replaced. None: every cell folder found.
+    matrix_cells: Mapping[str, Mapping[str, str]] | None = None
+    # This run's results, for the cells whose result could not be written to their folder.
+    this_run: tuple[CellResult, ...] = ()
 
 
 def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = None) -> int:
     """Merge every cell folder under ``cells_dir`` into the grid files in ``out_dir``."""
     request = request or MergeRequest()
     started = time.perf_counter()
-    if not cells_dir.is_dir():
-        print(
-            f"merge_grid: no cells folder at {cells_dir}; run `nox -s matrix` first",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    collected = collect(cells_dir, grid_dir=out_dir)
-    for problem in merge_problems(collected):
-        print(f"merge_grid: {problem}", file=sys.stderr)
-    previous = _previous(request, out_dir)
+    try:
+        found = cells_dir.is_dir()
+        if not found and request.matrix_cells is None:
+            _say(f"no cells folder at {cells_dir}; run `nox -s matrix` first")
+            return EXIT_USAGE
+        # With the matrix, no folder at all is a fresh clone: the grid carries every cell.
+        collected = collect(cells_dir, grid_dir=out_dir) if found else ()
+    except OSError as exc:
+        _say(f"cannot read the cells folder: {exc}")
+        return EXIT_DAMAGED
+    collected = (*collected, *_unwritten(request.this_run, collected, cells_dir, out_dir))
+    problems = merge_problems(collected)
+    for problem in problems:
+        _say(problem)
+    replaced = _replaced_grid(out_dir)
+    previous = _previous(request, out_dir, replaced)
     grid = merge(
         collected,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         harness_version=__version__,
         link_base=request.link_base,
-        previous=previous,
+        previous=replaced if request.matrix_cells is not None else previous,
         link_local_logs=request.link_local_logs,
+        matrix_cells=request.matrix_cells,
     )
+    if request.matrix_cells is not None:
+        _say_left_out(collected, grid, request.matrix_cells, replaced)
     grid = with_changes(grid, previous)
-    written = write_outputs(grid, out_dir)
+    try:
+        written = write_outputs(grid, out_dir)
+    except OSError as exc:
+        _say(f"cannot write the grid, none of its files replaced: {exc}")
+        return EXIT_DAMAGED
     _summarise(grid, written, seconds=time.perf_counter() - started, out=sys.stdout)
     changes = grid.changes
     if changes is not None and changes.regressions:
         for change in changes.regressions:
             broke = f"; broke: {', '.join(change.checks)}" if change.checks else ""
-            print(
-                f"merge_grid: regression: {change.cell_id}: {change.before} -> {change.after}"
-                f"{broke}",
-                file=sys.stderr,
-            )
+            _say(f"regression: {change.cell_id}: {change.before} -> {change.after}{broke}")
         if request.fail_on_regression:
             return EXIT_REGRESSION
-    return EXIT_OK
+    return EXIT_DAMAGED if problems else EXIT_OK
 
 
-def _previous(request: MergeRequest, out_dir: Path) -> Grid | None:
+def _say(line: str) -> None:
+    print(f"merge_grid: {line}", file=sys.stderr)
+
+
+def _unwritten(
+    results: Sequence[CellResult], collected: Sequence[Collected], cells_dir: Path, out_dir: Path
+) -> list[Collected]:
+    """This run's results that are not on disk as they are (their folder refused them)."""
+    on_disk = {(c.result.cell_id, c.result.finished_at) for c in collected if c.result}
+    return [
+        Collected(
+            folder=r.cell_id,
+            result_path=Path(
+                os.path.relpath(cells_dir / r.cell_id / RESULT_FILE, out_dir)
+            ).as_posix(),
+            result=r,
+        )
+        for r in results
+        if (r.cell_id, r.finished_at) not in on_disk
+    ]
+
+
+def _say_left_out(
+    collected: Sequence[Collected],
+    grid: Grid,
+    matrix_cells: Mapping[str, object],
+    replaced: Grid | None,
+) -> None:
+    """Name what the matrix left out: folders of cells gone from it, cells with no result."""
+    stray, missing = left_out(collected, grid, matrix_cells)
+    if stray:
+        _say(f"not cells of the matrix, left out of the grid: {', '.join(stray)}")
+    if replaced is not None:
+        gone = sorted({c.cell_id for c in replaced.cells} - set(matrix_cells))
+        if gone:
+            _say(f"gone from the matrix, and so from the grid: {', '.join(gone)}")
+    if missing:
+        _say(f"{len(missing)} cells of the matrix have no result yet (not in the grid)")
+
+
+def _replaced_grid(out_dir: Path) -> Grid | None:
+    """The grid.json about to be replaced: the cells a subset run did not reach come from it."""
+    path = out_dir / GRID_FILE
+    try:
+        if not path.exists():
+            return None
+        return read_grid(path)
+    except (GridError, OSError) as exc:
+        _say(f"not comparing with the previous grid, nor carrying cells from it: {exc}")
+        return None
+
+
+def _previous(request: MergeRequest, out_dir: Path, replaced: Grid | None) -> Grid | None:
     """The grid to compare with; an unusable one is reported and skipped, never fatal."""
     if not request.compare:
         return None
-    path = request.previous or out_dir / GRID_FILE
-    if request.previous is None and not path.exists():
-        return None  # a first run: nothing to compare with, and nothing to warn about
+    if request.previous is None:
+        return replaced  # a first run: nothing to compare with, and nothing to warn about
     try:
-        return read_grid(path)
+        return read_grid(request.previous)
     except GridError as exc:
-        print(f"merge_grid: not comparing with the previous grid: {exc}", file=sys.stderr)
+        _say(f"not comparing with the previous grid: {exc}")
         return None
 
 
 def write_outputs(grid: Grid, out_dir: Path) -> list[Path]:
-    """Render every format, then write each atomically; a failing renderer writes nothing.
+    """Render every format, then write them all or none (:func:`write_texts_atomic`).
 
-    Rendering all before writing any keeps the three files from disagreeing after a crash.
+    Rendering all before writing any, and replacing none unless all can be, keeps the three
+    files from disagreeing after a crash or a damaged reports folder.
     """
     texts = {out_dir / name: render(grid) for name, render in OUTPUTS.items()}
-    for path, text in texts.items():
-        write_text_atomic(path, text)
+    write_texts_atomic(texts)
     return list(texts)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import IO
@@ -44,6 +45,7 @@ from flask_admin_compat.run.env import (
     resolve_cell,
     uv_env,
 )
+from flask_admin_compat.run.exclusive import Busy, environment_lock, exclusive
 from flask_admin_compat.run.options import (
     RunOptions,
     cell_log,
@@ -66,7 +68,39 @@ def run_cell(
 
     The suite not run keeps its earlier outcome from the result on disk. A cell with no
     earlier verdict runs the scoping suite whatever was asked: a result is a verdict first.
+    A cell whose files cannot be written (its folder is a file, or not writable) is an
+    ``error`` of that cell with the reason, returned rather than raised: the run goes on, and
+    the merge shows it from this run's results.
     """
+    try:
+        return _run_and_write(cell, options, echo=echo, suites=suites)
+    except (OSError, Busy) as exc:
+        stop_if_interrupted(cell, options)  # what an interrupt cut short is no result
+        reason = (
+            f"its environment stayed in use for the cell's {options.timeout_s:.0f} s: {exc}"
+            if isinstance(exc, Busy)
+            else unwritable_reason(exc)
+        )
+        result = _result(cell, options, now_iso(), "error", reason, log=None)
+        try:  # the folder may have been fixed meanwhile; if not, the merge has it from memory
+            write_result(options.cells_dir / cell.id, result)
+        except OSError:
+            pass
+        return result
+
+
+def unwritable_reason(exc: OSError) -> str:
+    """Why, in the OS's words: ``... files: [Errno 17] File exists: 'reports/cells/x'``."""
+    return f"the harness could not write this cell's files: {exc}"
+
+
+def _run_and_write(
+    cell: Cell,
+    options: RunOptions,
+    *,
+    echo: IO[str] | None,
+    suites: Sequence[str],
+) -> CellResult:
     stop_if_interrupted(cell, options)
     cell_dir = options.cells_dir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
@@ -75,10 +109,14 @@ def run_cell(
         result = _result(cell, options, started_at, "excluded", cell.excluded_by.reason, log=None)
         write_result(cell_dir, result)
         return result
-    previous = _previous(cell_dir) if not {SCOPING, UPSTREAM} <= set(suites) else None
+    previous = (
+        _previous(cell_dir) or options.carried.get(cell.id)
+        if not {SCOPING, UPSTREAM} <= set(suites)
+        else None
+    )
     resolution: Resolution | None = None
     if SCOPING in suites or previous is None or previous.verdict == "excluded":
-        with cell_log(cell, options, cell_dir / LOG_FILE) as log:
+        with _environment(cell.id, options), cell_log(cell, options, cell_dir / LOG_FILE) as log:
             t0 = time.monotonic()
             deadline = t0 + options.timeout_s
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
@@ -93,10 +131,28 @@ def run_cell(
     else:
         result = previous
     if UPSTREAM in suites:
-        upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
+        with _environment(f"{cell.id}--upstream", options):
+            upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
         result = replace(result, upstream=upstream)
         write_result(cell_dir, result)
     return result
+
+
+def _environment(name: str, options: RunOptions) -> AbstractContextManager[None]:
+    """Hold ``.venvs/<name>`` for this cell: never two pytests (or installs) in one at once.
+
+    Another run of this checkout is kept out by the run lock already; this guards against
+    anything else using the environment (another project folder sharing it, the benchmark),
+    waiting for it up to the cell's own timeout.
+    """
+    venv = options.venvs_dir / name
+    reaper = options.reaper
+    return exclusive(
+        environment_lock(venv),
+        what=f"a run of cell {name}",
+        wait_s=options.timeout_s,
+        give_up=(lambda: reaper.stopping) if reaper is not None else None,
+    )
 
 
 def _previous(cell_dir: Path) -> CellResult | None:
@@ -142,12 +198,16 @@ def _run(
         venv, found, lock, log=log, deadline=deadline, env=env, echo=echo, reaper=options.reaper
     )
     durations["install"] = time.monotonic() - install_started
+    if problem is not None and out_of_time(deadline):
+        return _timed_out(cell, options, started_at, python, durations, t0)
     if problem is not None:
         return _result(cell, options, started_at, "error", problem, python=python,
                        durations=with_total(durations, t0))  # fmt: skip
     database_url = None
     if cell.database == POSTGRESQL:
         prepared = prepare_postgres(cell, options, venv, log=log, deadline=deadline, env=env)
+        if isinstance(prepared, Problem) and out_of_time(deadline):
+            return _timed_out(cell, options, started_at, python, durations, t0)
         if isinstance(prepared, Problem):
             return _result(cell, options, started_at, "error", prepared.reason, python=python,
                            durations=with_total(durations, t0))  # fmt: skip
@@ -174,11 +234,14 @@ def _run(
                         deadline=deadline, echo=echo, database_url=database_url,
                         backend=cell.backend)  # fmt: skip
         durations["rerun"] = rerun.duration_s
-        if not rerun.timed_out:
-            try:
-                outcomes = merge_rerun(outcomes, read_junit(rerun_path))
-            except JUnitError as exc:
-                log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
+        if rerun.timed_out:
+            # The first outcomes alone are no verdict: the re-run is what tells flaky from
+            # failing, and a cell out of time has not finished its checks.
+            return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
+        try:
+            outcomes = merge_rerun(outcomes, read_junit(rerun_path))
+        except JUnitError as exc:
+            log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
@@ -191,6 +254,11 @@ def _run(
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
     return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
+
+
+def out_of_time(deadline: float) -> bool:
+    """Whether the cell's time is up: a phase that failed then was cut short, not refused."""
+    return time.monotonic() >= deadline
 
 
 def _timed_out(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SCOPING
+from flask_admin_compat.results.model import CellResult
 from flask_admin_compat.run.locks import LockCache
 from flask_admin_compat.run.process import Reaper
 from flask_admin_compat.run.pythons import DownloadPython
@@ -42,6 +43,9 @@ class RunOptions:
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
     download_python: DownloadPython = "never"  # nox's --download-python: auto, never, always
+    # Each cell's result in the grid being replaced, for a cell whose folder has none (a fresh
+    # clone): the suite a run does not repeat keeps its outcome from there, as from the folder.
+    carried: Mapping[str, CellResult] = field(default_factory=dict)
 
     @property
     def suite_dir(self) -> Path:

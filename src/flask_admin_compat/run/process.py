@@ -7,9 +7,11 @@ everything it started, not just the top process.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -18,29 +20,59 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
+#: The watchdog: a tiny process in a session of its own, so that whatever kills the run
+#: (even SIGKILL of nox's whole process group) leaves it standing. The run tells it each
+#: command's process group as it starts (+pgid) and ends (-pgid); when the run dies its end of
+#: the pipe closes, and the watchdog kills every group still listed, children included.
+WATCHDOG = """
+import os, signal, sys
+groups = set()
+for line in sys.stdin:
+    if line[:1] in "+-" and line[1:].strip().isdigit():
+        (groups.add if line[0] == "+" else groups.discard)(int(line[1:]))
+for pgid in groups:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+"""
+
 
 class Reaper:
     """The commands running for one matrix run, so that an interrupt can kill them all.
 
     Worker threads never see Ctrl-C (Python delivers it to the main thread), and each command
-    runs in its own process group, so the main thread kills them through this list.
+    runs in its own process group, so the main thread kills them through this list. Given a
+    ``running_dir``, each command also gets a watchdog (above) and a pid file there, so that
+    commands outlive neither a run killed outright nor, failing that, the next run's start
+    (:func:`end_leftovers`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, running_dir: Path | None = None) -> None:
         self._lock = threading.Lock()
         self._live: set[subprocess.Popen[str]] = set()
         self.stopping = False
+        self._running_dir = running_dir
+        self._watchdog: subprocess.Popen[str] | None = None
 
     def add(self, proc: subprocess.Popen[str]) -> None:
         with self._lock:
             self._live.add(proc)
             stopping = self.stopping
+            self._tell_watchdog(f"+{proc.pid}")
+        self._write_pid_file(proc)
         if stopping:  # started in the instant between the interrupt and this call
             kill_group(proc)
 
     def discard(self, proc: subprocess.Popen[str]) -> None:
         with self._lock:
             self._live.discard(proc)
+            self._tell_watchdog(f"-{proc.pid}")
+        if self._running_dir is not None:
+            try:
+                (self._running_dir / f"{proc.pid}.json").unlink(missing_ok=True)
+            except OSError:
+                pass
 
     def kill_all(self) -> None:
         with self._lock:
@@ -48,6 +80,109 @@ class Reaper:
             live = list(self._live)
         for proc in live:
             kill_group(proc)
+
+    def close(self) -> None:
+        """The run is over: the watchdog, told nothing is left, ends by itself."""
+        with self._lock:
+            watchdog, self._watchdog = self._watchdog, None
+        if watchdog is not None and watchdog.stdin is not None:
+            try:
+                watchdog.stdin.close()
+                watchdog.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                watchdog.kill()  # it has nothing left to guard
+                watchdog.wait()
+
+    def _tell_watchdog(self, line: str) -> None:
+        if self._running_dir is None:
+            return
+        try:
+            if self._watchdog is None:
+                self._watchdog = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", WATCHDOG],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    start_new_session=True,
+                )
+            assert self._watchdog.stdin is not None
+            self._watchdog.stdin.write(line + "\n")
+            self._watchdog.stdin.flush()
+        except OSError:  # no watchdog: the pid files and the next run are the fallback
+            pass
+
+    def _write_pid_file(self, proc: subprocess.Popen[str]) -> None:
+        if self._running_dir is None:
+            return
+        started = _start_ticks(proc.pid)
+        record = {"pgid": proc.pid, "start_ticks": started, "run_pid": os.getpid(),
+                  "argv": [str(a) for a in proc.args][:4] if isinstance(proc.args, list) else []}  # fmt: skip
+        try:
+            self._running_dir.mkdir(parents=True, exist_ok=True)
+            path = self._running_dir / f"{proc.pid}.json"
+            path.write_text(json.dumps(record), encoding="utf-8")
+        except OSError:  # the watchdog still guards it; only a crash of both would leave it
+            pass
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat from the state on (the name may hold spaces), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def _start_ticks(pid: int) -> int | None:
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
+
+
+def end_leftovers(running_dir: Path) -> list[str]:
+    """End the commands a run that died left running, from its pid files; what was ended.
+
+    Called with the checkout's run lock held, so no live run owns these files. A process
+    counts only when it is in the recorded process group and started no earlier than its
+    leader did, so a pid that the system has since given to someone else is never touched.
+    """
+    if not running_dir.is_dir():
+        return []
+    ended: list[str] = []
+    for pid_file in sorted(running_dir.glob("*.json")):
+        try:
+            record = json.loads(pid_file.read_text(encoding="utf-8"))
+            pgid, since = int(record["pgid"]), int(record["start_ticks"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pid_file.unlink(missing_ok=True)
+            continue
+        members = _group_members(pgid, since=since)
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        if members:
+            what = " ".join(record.get("argv", [])[:2]) or "a command"
+            ended.append(f"{what} (process group {pgid}, left by run {record.get('run_pid')})")
+        pid_file.unlink(missing_ok=True)
+    return ended
+
+
+def _group_members(pgid: int, *, since: int) -> list[int]:
+    members: list[int] = []
+    if not Path("/proc").is_dir():  # not Linux: the watchdog is all there is
+        return members
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _proc_stat(int(entry.name))
+        if fields is None or len(fields) <= 19 or fields[0] == "Z":
+            continue
+        if int(fields[2]) == pgid and int(fields[19]) >= since:
+            members.append(int(entry.name))
+    return members
 
 
 @dataclass(frozen=True)

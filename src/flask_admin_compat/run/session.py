@@ -8,17 +8,20 @@ say, and only :func:`run_matrix` turns that into output.
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from flask_admin_compat.grid.model import GridError, read_grid
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
 from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
 from flask_admin_compat.matrix.index import (
@@ -31,14 +34,15 @@ from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, SUITES, UPSTRE
 from flask_admin_compat.matrix.select import choose
 from flask_admin_compat.matrix.series import series_cache_for, write_series_cache
 from flask_admin_compat.matrix.shard import Shard, durations_from_grid, pick
-from flask_admin_compat.report.outputs import merge_folder
+from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.exclusive import RUN_LOCK, Busy, exclusive
 from flask_admin_compat.run.locks import LockCache, generation
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.pool import Finished, run_pool
 from flask_admin_compat.run.postgres import server_for_cells
-from flask_admin_compat.run.process import Reaper
+from flask_admin_compat.run.process import Reaper, end_leftovers
 from flask_admin_compat.run.pythons import DownloadPython
 from flask_admin_compat.run.upstream_plan import DATABASE_URL, deps_text, load_deps
 
@@ -46,6 +50,7 @@ EXIT_OK = 0
 EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: another run holds the checkout; try again later
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,15 @@ class Layout:
         return self.root / ".cache" / "locks"
 
     @property
+    def running_dir(self) -> Path:
+        """A pid file per running command: what a run that died left behind is found here."""
+        return self.root / ".cache" / "running"
+
+    @property
+    def run_lock(self) -> Path:
+        return self.root / ".cache" / RUN_LOCK
+
+    @property
     def grid_file(self) -> Path:
         return self.reports / "grid.json"
 
@@ -91,6 +105,7 @@ class RunRequest:
     suites: tuple[str, ...] | None = None  # None: the matrix's [settings] suites
     pytest_args: tuple[str, ...] = ()
     download_python: DownloadPython = "never"
+    wait: bool = False  # another run holds the checkout: wait for it rather than refuse
 
 
 class Stop(Exception):
@@ -103,9 +118,53 @@ class Stop(Exception):
 
 
 def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
-    """Run the chosen cells of ``matrix``, write their results and merge the grid."""
+    """Run the chosen cells of ``matrix``, write their results and merge the grid.
+
+    One run at a time per checkout: a second one refuses, naming the first (or waits for
+    it, with ``--wait``), since both would share the cells' environments and reports.
+    """
+    with ExitStack() as held:
+        try:
+            held.enter_context(
+                exclusive(
+                    layout.run_lock,
+                    what=f"flask-admin-compat run on {layout.root}",
+                    wait_s=math.inf if request.wait else 0.0,
+                    on_wait=lambda who: print(f"waiting for {who.describe()}", file=sys.stderr),
+                )
+            )
+        except Busy as busy:
+            print(
+                f"error: another run is using {layout.root}: {busy.holder.describe()}; "
+                "wait for it to end, or run again with --wait",
+                file=sys.stderr,
+            )
+            return EXIT_BUSY
+        except OSError as exc:
+            print(f"error: cannot take the run lock {layout.run_lock}: {exc}", file=sys.stderr)
+            return EXIT_HARNESS_ERROR
+        except KeyboardInterrupt:  # Ctrl-C while waiting (--wait): nothing was started
+            print("\ninterrupted while waiting for the other run", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        end_crashed_runs_leftovers(layout)
+        return _run_matrix(matrix, layout, request, out=out)
+
+
+def end_crashed_runs_leftovers(layout: Layout) -> None:
+    """End what a run that died left running in this checkout's environments, and say so."""
+    try:
+        ended = end_leftovers(layout.running_dir)
+    except OSError as exc:
+        print(f"warning: cannot look for a crashed run's commands: {exc}", file=sys.stderr)
+        return
+    for what in ended:
+        print(f"note: ended a command left running by a run that died: {what}", file=sys.stderr)
+
+
+def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
     try:
         snapshot = ask_index(matrix, layout, request)
+        every_cell = matrix_cells(matrix, snapshot, request)
         cells = choose_cells(matrix, snapshot, request)
         cells = pick_shard(cells, layout, request.shard)
         if not cells:  # more shards than cells: an empty shard has nothing to do
@@ -132,7 +191,12 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
         # (-k) refreshes its rows and keeps the others. A shard leaves the grid alone: the
         # next shard balances on the durations in grid.json, so rewriting it between shards
         # would change the partition (measured: 80 of 180 cells ran twice, 6 never).
-        merged = merge_folder(layout.cells_dir, layout.reports)
+        # The grid is the matrix: every cell of it, those this run did not reach carried
+        # from the grid being replaced, and this run's results that no folder would take.
+        merge_request = MergeRequest(
+            matrix_cells={c.id: c.requested for c in every_cell}, this_run=tuple(results)
+        )
+        merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
         harness_failed = harness_failed or merged != EXIT_OK
     return EXIT_HARNESS_ERROR if harness_failed else EXIT_OK
 
@@ -159,6 +223,13 @@ def ask_index(matrix: Matrix, layout: Layout, request: RunRequest) -> IndexSnaps
     if fetched and write_series_cache(series_cache_for(matrix), matrix, snapshot):
         print(f"note: refreshed {series_cache_for(matrix).name}; commit it", file=sys.stderr)
     return snapshot
+
+
+def matrix_cells(matrix: Matrix, snapshot: IndexSnapshot, request: RunRequest) -> list[Cell]:
+    """Every cell of the matrix as the index lists releases now: what the grid holds."""
+    exclude_newer = request.exclude_newer
+    releases = {p: snapshot.versions(p, exclude_newer=exclude_newer) for p in needs_index(matrix)}
+    return expand(matrix, releases=releases)
 
 
 def choose_cells(matrix: Matrix, snapshot: IndexSnapshot, request: RunRequest) -> list[Cell]:
@@ -206,22 +277,25 @@ def run_options(
             suite_dir=layout.root / "tests" / SCOPING,
             exclude_newer=exclude_newer,
             pytest_args=request.pytest_args,
+            timeout_s=matrix.settings.timeout_s,
         ),
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=request.pytest_args,
         suite=SCOPING,
-        reaper=Reaper(),
+        reaper=Reaper(running_dir=layout.running_dir),
         upstream_fingerprint_of=upstream_fingerprints(
             cells,
             snapshot=snapshot,
             deps_text=deps_text(),
             exclude_newer=exclude_newer,
             postgres=database_url is not None,
+            timeout_s=matrix.settings.timeout_s,
         )
         if upstream
         else {},
         upstream_deps=load_deps() if upstream else None,
         database_url=database_url,
+        carried=carried_results(layout.grid_file),
         lock_cache=LockCache(
             layout.locks_dir,
             generation(
@@ -232,6 +306,17 @@ def run_options(
         ),
         download_python=request.download_python,
     )
+
+
+def carried_results(grid_file: Path) -> dict[str, CellResult]:
+    """Each cell's result in the grid being replaced; none when it is missing or unusable."""
+    if not grid_file.is_file():
+        return {}
+    try:
+        grid = read_grid(grid_file)
+    except GridError:
+        return {}  # the merge names the problem at the end of the run
+    return {c.cell_id: c.result for c in grid.cells if c.unreadable is None}
 
 
 def plan_suites(
@@ -299,6 +384,7 @@ def run_cells(
         ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        reaper.close()
     kept = [read_result(layout.cells_dir / c.id / RESULT_FILE) for c in fresh]
     return finished, kept
 

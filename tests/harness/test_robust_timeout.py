@@ -1,0 +1,107 @@
+"""A cell out of time is ``error: timed out`` at any phase, and the timeout is part of freshness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flask_admin_compat import __version__
+from flask_admin_compat.matrix.cells import Cell
+from flask_admin_compat.matrix.freshness import fingerprint
+from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY
+from flask_admin_compat.matrix.specs import parse_spec
+from flask_admin_compat.results.model import PythonInfo, read_result
+from flask_admin_compat.run import cell as runner
+from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.process import Completed
+
+FAILING_JUNIT = """<?xml version="1.0"?>
+<testsuites><testsuite name="pytest" tests="1">
+<testcase classname="test_x" name="test_check[per-request-db-at-setup]" time="0.1">
+<properties><property name="check" value="per-request"/>
+<property name="pattern" value="db-at-setup"/></properties>
+<failure message="two requests shared one session">boom</failure>
+</testcase></testsuite></testsuites>
+"""
+
+
+def _cell() -> Cell:
+    packages = (
+        ("flask", parse_spec("3.1.*")),
+        ("flask-admin", parse_spec("2.2.*")),
+        ("sqlalchemy", parse_spec("2.0.*")),
+        (FLASK_SQLALCHEMY, parse_spec("3.1.*")),
+    )
+    return Cell(parse_spec("3.12"), packages, FLASK_SQLALCHEMY)
+
+
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """Resolving and installing stubbed; what pytest does set per test through ``runs``."""
+    calls: list[str] = []
+
+    def resolve(cell: Cell, options: RunOptions, **_: object) -> Any:
+        return runner.Resolution(
+            PythonInfo("3.12"), found=object(), lock="flask==3.1.0\n", duration_s=0.1
+        )
+
+    monkeypatch.setattr(runner, "resolve_cell", resolve)
+    monkeypatch.setattr(runner, "ensure_environment", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "installed_versions", lambda *a, **k: {"flask": "3.1.0"})
+    return calls
+
+
+def _options(tmp_path: Path, timeout_s: float = 60) -> RunOptions:
+    return RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
+                      venvs_dir=tmp_path / "venvs", timeout_s=timeout_s)  # fmt: skip
+
+
+def test_a_rerun_that_runs_out_of_time_is_an_error_not_a_verdict(
+    stubbed: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def pytest_run(venv: Path, options: RunOptions, junit: Path, *, extra: Any, **_: Any) -> Any:
+        stubbed.append("rerun" if extra else "first")
+        if extra:  # the re-run of what failed: killed at the deadline
+            return Completed(("pytest",), None, "", 5.0)
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(FAILING_JUNIT, encoding="utf-8")
+        return Completed(("pytest",), 1, "1 failed", 1.0)
+
+    monkeypatch.setattr(runner, "run_pytest", pytest_run)
+    cell = _cell()
+    result = runner.run_cell(cell, _options(tmp_path, timeout_s=30))
+    assert stubbed == ["first", "rerun"]
+    assert result.verdict == "error"
+    assert result.reason == "timed out after 30 s"
+    assert read_result(tmp_path / "cells" / cell.id / "result.json").verdict == "error"
+
+
+def test_an_install_cut_short_by_the_deadline_is_timed_out(
+    stubbed: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(runner, "ensure_environment", lambda *a, **k: "timed out")
+    monkeypatch.setattr(runner, "out_of_time", lambda deadline: True)
+    result = runner.run_cell(_cell(), _options(tmp_path, timeout_s=12))
+    assert result.verdict == "error"
+    assert result.reason == "timed out after 12 s"
+
+
+BASE: dict[str, Any] = {
+    "cell_id": "c",
+    "requirements": ["flask==3.1.*"],
+    "python": "3.12",
+    "suite": "scoping",
+    "suite_hash": "h",
+    "index_digest": "d",
+    "exclude_newer": None,
+    "pytest_args": [],
+}
+
+
+def test_the_timeout_and_the_harness_version_are_part_of_freshness() -> None:
+    key = fingerprint(**BASE, timeout_s=900)
+    assert key == fingerprint(**BASE, timeout_s=900, harness_version=__version__)
+    assert key != fingerprint(**BASE, timeout_s=60)
+    assert key != fingerprint(**BASE, timeout_s=900, harness_version="999.0")
