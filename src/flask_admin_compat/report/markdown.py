@@ -26,6 +26,7 @@ from flask_admin_compat.report.view import (
     Table,
     failed_by_check,
     layout,
+    table_title,
     upstream_short,
     upstream_tally,
 )
@@ -264,7 +265,7 @@ def _all(table: Table) -> list[GridCell]:
 
 
 def _table(table: Table) -> str:
-    title = " · ".join(f"{axis_name(a)} {md_text(s)}" for a, s in table.shared) or "All cells"
+    title = table_title(table, name=axis_name, escape=md_text) or "All cells"
     corner = " · ".join(axis_name(a) for a in table.row_axes) or " "
     across = " \N{MULTIPLICATION SIGN} ".join(axis_name(a) for a in table.column_axes)
     header = [corner, *(_column_header(table, c) for c in table.columns)]
