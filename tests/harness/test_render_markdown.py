@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from factories import make_grid_cell
@@ -360,3 +361,22 @@ def test_empty_grid_renders() -> None:
     text = render_markdown(grid())
     assert "**0 cells:** none yet" in text
     assert not re.search(r"## Python", text)
+
+
+def test_a_deprecated_workaround_says_so_beside_its_pattern() -> None:
+    base = cell(
+        "w",
+        req("3.1.*", "2.2.*"),
+        "workaround",
+        recommended_pattern="session-at-setup",
+        flags=("deprecated",),
+        checks=(failed("per-request", "one session for every request", pattern="db-at-setup"),),
+    )
+    warning = "Passing a scoped session is deprecated and will be removed in version 3.0"
+    deprecated = replace(base, result=replace(base.result, deprecation=warning))
+    line = detail_lines(render_markdown(grid(deprecated)))["w"]
+    assert line.startswith(
+        "🔧 `w` workaround; works with **session-at-setup**; ⏳ deprecated: Passing a scoped "
+        "session is deprecated and will be removed in version 3.0; failed: per-request "
+        "(db-at-setup): one session for every request"
+    )

@@ -395,20 +395,22 @@ def detail_line(
     if url:
         line += f"; [log]({_url(url)})"
     failed = failed_by_check(cell)
-    texts: list[tuple[str, str]] = []  # (lead, run text) in the order they are worth room
+    # (words around it, run text), in the order they are worth room; "{}" is where it goes.
+    texts: list[tuple[str, str]] = []
     if cell.verdict == "workaround" and cell.recommended_pattern:
-        texts.append(("works with ", cell.recommended_pattern))
+        texts.append(("works with **{}**", cell.recommended_pattern))
     if cell.deprecation:
-        texts.append((f"{ICONS[DEPRECATED]} {DEPRECATED}: ", cell.deprecation))
+        # Beside the working pattern: a workaround Flask-Admin will remove is no lasting answer.
+        texts.append((f"{ICONS[DEPRECATED]} {DEPRECATED}: {{}}", cell.deprecation))
     if changed is not None:
-        texts.append(("", changed.words()))
+        texts.append(("{}", changed.words()))
     if not failed and cell.first_line:
-        texts.append(("", cell.first_line))
-    for lead, text in texts:
+        texts.append(("{}", cell.first_line))
+    for words, text in texts:
         # Each note gets its cap, or an even share of what is left beside the failed checks.
-        share = (budget - md_size(line)) // (len(texts) + (2 if failed else 0)) - md_size(lead) - 2
-        cut = md_cut(text, min(_REASON_BYTES, share)) if share > 0 else "…"
-        line += f"; {lead}**{cut}**" if lead == "works with " else f"; {lead}{cut}"
+        share = (budget - md_size(line)) // (len(texts) + (2 if failed else 0))
+        share -= md_size(words) + 2
+        line += "; " + words.format(md_cut(text, min(_REASON_BYTES, share)) if share > 0 else "…")
     return line + _failed_checks(failed, budget - md_size(line))
 
 
