@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import os
 import platform
 import statistics
 import sys
@@ -27,9 +27,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from flask_admin_compat.grid.model import GRID_FILE, Grid, GridCell, grid_from_json, render_json
+from flask_admin_compat.grid.model import (
+    GRID_FILE,
+    Grid,
+    GridCell,
+    GridError,
+    read_grid,
+    render_json,
+)
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.matrix.matrix import load_matrix
+from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
@@ -109,7 +116,7 @@ def measure_browser(
     html: Path, grid: Grid, *, rounds: int, chromium: Path
 ) -> dict[str, list[float]]:
     """Milliseconds per step and round, each round a fresh browser context and page."""
-    from playwright.sync_api import sync_playwright  # the "browser" group; only this step needs it
+    from playwright.sync_api import sync_playwright  # the "test" group; only this step needs it
 
     axis_value = _busiest_axis_value(grid)
     steps: dict[str, tuple[str, str | None]] = {
@@ -172,9 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rounds < 1:
         print(f"--rounds: {args.rounds}: at least 1", file=sys.stderr)
         return EXIT_USAGE
-    matrix = load_matrix(args.matrix)
-    cells, _ = list_cells(matrix, series_cache=series_cache_for(matrix))
-    committed = grid_from_json(json.loads(args.grid.read_text(encoding="utf-8")))
+    try:
+        matrix = load_matrix(args.matrix)
+        cells, _ = list_cells(matrix, series_cache=series_cache_for(matrix))
+        committed = read_grid(args.grid)
+    except (MatrixError, GridError) as problem:  # each says its file, key and value
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     grid = synthetic_grid(cells, committed)
     renderers: dict[str, Callable[[Grid], str]] = {
         "grid.md": render_markdown,
@@ -203,8 +214,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 

@@ -68,3 +68,11 @@ def test_the_tool_prints_sizes_and_browser_figures(
 def test_rounds_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--rounds", "0"]) == 2
     assert "--rounds" in capsys.readouterr().err
+
+
+def test_a_missing_grid_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "grid.json"
+    assert main(["--matrix", str(RESOURCES / "small-matrix.toml"), "--grid", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert str(missing) in err
+    assert "Traceback" not in err
