@@ -32,6 +32,7 @@ from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
+    beside,
     check_order,
     failed_by_check,
     layout,
@@ -447,6 +448,7 @@ def _cell_data(
         "firstBad": changed[cell.cell_id].words() if changed and cell.cell_id in changed else None,
         "requested": dict(cell.requested),
         "installed": installed,
+        "beside": list(beside(cell)),  # an install set's extra packages: not under test
         "o": grid_rows,
         "m": messages,
         "log": _log_data(cell),
