@@ -204,3 +204,33 @@ def test_grid_in_a_real_browser(page: tuple[Any, list[str]], tmp_path: Path) -> 
     # No script from a run ran, nothing was fetched, and the page's own script had no error.
     assert page_.evaluate("document.querySelectorAll('img').length") == 0
     assert trouble == []
+
+
+def test_an_install_set_cell_says_what_is_beside_its_backend(browser: Any, tmp_path: Path) -> None:
+    requested = {
+        "python": "3.12",
+        "flask": "3.1.*",
+        "flask-admin": "2.2.1",
+        "sqlalchemy": "2.0.*",
+        "flask-sqlalchemy-lite": "0.2.*",
+        "flask-sqlalchemy": "3.1.*",
+    }
+    cell_id = "py312-flask31-admin221-sqla20-lite02fsa31"
+    grid = Grid("2025-06-01T12:00:00+00:00", "0.1.0", (make_grid_cell(cell_id, requested),))
+    grid_html = tmp_path / "grid.html"
+    grid_html.write_text(render_html(grid), encoding="utf-8")
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(grid_html.as_uri())
+    title = page.locator("section[data-table] h2").inner_text()
+    assert title == (
+        "Python 3.12 · Flask-SQLAlchemy-Lite 0.2.* under test, "
+        "with Flask-SQLAlchemy 3.1.* installed beside"
+    )
+    page.locator("button.cell").first.click()
+    rows = page.locator("dialog#detail tr").all_inner_texts()
+    assert any(
+        r.startswith("Flask-SQLAlchemy (installed beside the backend under test)") for r in rows
+    )
+    assert any(r.startswith("Flask-SQLAlchemy-Lite\t0.2.*") for r in rows)
+    context.close()

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from factories import make_grid_cell
 
-from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef, VersionChange
-from flask_admin_compat.report.markdown import md_code, md_code_block, md_text, render_markdown
+from flask_admin_compat.grid.model import (
+    CellChange,
+    Changes,
+    Grid,
+    GridCell,
+    LogRef,
+    VersionChange,
+    group_failures,
+)
+from flask_admin_compat.report.markdown import (
+    md_code,
+    md_code_block,
+    md_cut,
+    md_text,
+    render_markdown,
+)
 from flask_admin_compat.results.model import CheckOutcome
 
 HOSTILE = "<script>alert('x')</script> | `tick` **bold** [link](javascript:x) @here #1 ~~s~~"
@@ -142,15 +157,13 @@ def test_one_table_per_python_and_backend_rows_admin_columns_flask_sqlalchemy(
     assert "## Python 3.12 · Flask-SQLAlchemy-Lite 0.2.&#42;" in text
 
 
-def test_cells_link_to_their_log_or_show_its_end_in_the_details(sample: Grid) -> None:
+def test_cells_link_to_their_log_and_the_log_end_stays_out(sample: Grid) -> None:
     text = render_markdown(sample)
     assert "[✅ compatible](<cells/c1/log.txt>)" in text
     assert "[❌ incompatible](<cells/c2/log.txt>)" in text
-    # No log to link to: the table keeps to the verdict, the details show the log's end.
+    # No log to link to: the table keeps to the verdict; the log's end is grid.html's to show.
     assert "| 🔧 workaround 🎲 flaky |" in text
-    c3 = text.split("## Details", 1)[1].split("`c3`", 1)[1].split("###", 1)[0]
-    assert "End of the log:" in c3
-    assert "$ uv pip\nok" in c3
+    assert "$ uv pip" not in text
 
 
 def test_unreadable_cell_is_shown_as_such(sample: Grid) -> None:
@@ -159,21 +172,98 @@ def test_unreadable_cell_is_shown_as_such(sample: Grid) -> None:
     assert "`lost`: ⚠️ error (unreadable result)" in text
 
 
-def test_details_of_every_non_compatible_cell(sample: Grid) -> None:
-    details = render_markdown(sample).split("## Details", 1)[1]
-    assert "`c1`" not in details
-    c2 = details.split("`c2`", 1)[1].split("###", 1)[0]
-    assert "Why: no pattern works" in c2
-    assert "more" not in c2  # the first line of why, not all of it
-    assert "- per-request (session-at-setup, db-at-setup): AssertionError&#58; one session" in (
-        c2.replace(": AssertionError:", ": AssertionError&#58;")
-    )
-    assert "[Log](<cells/c2/log.txt>)" in c2
-    c3 = details.split("`c3`", 1)[1].split("###", 1)[0]
-    assert "**lazy-proxy**" in c3
-    assert "```text\n$ uv pip\nok\n```" in c3
-    c4 = details.split("`c4`", 1)[1].split("###", 1)[0]
-    assert "Why: Because flask-admin==2.1 depends on x" in c4
+def detail_lines(text: str) -> dict[str, str]:
+    """Cell id to its one line in the details section."""
+    details = text.split("## Details", 1)[1]
+    found = re.findall(r'^- <a id="([^"]+)"></a>(.*)$', details, flags=re.MULTILINE)
+    return dict(found)
+
+
+def test_one_line_per_non_compatible_cell(sample: Grid) -> None:
+    text = render_markdown(sample)
+    lines = detail_lines(text)
+    assert list(lines) == ["c2", "c3", "c4", "lost"]  # c1 is plainly compatible
+    details = text.split("## Details", 1)[1]
+    assert "###" not in details  # no per-cell sections: one list item each
+    c2 = lines["c2"]
+    assert c2.startswith("❌ `c2` incompatible; [log](<cells/c2/log.txt>); failed: ")
+    # The failed check's label (both patterns) and the first line of why, not the rest.
+    assert "per-request (session-at-setup, db-at-setup): AssertionError: one session" in c2
+    assert "trace" not in c2
+    assert "works with **lazy-proxy**" in lines["c3"]
+    assert "🎲 flaky" in lines["c3"]
+    # No failed check: the first line of the cell's reason (the resolver's message).
+    assert lines["c4"] == "📦 `c4` uninstallable; Because flask-admin==2.1 depends on x"
+    assert "grid.html" in details.split("\n- ", 1)[0]  # says where the full evidence is
+
+
+def test_a_line_names_every_failed_check_and_cuts_their_whys() -> None:
+    checks = tuple(
+        failed(check, f"{check} went wrong: " + "x" * 400, pattern=pattern)
+        for check in ("construct", "per-request", "teardown", "isolation-after-error",
+                      "concurrency", "fresh-reads", "crud")
+        for pattern in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
+    )  # fmt: skip
+    text = render_markdown(grid(cell("c", req("3.1.*", "2.2.*"), "incompatible", checks=checks)))
+    line = detail_lines(text)["c"]
+    assert len(line.encode()) <= 900
+    for check in ("construct", "per-request", "teardown", "isolation-after-error", "crud"):
+        assert f"{check} (session-at-setup, db-at-setup, in-app-context, lazy-proxy): " in line
+        assert f"{check} went wrong: xxx" in line
+    assert line.count("…") == 7
+    assert "x" * 400 not in line
+
+
+def test_labels_that_cannot_fit_are_counted() -> None:
+    checks = tuple(failed(f"check-{n}-" + "y" * 100, "why") for n in range(12))
+    text = render_markdown(grid(cell("c", req("3.1.*", "2.2.*"), "incompatible", checks=checks)))
+    line = detail_lines(text)["c"]
+    assert len(line.encode()) <= 900
+    shown = line.count("check-")
+    assert 0 < shown < 12
+    assert line.endswith(f" · and {12 - shown} more failed checks")
+
+
+def test_md_cut_never_splits_an_escape() -> None:
+    assert md_cut("short", 10) == "short"
+    cut = md_cut("'" * 50, 21)  # each quote is five bytes escaped: &#39;
+    assert cut == "&#39;" * 3 + "…"
+    assert len(cut.encode()) <= 21
+    assert len(md_cut("é" * 100, 11).encode()) <= 11  # bytes, not characters
+
+
+def test_the_default_matrix_size_stays_under_githubs_limit() -> None:
+    # 450 cells (the default matrix's ceiling), every one failing every check under every
+    # pattern with long hostile messages, regressed since the last grid, logs linked: the
+    # worst grid.md can be, still rendered by GitHub.
+    checks = tuple(
+        failed(check, f"{HOSTILE} " * 20, pattern=pattern)
+        for check in ("startup", "construct", "per-request", "teardown",
+                      "isolation-after-error", "concurrency", "fresh-reads", "crud")
+        for pattern in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
+    )  # fmt: skip
+    cells = [
+        cell(
+            f"py31{n % 4}-flask3{n % 2}-admin2{n % 3}-sqla20-fsa31-{n}",
+            {**req(f"3.{n % 2}.*", f"2.{n % 10}.*", version=f"3.{n // 10}.*"),
+             "python": f"3.1{n % 4}"},
+            "workaround",
+            reason=HOSTILE * 30,
+            checks=checks,
+            recommended_pattern=HOSTILE,
+            log=linked(f"py312-flask31-admin22-sqla20-fsa31-{n}"),
+        )
+        for n in range(450)
+    ]  # fmt: skip
+    regressions = tuple(
+        CellChange(c.cell_id, "compatible", "workaround", tuple(o.label for o in
+                   group_failures(checks)) * 4, (VersionChange("flask", "3.1.0", "3.1.1"),))
+        for c in cells
+    )  # fmt: skip
+    text = render_markdown(grid(*cells, changes=Changes("then", regressions=regressions)))
+    assert len(detail_lines(text)) == 450
+    assert len(text.encode()) < 500_000
+    assert "<script>" not in text
 
 
 def test_excluded_cells_are_grouped_by_their_rule() -> None:
@@ -201,12 +291,11 @@ def test_hostile_text_cannot_break_out() -> None:
         log=LogRef("cells/evil/log.txt", False, None, (HOSTILE, "```", "x")),
     )
     text = render_markdown(grid(evil))
-    # Inside a fence (sized so that the log's ``` cannot close it) text is shown as written.
-    fence = re.search(r"^(`{4,})text\n(.*?)\n\1$", text, flags=re.MULTILINE | re.DOTALL)
-    assert fence is not None
-    assert fence.group(2) == f"{HOSTILE}\n```\nx"
-    text = text.replace(fence.group(0), "")
+    assert "```" not in text  # the log's end is grid.html's to show: no fence to break out of
     assert "<script>" not in text
+    line = detail_lines(text)["evil"]
+    assert "per-request (session-at-setup): &#60;script&#62;alert(&#39;x&#39;)" in line
+    assert not re.search(r"&(?!#\d+;)", line)  # every & begins a whole escape: none was cut
     assert "@here" not in text  # no one gets pinged by a log line
     assert "](javascript" not in text
     assert "**bold**" not in text
@@ -272,3 +361,22 @@ def test_empty_grid_renders() -> None:
     text = render_markdown(grid())
     assert "**0 cells:** none yet" in text
     assert not re.search(r"## Python", text)
+
+
+def test_a_deprecated_workaround_says_so_beside_its_pattern() -> None:
+    base = cell(
+        "w",
+        req("3.1.*", "2.2.*"),
+        "workaround",
+        recommended_pattern="session-at-setup",
+        flags=("deprecated",),
+        checks=(failed("per-request", "one session for every request", pattern="db-at-setup"),),
+    )
+    warning = "Passing a scoped session is deprecated and will be removed in version 3.0"
+    deprecated = replace(base, result=replace(base.result, deprecation=warning))
+    line = detail_lines(render_markdown(grid(deprecated)))["w"]
+    assert line.startswith(
+        "🔧 `w` workaround; works with **session-at-setup**; ⏳ deprecated: Passing a scoped "
+        "session is deprecated and will be removed in version 3.0; failed: per-request "
+        "(db-at-setup): one session for every request"
+    )

@@ -32,10 +32,12 @@ from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
+    beside,
     check_order,
     failed_by_check,
     layout,
     pattern_order,
+    table_title,
     upstream_failing,
     upstream_tally,
 )
@@ -267,7 +269,7 @@ def _table(table: Table, index: int, marks: Mapping[str, tuple[str, str]]) -> st
             "<p>Their result could not be read and their id names versions no other cell "
             f'has.</p><ul class="unplaced">{items}</ul></section>'
         )
-    title = " · ".join(f"{_e(_axis(a))} {_e(s)}" for a, s in table.shared) or "All cells"
+    title = table_title(table, name=_axis, escape=_e) or "All cells"
     across = " \N{MULTIPLICATION SIGN} ".join(_e(_axis(a)) for a in table.column_axes)
     down = " · ".join(_e(_axis(a)) for a in table.row_axes)
     caption = f"Rows: {down or '—'}; columns: {across or '—'}"
@@ -446,6 +448,7 @@ def _cell_data(
         "firstBad": changed[cell.cell_id].words() if changed and cell.cell_id in changed else None,
         "requested": dict(cell.requested),
         "installed": installed,
+        "beside": list(beside(cell)),  # an install set's extra packages: not under test
         "o": grid_rows,
         "m": messages,
         "log": _log_data(cell),

@@ -8,14 +8,14 @@ break a table nor smuggle in HTML, links or mentions.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from flask_admin_compat.grid.model import (
     DEPRECATED,
     FLAKY,
-    PYTHON_AXIS,
     CellChange,
     Changes,
+    FailedCheck,
     Grid,
     GridCell,
     safe_link,
@@ -26,6 +26,7 @@ from flask_admin_compat.report.view import (
     Table,
     failed_by_check,
     layout,
+    table_title,
     upstream_short,
     upstream_tally,
 )
@@ -43,9 +44,6 @@ ICONS: Mapping[str, str] = {
 }
 #: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
 UPSTREAM_ICON = "🧪"
-#: Failing upstream tests named in a cell's details; the rest are in grid.json and grid.html.
-_UPSTREAM_FAILURES = 5
-_MESSAGE_CHARS = 200
 MEANINGS: Mapping[str, str] = {
     "compatible": "the registration pattern Flask-Admin documents gets a properly scoped "
     "session per request",
@@ -71,6 +69,21 @@ AXIS_NAMES: Mapping[str, str] = {
 }
 _DETAIL_LINES = 8
 
+# grid.md must stay under 500 KB, past which GitHub stops rendering it. The detail lines share
+# _DETAILS_BYTES and the changes lines _CHANGES_BYTES, each line at most its cap, so that a big
+# or hostile grid shortens its lines rather than grow the file; the tables (some 70 KB for 450
+# cells) and the rest take what is left. Bytes of Markdown as written, escapes included.
+_DETAILS_BYTES = 300_000
+_CHANGES_BYTES = 60_000
+_LINE_BYTES = 900
+_CHANGE_BYTES = 500
+_LINE_LEAST = 200  # for grids far past the default matrix's size: they may pass 500 KB
+_LABEL_BYTES = 200  # a check, its patterns and (soon) the surfaces it failed on
+_WHY_BYTES = 110
+_WHY_LEAST = 24  # below this a why says nothing: the labels are shown alone
+_REASON_BYTES = 300
+_SEP = " · "
+
 # Characters that mean something to GitHub's Markdown, or to the HTML it lets through, given
 # as numeric references, which GitHub shows as the plain character and never interprets.
 # Dashes, dots and brackets are left alone: run text never starts a line here, where they count.
@@ -90,6 +103,30 @@ def md_code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if one_line.startswith("`") or one_line.endswith("`") else ""
     return f"{fence}{pad}{one_line}{pad}{fence}"
+
+
+#: One escape or one plain character of md_text's output, so a cut never splits an escape.
+_PIECE = re.compile(r"&#\d+;|.", flags=re.DOTALL)
+
+
+def md_size(text: str) -> int:
+    """Bytes of ``text`` in the UTF-8 file: what GitHub's size limit counts."""
+    return len(text.encode())
+
+
+def md_cut(text: str, limit: int) -> str:
+    """:func:`md_text`, cut to at most ``limit`` bytes of UTF-8 (an ellipsis marks a cut)."""
+    escaped = md_text(text)
+    if md_size(escaped) <= limit:
+        return escaped
+    kept: list[str] = []
+    room = limit - md_size("…")
+    for piece in _PIECE.findall(escaped):
+        room -= md_size(piece)
+        if room < 0:
+            break
+        kept.append(piece)
+    return "".join(kept).rstrip() + "…"
 
 
 def md_code_block(text: str) -> str:
@@ -164,9 +201,9 @@ def _legend(*, upstream: bool = False) -> str:
             *rows,
             "",
             (
-                "Each cell links to its log; where the log is not published, the details below "
-                "show its last lines. Versions are the matrix's specs (`3.1.*` is the newest 3.1 "
-                "release that installed); `grid.json` has the exact versions installed."
+                "Each cell links to its log where the log is published; `grid.html` shows "
+                "every log's last lines. Versions are the matrix's specs (`3.1.*` is the newest "
+                "3.1 release that installed); `grid.json` has the exact versions installed."
             ),
         ]
     )
@@ -187,28 +224,34 @@ def _changes(changes: Changes) -> str:
         ("New cells", "", changes.new),
         ("Cells gone", "", changes.gone),
     )
+    budget = line_budget(_CHANGES_BYTES, sum(len(items) for _, _, items in groups), _CHANGE_BYTES)
     for title, verb, items in groups:
         if items:
             lines += ["", f"### {title} ({len(items)})", ""]
-            lines += [_change_line(c, verb) for c in items]
+            lines += [_change_line(c, verb, budget=budget) for c in items]
     return "\n".join(lines)
 
 
-def _change_line(change: CellChange, verb: str) -> str:
+def _change_line(change: CellChange, verb: str, *, budget: int = _CHANGE_BYTES) -> str:
     before = f"{_icon(change.before)} {md_text(change.before)}" if change.before else "new"
     after = f"{_icon(change.after)} {md_text(change.after)}" if change.after else "gone"
     line = f"- {md_code(change.cell_id)}: {before} → {after}"
-    if change.checks:
-        line += f"; {verb}: " + ", ".join(md_text(c) for c in change.checks)
     moved = [
         f"{md_text(axis_name(v.package))} {md_text(v.before or 'none')} → "
         f"{md_text(v.after or 'none')}"
         for v in change.versions[:4]
     ]
+    changed = ""
     if moved:
         more = len(change.versions) - len(moved)
-        line += "; changed: " + ", ".join(moved) + (f" and {more} more" if more > 0 else "")
-    return line
+        changed = "; changed: " + ", ".join(moved) + (f" and {more} more" if more > 0 else "")
+    if change.checks:
+        # A release that breaks every check of every pattern must not make a page of one line.
+        lead = f"; {verb}: "
+        room = budget - md_size(line + lead + changed)
+        checks = [md_cut(c, _LABEL_BYTES) for c in change.checks]
+        line += lead + fit(checks, room, noun="check", sep=", ")
+    return line + changed
 
 
 def _icon(label: str | None) -> str:
@@ -222,7 +265,7 @@ def _all(table: Table) -> list[GridCell]:
 
 
 def _table(table: Table) -> str:
-    title = " · ".join(f"{axis_name(a)} {md_text(s)}" for a, s in table.shared) or "All cells"
+    title = table_title(table, name=axis_name, escape=md_text) or "All cells"
     corner = " · ".join(axis_name(a) for a in table.row_axes) or " "
     across = " \N{MULTIPLICATION SIGN} ".join(axis_name(a) for a in table.column_axes)
     header = [corner, *(_column_header(table, c) for c in table.columns)]
@@ -292,15 +335,31 @@ def _unplaced(cells: Iterable[GridCell]) -> str:
     return "\n".join(lines)
 
 
+def line_budget(total: int, lines: int, cap: int) -> int:
+    """Bytes one of ``lines`` lines may take so that all of them fit ``total``."""
+    return max(_LINE_LEAST, min(cap, total // max(1, lines)))
+
+
 def _details(cells: Iterable[GridCell]) -> str:
     cells = list(cells)
     troubled = [c for c in cells if c.verdict not in ("compatible", "excluded") or c.flaky]
     excluded = [c for c in cells if c.verdict == "excluded" and not c.flaky]
     if not troubled and not excluded:
         return ""
-    parts = ["## Details of every cell that is not plainly compatible"]
+    parts = [
+        "## Details of every cell that is not plainly compatible",
+        (
+            "One line a cell: its verdict, and each failed check with the first line of why, "
+            "cut short. Every message in full, the log's last lines and Flask-Admin's own "
+            "failing tests are in `grid.html` and `grid.json`."
+        ),
+    ]
     changed = release_changes(cells)
-    parts += [_detail(c, changed.get(c.cell_id)) for c in troubled]
+    budget = line_budget(_DETAILS_BYTES, len(troubled), _LINE_BYTES)
+    if troubled:
+        parts.append(
+            "\n".join(detail_line(c, changed.get(c.cell_id), budget=budget) for c in troubled)
+        )
     if excluded:
         parts.append(_excluded(excluded))
     return "\n\n".join(parts)
@@ -319,69 +378,70 @@ def _excluded(cells: list[GridCell]) -> str:
     return "\n".join(lines)
 
 
-def _detail(cell: GridCell, changed: ReleaseChange | None = None) -> str:
-    lines = [
-        f'<a id="{md_text(cell.cell_id)}"></a>',
-        f"### {ICONS[cell.verdict]} {md_code(cell.cell_id)}: {md_text(cell.label)}"
-        + (f" {ICONS[FLAKY]} {FLAKY}" if cell.flaky else ""),
-        "",
-    ]
-    versions = _versions(cell)
-    if versions:
-        lines += [versions, ""]
-    if cell.verdict == "workaround" and cell.recommended_pattern:
-        lines += [f"Works when registered with **{md_text(cell.recommended_pattern)}**.", ""]
-    if cell.deprecation:
-        # Beside the recommended pattern: a workaround Flask-Admin will remove is no lasting answer.
-        lines += [f"{ICONS[DEPRECATED]} Deprecated by Flask-Admin: {md_text(cell.deprecation)}", ""]
-    why = first_line(cell.reason)
-    if why:
-        lines += [f"Why: {md_text(why)}", ""]
-    if changed is not None:
-        # What the neighbouring release's cell shows: the release where this answer began.
-        lines += [md_text(changed.words()), ""]
-    failed = failed_by_check(cell)
-    if failed:
-        lines.append("Failed checks:")
-        lines += [
-            f"- {md_text(check.label)}" + (f": {md_text(check.message)}" if check.message else "")
-            for check in failed
-        ]
-        lines.append("")
-    if cell.upstream is not None:
-        lines += [*_upstream_lines(cell), ""]
+def detail_line(
+    cell: GridCell, changed: ReleaseChange | None = None, *, budget: int = _LINE_BYTES
+) -> str:
+    """One list item for a cell that is not plainly compatible, in about ``budget`` bytes.
+
+    Its id (also an anchor), verdict and flags, the pattern that works and Flask-Admin's
+    deprecation words, the release where its answer changed, then every failed check's label
+    with the first line of its why, the whys cut shorter the more checks failed; where no check
+    failed, the first line of the cell's reason (a resolver's message, the harness's error).
+    Labels that do not fit are counted, never dropped silently.
+    """
+    line = f'- <a id="{md_text(cell.cell_id)}"></a>{ICONS[cell.verdict]} {md_code(cell.cell_id)} '
+    line += md_text(cell.label) + (f" {ICONS[FLAKY]} {FLAKY}" if cell.flaky else "")
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
-        lines.append(f"[Log]({_url(url)})")
-    elif cell.log is not None and cell.log.excerpt:
-        lines += ["End of the log:", "", md_code_block("\n".join(cell.log.excerpt))]
-    return "\n".join(lines).rstrip()
+        line += f"; [log]({_url(url)})"
+    failed = failed_by_check(cell)
+    # (words around it, run text), in the order they are worth room; "{}" is where it goes.
+    texts: list[tuple[str, str]] = []
+    if cell.verdict == "workaround" and cell.recommended_pattern:
+        texts.append(("works with **{}**", cell.recommended_pattern))
+    if cell.deprecation:
+        # Beside the working pattern: a workaround Flask-Admin will remove is no lasting answer.
+        texts.append((f"{ICONS[DEPRECATED]} {DEPRECATED}: {{}}", cell.deprecation))
+    if changed is not None:
+        texts.append(("{}", changed.words()))
+    if not failed and cell.first_line:
+        texts.append(("{}", cell.first_line))
+    for words, text in texts:
+        # Each note gets its cap, or an even share of what is left beside the failed checks.
+        share = (budget - md_size(line)) // (len(texts) + (2 if failed else 0))
+        share -= md_size(words) + 2
+        line += "; " + words.format(md_cut(text, min(_REASON_BYTES, share)) if share > 0 else "…")
+    return line + _failed_checks(failed, budget - md_size(line))
 
 
-def _upstream_lines(cell: GridCell) -> list[str]:
-    up = cell.upstream
-    assert up is not None
-    lines = [f"{UPSTREAM_ICON} Flask-Admin's own tests: {md_text(up.status)}, {md_text(up.reason)}"]
-    for failure in up.failures[:_UPSTREAM_FAILURES]:
-        message = first_line(failure.message)
-        message = message if len(message) <= _MESSAGE_CHARS else message[: _MESSAGE_CHARS - 1] + "…"
-        lines.append(f"- {md_code(failure.nodeid)}: {md_text(message)}")
-    more = up.counts.failed + up.counts.errors - min(len(up.failures), _UPSTREAM_FAILURES)
-    if up.status == "ran" and more > 0:
-        lines.append(f"- and {more} more (grid.html and grid.json list them)")
-    return lines
+def _failed_checks(failed: tuple[FailedCheck, ...], room: int) -> str:
+    """``; failed: label: why · label: why`` in at most ``room`` bytes."""
+    if not failed:
+        return ""
+    lead, colon = "; failed: ", ": "
+    labels = [md_cut(check.label, _LABEL_BYTES) for check in failed]
+    fixed = md_size(lead) + sum(map(md_size, labels)) + md_size(_SEP) * (len(labels) - 1)
+    # Every label first: the whys share what room is left, each at most _WHY_BYTES.
+    why_room = min(_WHY_BYTES, (room - fixed) // len(labels) - md_size(colon))
+    items = [
+        f"{label}{colon}{md_cut(check.message, why_room)}"
+        if check.message and why_room >= _WHY_LEAST
+        else label
+        for label, check in zip(labels, failed, strict=True)
+    ]
+    return lead + fit(items, room - md_size(lead), noun="failed check")
 
 
-def _versions(cell: GridCell) -> str:
-    shown: list[str] = []
-    for axis, spec in cell.requested.items():
-        actual = cell.python_version if axis == PYTHON_AXIS else cell.installed.get(axis)
-        text = f"{axis_name(axis)} {md_text(actual or spec)}"
-        if (
-            actual
-            and spec not in (actual, "latest")
-            and not actual.startswith(spec.removesuffix("*"))
-        ):
-            text += f" (asked {md_text(spec)})"
-        shown.append(text)
-    return " · ".join(shown)
+def fit(items: Sequence[str], room: int, *, noun: str, sep: str = _SEP) -> str:
+    """``items`` joined, as many as fit in ``room`` bytes, then ``and 3 more {noun}s``."""
+    text = ""
+    for shown, item in enumerate(items):
+        tail = item if shown == 0 else sep + item
+        after = len(items) - shown - 1
+        reserve = md_size(f"{sep}and {after} more {noun}s") if after else 0
+        if md_size(text + tail) + reserve > room:
+            rest = len(items) - shown
+            more = f"and {rest} more {noun}" + ("s" if rest > 1 else "")
+            return text + sep + more if shown else more
+        text += tail
+    return text

@@ -6,7 +6,7 @@ Markdown and HTML differ only in how they write these; the choices live here onc
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,9 @@ from flask_admin_compat.grid.model import (
     group_failures,
     spec_sort_key,
 )
+from flask_admin_compat.matrix.cells import prefix
+from flask_admin_compat.matrix.matrix import BACKENDS
+from flask_admin_compat.matrix.specs import SpecError, parse_spec
 from flask_admin_compat.results.model import (
     ANY_PATTERN,
     PATTERN_IDS,
@@ -39,6 +42,8 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
     columns: tuple[tuple[str, ...], ...]
     cells: Mapping[tuple[tuple[str, ...], tuple[str, ...]], tuple[GridCell, ...]]
+    #: Shared axes an install set puts beside the backend under test (not tested themselves).
+    beside: tuple[str, ...] = ()
 
     def at(self, row: tuple[str, ...], column: tuple[str, ...]) -> tuple[GridCell, ...]:
         return self.cells.get((row, column), ())
@@ -66,6 +71,58 @@ def layout(cells: Sequence[GridCell]) -> tuple[Table, ...]:
     return tuple(tables)
 
 
+def beside(cell: GridCell) -> tuple[str, ...]:
+    """The axes a cell's install set puts beside the backend under test; none for most cells.
+
+    A lite cell with Flask-SQLAlchemy installed beside it requests both backends' packages, so
+    its axes alone cannot say which one the suite tests. Its id does: matrix/cells.py joins what
+    an install set adds to the backend's own part (``-lite02fsa31``), never a part of its own.
+    Where the id says nothing (a cell named otherwise), the order of its axes does: a cell
+    requests its backend before what the set puts beside it.
+    """
+    fragments = {axis: _id_fragment(axis, spec) for axis, spec in cell.requested.items()}
+    parts = cell.cell_id.split("-")
+    backends = [a for a in cell.requested if a in BACKENDS]
+    for backend in backends:
+        own = fragments[backend]
+        joined = next((p for p in parts if own and p.startswith(own) and p != own), None)
+        if joined is not None:
+            rest = joined[len(own) :]
+            return tuple(a for a, f in fragments.items() if a != backend and f and f in rest)
+    if any(fragments[b] and fragments[b] in parts for b in backends):
+        return ()  # the id names each backend as a part of its own: nothing is beside
+    return tuple(backends[1:])
+
+
+def _id_fragment(axis: str, spec: str) -> str:
+    try:
+        return prefix(axis) + parse_spec(spec).id_fragment
+    except SpecError:  # a spec no matrix could hold: it names no part of an id
+        return ""
+
+
+def table_title(table: Table, *, name: Callable[[str], str], escape: Callable[[str], str]) -> str:
+    """``Python 3.12 · Database sqlite · Flask-SQLAlchemy 3.1.*``, in the renderer's escaping.
+
+    An install set's table names the backend under test and what is installed beside it:
+    ``Flask-SQLAlchemy-Lite 0.2.* under test, with Flask-SQLAlchemy 3.1.* installed beside``.
+    """
+
+    def words(axis: str, spec: str) -> str:
+        return f"{escape(name(axis))} {escape(spec)}"
+
+    extra = [words(a, s) for a, s in table.shared if a in table.beside]
+    shown = []
+    for axis, spec in table.shared:
+        if axis in table.beside:
+            continue
+        text = words(axis, spec)
+        if extra and axis in BACKENDS:
+            text += f" under test, with {', '.join(extra)} installed beside"
+        shown.append(text)
+    return " · ".join(shown)
+
+
 def _table(shared: tuple[tuple[str, str], ...], members: list[GridCell]) -> Table:
     row_axes = tuple(a for a in ROW_AXES if any(a in c.requested for c in members))
     column_axes = tuple(a for a in COLUMN_AXES if any(a in c.requested for c in members))
@@ -76,7 +133,9 @@ def _table(shared: tuple[tuple[str, str], ...], members: list[GridCell]) -> Tabl
         placed[(row, column)] = (*placed.get((row, column), ()), cell)
     rows = sorted({row for row, _ in placed}, key=_specs_key)
     columns = sorted({column for _, column in placed}, key=_specs_key)
-    return Table(shared, row_axes, column_axes, tuple(rows), tuple(columns), placed)
+    extra = {axis for cell in members for axis in beside(cell)}
+    set_aside = tuple(a for a, _ in shared if a in extra)
+    return Table(shared, row_axes, column_axes, tuple(rows), tuple(columns), placed, set_aside)
 
 
 def _specs_key(specs: tuple[str, ...]) -> tuple[tuple[int, Version | str], ...]:
@@ -84,10 +143,15 @@ def _specs_key(specs: tuple[str, ...]) -> tuple[tuple[int, Version | str], ...]:
 
 
 def _table_key(table: Table, order: tuple[str, ...]) -> tuple[Any, ...]:
-    # Unplaced cells last; otherwise by axis (Python first) and then by version.
+    # Unplaced cells last; otherwise by axis (Python first) and then by version. What an install
+    # set puts beside its backend sorts last, so that its table follows the backend's own.
+    def key(pairs: Iterable[tuple[str, str]]) -> tuple[Any, ...]:
+        return tuple((order.index(axis), spec_sort_key(spec)) for axis, spec in pairs)
+
     return (
         not table.shared,
-        tuple((order.index(axis), spec_sort_key(spec)) for axis, spec in table.shared),
+        key((a, s) for a, s in table.shared if a not in table.beside),
+        key((a, s) for a, s in table.shared if a in table.beside),
     )
 
 

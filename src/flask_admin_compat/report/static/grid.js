@@ -108,9 +108,11 @@
     if (c.deprecation) {
       body.append(el("p", {class: "deprecated"}, "Deprecated by Flask-Admin: ", c.deprecation));
     }
+    const beside = new Set(c.beside || []);
     const vrows = Object.entries(c.requested).map(([axis, spec]) =>
-      el("tr", {}, el("th", {}, data.axisNames[axis] || axis), el("td", {}, spec),
-        el("td", {}, c.installed[axis] || "")));
+      el("tr", {}, el("th", {}, data.axisNames[axis] || axis,
+        beside.has(axis) ? " (installed beside the backend under test)" : ""),
+        el("td", {}, spec), el("td", {}, c.installed[axis] || "")));
     if (vrows.length) {
       body.append(el("h3", {}, "Versions"), el("table", {},
         el("thead", {}, el("tr", {}, el("th", {}, "axis"), el("th", {}, "asked"),
