@@ -169,7 +169,9 @@ def define_models(base: Any) -> Models:
         __tablename__ = "author"
         id = sa.Column(sa.Integer, primary_key=True)
         name = sa.Column(sa.String(AUTHOR_NAME_LENGTH), unique=True, nullable=False)
-        posts = orm.relationship("Post", back_populates="author")
+        # delete-orphan: a post removed from its author's inline form is deleted, not orphaned
+        # (its author_id cannot be NULL), as an app with inline models would declare it.
+        posts = orm.relationship("Post", back_populates="author", cascade="all, delete-orphan")
 
         def __str__(self) -> str:
             # The admin shows this in the post list and in the relationship select field.
