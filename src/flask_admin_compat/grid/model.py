@@ -34,7 +34,8 @@ from flask_admin_compat.results.model import (
     upstream_to_json,
 )
 
-GRID_SCHEMA_VERSION = "1.0"
+# 1.1 added the optional surface evidence of each check (as result schema 1.2).
+GRID_SCHEMA_VERSION = "1.1"
 GRID_FILE = "grid.json"
 #: What a cell whose result file could not be read is called wherever it is shown.
 UNREADABLE = "unreadable result"

@@ -46,7 +46,7 @@ from flask_admin_compat.run.env import (
 from flask_admin_compat.run.options import CellInterrupted, RunOptions, stop_if_interrupted
 from flask_admin_compat.run.postgres import Problem, prepare_postgres
 from flask_admin_compat.run.process import now_iso, tail, with_total
-from flask_admin_compat.run.scoping import merge_rerun, run_pytest
+from flask_admin_compat.run.scoping import run_pytest
 from flask_admin_compat.run.upstream import run_upstream
 
 
@@ -156,7 +156,8 @@ def _run(
         database_url = prepared
     installed = installed_versions(venv, env=env, log=log)
 
-    # 3. Run the suite once; run what failed once more to tell flaky from failing.
+    # 3. Run the suite once; it runs what failed once more, in the same process, to tell
+    #    flaky from failing, and reports both attempts.
     junit_path = venv / "junit.xml"
     test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
                    database_url=database_url)  # fmt: skip
@@ -171,16 +172,6 @@ def _run(
                        installed=installed, durations=with_total(durations, t0))  # fmt: skip
     shutil.copyfile(junit_path, cell_dir / f".{JUNIT_FILE}.tmp")
     (cell_dir / f".{JUNIT_FILE}.tmp").replace(cell_dir / JUNIT_FILE)
-    if any(o.outcome in ("failed", "error") for o in outcomes):
-        rerun_path = venv / "junit-rerun.xml"
-        rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo, database_url=database_url)  # fmt: skip
-        durations["rerun"] = rerun.duration_s
-        if not rerun.timed_out:
-            try:
-                outcomes = merge_rerun(outcomes, read_junit(rerun_path))
-            except JUnitError as exc:
-                log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
