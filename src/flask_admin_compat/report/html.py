@@ -16,7 +16,6 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
@@ -31,10 +30,13 @@ from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
+    cell_surfaces,
     check_order,
     failed_by_check,
+    failed_surfaces_by_check,
     layout,
     pattern_order,
+    surface_label,
     upstream_failing,
     upstream_tally,
 )
@@ -370,8 +372,10 @@ def hover_text(cell: GridCell) -> str:
     if cell.reason:
         lines.append(first_line(cell.reason))
     failed = failed_by_check(cell)
+    at_fault = failed_surfaces_by_check(cell)
     for check, patterns, message in failed[:_TITLE_CHECKS]:
-        lines.append(f"✗ {check_label(check, patterns)}" + (f": {message}" if message else ""))
+        label = surface_label(check, patterns, at_fault.get(check, ()))
+        lines.append(f"✗ {label}" + (f": {message}" if message else ""))
     if len(failed) > _TITLE_CHECKS:
         lines.append(f"… and {len(failed) - _TITLE_CHECKS} more failed checks")
     if cell.upstream is not None:
@@ -414,9 +418,13 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
     }
     ran = [p for p in patterns if any(c.pattern == p for c in cell.checks)]
     grid_rows = [[p, "".join(outcomes.get((p, ch), ".") for ch in checks)] for p in ran]
+    # The surfaces a check failed on ride last, and only where there are some.
     messages = [
-        [c.pattern, c.check, c.outcome, list(c.attempts), c.message] for c in _noteworthy(cell)
+        [c.pattern, c.check, c.outcome, list(c.attempts), c.message]
+        + ([list(c.failed_surfaces)] if c.failed_surfaces else [])
+        for c in _noteworthy(cell)
     ]
+    exercised, missing = cell_surfaces(cell)
     installed = {
         axis: (cell.python_version if axis == PYTHON_AXIS else cell.installed.get(axis)) or ""
         for axis in cell.requested
@@ -436,6 +444,7 @@ def _cell_data(cell: GridCell, checks: tuple[str, ...], patterns: tuple[str, ...
         "durations": _durations(cell.durations),
         "result": cell.result_path,
         "up": _upstream_data(cell),
+        "surfaces": {"exercised": list(exercised), "na": missing},
     }
 
 

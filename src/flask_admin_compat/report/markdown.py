@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import (
     FLAKY,
     PYTHON_AXIS,
@@ -24,7 +23,9 @@ from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
     failed_by_check,
+    failed_surfaces_by_check,
     layout,
+    surface_label,
     upstream_short,
     upstream_tally,
 )
@@ -329,9 +330,11 @@ def _detail(cell: GridCell) -> str:
         lines += [f"Why: {md_text(why)}", ""]
     failed = failed_by_check(cell)
     if failed:
+        at_fault = failed_surfaces_by_check(cell)
         lines.append("Failed checks:")
         lines += [
-            f"- {md_text(check_label(check, patterns))}" + (f": {md_text(msg)}" if msg else "")
+            f"- {md_text(surface_label(check, patterns, at_fault.get(check, ())))}"
+            + (f": {md_text(msg)}" if msg else "")
             for check, patterns, msg in failed
         ]
         lines.append("")

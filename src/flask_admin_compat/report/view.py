@@ -12,6 +12,7 @@ from typing import Any
 
 from packaging.version import Version
 
+from flask_admin_compat.grid.diff import check_label
 from flask_admin_compat.grid.model import COLUMN_AXES, ROW_AXES, GridCell, axis_order, spec_sort_key
 from flask_admin_compat.results.model import (
     ANY_PATTERN,
@@ -142,6 +143,33 @@ def failed_by_check(cell: GridCell) -> list[tuple[str, tuple[str, ...], str]]:
         )
         for check, outcomes in sorted(grouped.items(), key=lambda kv: check_rank(kv[0]))
     ]
+
+
+def failed_surfaces_by_check(cell: GridCell) -> dict[str, tuple[str, ...]]:
+    """The surfaces each failed check found at fault, over every pattern it failed under."""
+    found: dict[str, dict[str, None]] = {}
+    for outcome in cell.failed_checks:
+        found.setdefault(outcome.check, {}).update(dict.fromkeys(outcome.failed_surfaces))
+    return {check: tuple(names) for check, names in found.items() if names}
+
+
+def surface_label(check: str, patterns: Iterable[str], surfaces: Sequence[str]) -> str:
+    """``per-request (ajax lookup) with db-at-setup``; without surfaces, as ``check_label``."""
+    if not surfaces:
+        return check_label(check, patterns)
+    named = [p for p in dict.fromkeys(patterns) if p != ANY_PATTERN]
+    label = f"{check} ({', '.join(surfaces)})"
+    return f"{label} with {', '.join(named)}" if named else label
+
+
+def cell_surfaces(cell: GridCell) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every surface the cell's checks exercised, and those its Flask-Admin lacks (why)."""
+    exercised = dict.fromkeys(name for c in cell.checks for name in c.surfaces)
+    missing: dict[str, str] = {}
+    for outcome in cell.checks:
+        for name, why in outcome.surfaces_na.items():
+            missing.setdefault(name, why)
+    return tuple(exercised), missing
 
 
 def pattern_order(cells: Iterable[GridCell]) -> tuple[str, ...]:
