@@ -187,4 +187,8 @@ def define_models(base: Any) -> Models:
         def __str__(self) -> str:
             return str(self.title)
 
+    # Configured now, as in an app that has run a query before it builds its admin: Flask-Admin
+    # 1.6 reads relationship directions at view setup, which unconfigured mappers lack
+    # ("Cannot find reverse relation" for the inline posts).
+    orm.configure_mappers()
     return Models(author=Author, post=Post, metadata=base.metadata)

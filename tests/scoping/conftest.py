@@ -7,6 +7,7 @@ every other test is skipped with it, instead of the whole run dying at collectio
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,10 @@ def database_url(directory: Path) -> str:
 def startup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Startup:
     fake = request.config.getoption("--fake-backend")
     started = start(fake, database_url(tmp_path_factory.mktemp("startup")))
+    # The stack is imported now and lives until the end: set its objects aside from the
+    # cyclic garbage collector, whose full passes (pytest runs several at the end of the
+    # session) otherwise walk every module of the stack again, 0.3 s of a 3 s suite.
+    gc.freeze()
     surface = request.config.getoption("--fake-admin-surface")
     if surface is None or not started.ok:
         return started
