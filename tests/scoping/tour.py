@@ -106,10 +106,10 @@ class Walker:
         found = [item for session in answer.sessions for item in leftovers(session)]
         pool_after = app.pool.outstanding
         if pool_after > pool_before:
-            found.append(f"left {pool_after - pool_before} pooled connection(s) checked out")
+            found.append(f"{pool_after - pool_before} pooled connection(s) still checked out")
         idle = (app.observer.idle_in_transaction() or 0) - idle_before
         if idle > 0:
-            found.append(f"left {idle} server connection(s) idle in transaction")
+            found.append(f"{idle} server connection(s) left idle in transaction")
         problem = ""
         if not answer.ok:
             problem = answer.describe()
