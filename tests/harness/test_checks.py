@@ -10,7 +10,7 @@ from factories import make_grid, make_grid_cell, make_outcome, make_result
 
 from flask_admin_compat.grid.model import grid_to_json, validate_grid
 from flask_admin_compat.report.markdown import render_markdown
-from flask_admin_compat.report.view import surface_label
+from flask_admin_compat.report.view import failed_surfaces_by_check, surface_label
 from flask_admin_compat.results.junit import JUnitError, parse_junit
 from flask_admin_compat.results.model import (
     SCHEMA_VERSION,
@@ -159,10 +159,23 @@ def test_the_details_line_names_the_failing_surface() -> None:
         checks=(outcome,),
     )
     markdown = render_markdown(make_grid(cell))
-    assert "- per-request (ajax lookup, create) with db-at-setup: ajax lookup and create" in (
+    assert "- per-request (create, ajax lookup) with db-at-setup: ajax lookup and create" in (
         markdown
     )
     assert surface_label("per-request", ["*"], ["ajax lookup"]) == "per-request (ajax lookup)"
     data = grid_to_json(make_grid(cell))
     assert data["cells"][0]["checks"][0]["failed_surfaces"] == ["ajax lookup", "create"]
     validate_grid(data)
+
+
+def test_failed_surfaces_follow_the_suites_order_and_all_of_them_read_every_surface() -> None:
+    order = ("list", "search", "create", "edit", "export")
+    some = make_outcome("per-request", "failed", surfaces=order, failed_surfaces=("export", "list"))
+    every = make_outcome(
+        "teardown", "failed", pattern="in-app-context", surfaces=order, failed_surfaces=order
+    )
+    cell = make_grid_cell("c", {"python": "3.12"}, "incompatible", checks=(some, every))
+    assert failed_surfaces_by_check(cell) == {
+        "per-request": ("list", "export"),
+        "teardown": ("every surface",),
+    }

@@ -117,8 +117,8 @@ def startup(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         return started
     from .fakes.surface_pin import pin_surface
 
-    error = pin_surface(surface)
-    return Startup(error=error) if error else started
+    pinned = pin_surface(surface)
+    return Startup(error=pinned) if isinstance(pinned, str) else started
 
 
 @pytest.fixture(scope="session")

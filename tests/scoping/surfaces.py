@@ -69,7 +69,7 @@ def surface_of(endpoint: str | None, args: Mapping[str, str]) -> str | None:
     if view == AJAX_ENDPOINT:
         return AJAX_LOOKUP
     if method == "index_view":
-        return _list_surface(args)
+        return list_surface(args)
     if method == "edit_view":
         return INLINE_MODELS if view == AUTHOR_ENDPOINT else EDIT
     return {
@@ -81,7 +81,7 @@ def surface_of(endpoint: str | None, args: Mapping[str, str]) -> str | None:
     }.get(method)
 
 
-def _list_surface(args: Mapping[str, str]) -> str:
+def list_surface(args: Mapping[str, str]) -> str:
     if args.get("search"):
         return SEARCH
     if any(key.startswith("flt") for key in args):

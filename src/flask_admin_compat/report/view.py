@@ -145,12 +145,29 @@ def failed_by_check(cell: GridCell) -> list[tuple[str, tuple[str, ...], str]]:
     ]
 
 
+#: Shown instead of the list when a check failed on every surface it exercised.
+EVERY_SURFACE = "every surface"
+
+
 def failed_surfaces_by_check(cell: GridCell) -> dict[str, tuple[str, ...]]:
-    """The surfaces each failed check found at fault, over every pattern it failed under."""
+    """The surfaces each failed check found at fault, over every pattern it failed under.
+
+    In the order the suite exercised them; ``every surface`` when that is all of them.
+    """
     found: dict[str, dict[str, None]] = {}
+    exercised: dict[str, dict[str, None]] = {}
     for outcome in cell.failed_checks:
         found.setdefault(outcome.check, {}).update(dict.fromkeys(outcome.failed_surfaces))
-    return {check: tuple(names) for check, names in found.items() if names}
+        exercised.setdefault(outcome.check, {}).update(dict.fromkeys(outcome.surfaces))
+    labels: dict[str, tuple[str, ...]] = {}
+    for check, names in found.items():
+        order = list(exercised[check])
+        ranked = sorted(names, key=lambda n: order.index(n) if n in order else len(order))
+        if len(order) > 3 and set(order) <= set(ranked):
+            labels[check] = (EVERY_SURFACE,)
+        elif ranked:
+            labels[check] = tuple(ranked)
+    return labels
 
 
 def surface_label(check: str, patterns: Iterable[str], surfaces: Sequence[str]) -> str:

@@ -19,26 +19,73 @@ them when the class is made.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import flask
 from sqlalchemy.orm import Session, scoped_session
 
-from ..surfaces import SURFACES, by_id, surface_id, surface_of
+from ..surfaces import (
+    EDIT,
+    INLINE_MODELS,
+    SURFACES,
+    by_id,
+    list_surface,
+    surface_id,
+    surface_of,
+)
+
+#: Which surface the current request is; None outside a request or off the admin.
+Classifier = Callable[[], "str | None"]
+
+
+def suite_request_surface() -> str | None:
+    """The surface of a request to the suite's own app (its views' endpoints are known)."""
+    return surface_of(flask.request.endpoint, flask.request.args)
+
+
+def any_view_surface() -> str | None:
+    """The surface of a request to any app's admin, by the view method Flask matched.
+
+    For Flask-Admin's own tests, whose views are not the suite's: the edit view of a view
+    with inline models counts as inline models, and only ``ajax_lookup`` as the ajax lookup.
+    """
+    endpoint = flask.request.endpoint or ""
+    method = endpoint.split(".", 1)[1] if "." in endpoint else ""
+    if method == "index_view":
+        return list_surface(flask.request.args)
+    if method == "edit_view":
+        from flask_admin import helpers
+
+        view = helpers.get_current_view()
+        return INLINE_MODELS if getattr(view, "inline_models", None) else EDIT
+    return {
+        "details_view": "details",
+        "create_view": "create",
+        "delete_view": "delete",
+        "action_view": "batch delete",
+        "ajax_lookup": "ajax lookup",
+        "export": "export",
+    }.get(method)
 
 
 class Keeper:
     """The first Session resolved on the pinned surface, per app, kept for good."""
 
-    def __init__(self, surface: str) -> None:
+    def __init__(self, surface: str, classify: Classifier = suite_request_surface) -> None:
         self.surface = surface
+        self.classify = classify
         self._lock = threading.Lock()
         self._kept: dict[int, Session] = {}
+        #: Reads answered with a kept Session: proof that the pin met its surface at all.
+        self.reads = 0
+
+    @property
+    def apps(self) -> int:
+        return len(self._kept)
 
     def applies(self) -> bool:
-        return flask.has_request_context() and (
-            surface_of(flask.request.endpoint, flask.request.args) == self.surface
-        )
+        return flask.has_request_context() and self.classify() == self.surface
 
     def keep(self, target: Any) -> Session:
         # Per app: each pattern's app has its own database, and a Session kept by one app
@@ -47,6 +94,7 @@ class Keeper:
         with self._lock:
             if app not in self._kept:
                 self._kept[app] = concrete(target)
+            self.reads += 1
             return self._kept[app]
 
 
@@ -104,13 +152,13 @@ def session_holders() -> list[tuple[type, str]]:
     return holders
 
 
-def pin_surface(word: str) -> str:
-    """Pin the surface ``word`` names for the rest of the run; an error message, or empty."""
+def pin_surface(word: str, classify: Classifier = suite_request_surface) -> Keeper | str:
+    """Pin the surface ``word`` names for the rest of the run: its keeper, or an error message."""
     surface = by_id(word)
     if surface is None:
         known = ", ".join(surface_id(name) for name in SURFACES)
         return f"unknown admin surface {word!r} for --fake-admin-surface; known: {known}"
-    keeper = Keeper(surface)
+    keeper = Keeper(surface, classify)
     for cls, name in session_holders():
         setattr(cls, name, PinnableAttribute(name, keeper))
-    return ""
+    return keeper
