@@ -9,6 +9,7 @@ import pytest
 from factories import make_grid, make_grid_cell, make_outcome, make_result
 
 from flask_admin_compat.grid.model import grid_to_json, validate_grid
+from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
 from flask_admin_compat.report.view import failed_surfaces_by_check, surface_label
 from flask_admin_compat.results.junit import JUnitError, parse_junit
@@ -179,3 +180,19 @@ def test_failed_surfaces_follow_the_suites_order_and_all_of_them_read_every_surf
         "per-request": ("list", "export"),
         "teardown": ("every surface",),
     }
+
+
+def test_the_grid_page_carries_each_cells_surfaces() -> None:
+    outcome = make_outcome(
+        "per-request",
+        "failed",
+        message="two export requests shared one Session",
+        surfaces=("list", "export"),
+        failed_surfaces=("export",),
+        surfaces_na={"ajax lookup": "no ajax lookup (form_ajax_refs)"},
+    )
+    cell = make_grid_cell("c", {"python": "3.12"}, "incompatible", checks=(outcome,))
+    page = render_html(make_grid(cell))
+    assert '"surfaces":{"exercised":["list","export"],"na":{"ajax lookup":' in page
+    assert '"two export requests shared one Session",["export"]]' in page
+    assert "per-request (export) with db-at-setup" in page  # the cell's hover text
