@@ -35,10 +35,22 @@ def make_outcome(
     duration_s: float = 0.1,
     attempts: tuple[Outcome, ...] | None = None,
     nodeid: str = "",
+    surfaces: tuple[str, ...] = (),
+    failed_surfaces: tuple[str, ...] = (),
+    surfaces_na: Mapping[str, str] | None = None,
 ) -> CheckOutcome:
     """One pattern x check outcome; its attempts default to the one outcome."""
     return CheckOutcome(
-        pattern, check, outcome, message, duration_s, attempts or (outcome,), nodeid
+        pattern,
+        check,
+        outcome,
+        message,
+        duration_s,
+        attempts or (outcome,),
+        nodeid,
+        surfaces=surfaces,
+        failed_surfaces=failed_surfaces,
+        surfaces_na=dict(surfaces_na or {}),
     )
 
 

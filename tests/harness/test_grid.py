@@ -19,6 +19,7 @@ from flask_admin_compat.grid.merge import (
     read_log_excerpt,
 )
 from flask_admin_compat.grid.model import (
+    GRID_SCHEMA_VERSION,
     UNREADABLE,
     Grid,
     GridError,
@@ -357,7 +358,7 @@ def test_json_round_trip_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "grid.json"
     write_grid(path, grid)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == GRID_SCHEMA_VERSION
     assert data["harness_version"] == "0.1.0"
     assert data["counts"]["total"] == 2
     assert data["counts"]["flaky"] == 1

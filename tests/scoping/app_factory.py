@@ -11,40 +11,73 @@ from dataclasses import dataclass
 from typing import Any
 
 import flask
+import jinja2
+import jinja2.bccache
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy.engine import Engine
 
+from . import surfaces
 from .backends import Backend, Models
 from .observer import Observer
-from .probes import Answer, PoolCount, RequestErrors, SessionLog, send
+from .probes import Answer, FormData, PoolCount, RequestErrors, SessionLog, send
+from .stack import describe_exception
+from .surfaces import AJAX_ENDPOINT, AUTHOR_ENDPOINT, POST_ENDPOINT
 
 ADMIN_URL = "/admin"
-AUTHOR_ENDPOINT = "author"
-POST_ENDPOINT = "post"
+#: Small enough that the seeded posts span two pages: the count query decides how many.
+PAGE_SIZE = 4
 
 ChangeHook = Callable[[Any], None]
 
 
-class AuthorView(ModelView):
-    """Authors, with a hook the concurrency check uses to pause a create mid-transaction."""
+class HookedView(ModelView):
+    """A view with a hook the checks use to pause or break a write mid-transaction."""
 
-    column_list = ("name",)
-    form_columns = ("name",)
     change_hook: ChangeHook | None = None
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        # Called after the new row is added to the session and before the commit: the one
-        # moment a request holds uncommitted state that other requests must not see.
+        # Called after the row is added to (or changed in) the session and before the
+        # commit: the one moment a request holds uncommitted state no other may see.
         if self.change_hook is not None:
             self.change_hook(model)
 
 
-class PostView(ModelView):
-    """Posts; the ``author`` form field is a select filled by a query through the session."""
+class AuthorView(HookedView):
+    """Authors; their posts are edited inside the author's form (inline models)."""
+
+    column_list = ("name",)
+    form_columns = ("name",)
+
+    def __init__(self, model: Any, session: Any, *, inline: Any, **kwargs: Any) -> None:
+        # The inline model is the backend's own Post class, known only once models exist.
+        self.inline_models = (inline,)
+        super().__init__(model, session, **kwargs)
+
+
+class PostView(HookedView):
+    """Posts, over every list and row surface Flask-Admin offers.
+
+    The ``author`` form field is a select filled by a query through the session; the list
+    searches titles and author names, filters and sorts on the author relationship, pages
+    by ``PAGE_SIZE`` (so it runs the count query), shows details and exports CSV.
+    """
 
     column_list = ("title", "author")
     form_columns = ("title", "author")
+    column_searchable_list = ("title", "author.name")
+    column_filters = ("author",)
+    column_sortable_list = ("title", ("author", "author.name"))
+    page_size = PAGE_SIZE
+    can_view_details = True
+    can_export = True
+
+
+class AjaxPostView(ModelView):
+    """Posts again, their author chosen through an ajax lookup (``form_ajax_refs``)."""
+
+    form_columns = ("title", "author")
+    form_ajax_refs = {"author": {"fields": ("name",)}}  # noqa: RUF012 - Flask-Admin's API
 
 
 @dataclass(frozen=True)
@@ -63,12 +96,16 @@ class BaseApp:
 class Views:
     author: AuthorView
     post: PostView
+    ajax: AjaxPostView
 
 
 def build_base_app(backend: Backend, database_url: str) -> BaseApp:
     """The app factory: config, ``db.init_app``, ``Admin``; views come from a pattern."""
     app = flask.Flask(__name__)
     app.config.update(SECRET_KEY="scoping-suite", **backend.config(database_url))
+    # Every pattern's app renders the same Flask-Admin templates: compile each once per run
+    # (a third of the suite's time when every app compiled its own), not once per app.
+    app.jinja_env.bytecode_cache = SHARED_TEMPLATES
     db, models = backend.new_db()
     db.init_app(app)
     admin = Admin(app, name="scoping", url=ADMIN_URL)
@@ -78,14 +115,50 @@ def build_base_app(backend: Backend, database_url: str) -> BaseApp:
 
 
 def add_views(base: BaseApp, session_or_db: Any) -> Views:
-    """Build both ModelViews over ``session_or_db`` and register them."""
-    views = Views(
-        author=AuthorView(base.models.author, session_or_db, endpoint=AUTHOR_ENDPOINT),
-        post=PostView(base.models.post, session_or_db, endpoint=POST_ENDPOINT),
-    )
-    base.admin.add_view(views.author)
-    base.admin.add_view(views.post)
+    """Build the three ModelViews over ``session_or_db`` and register them.
+
+    Which view failed is said in the error: a pattern that cannot build the ajax view, say,
+    cannot offer that surface, and the construct check says so.
+    """
+    models = base.models
+    built: dict[str, Any] = {}
+    for what, make in (
+        ("author view (inline posts)", lambda: AuthorView(
+            models.author, session_or_db, inline=models.post, endpoint=AUTHOR_ENDPOINT)),
+        ("post view", lambda: PostView(models.post, session_or_db, endpoint=POST_ENDPOINT)),
+        ("post view with form_ajax_refs", lambda: AjaxPostView(
+            models.post, session_or_db, endpoint=AJAX_ENDPOINT)),
+    ):  # fmt: skip
+        try:
+            built[what] = make()
+        except Exception as exc:
+            raise ViewError(f"the {what}: {describe_exception(exc)}") from exc
+    views = Views(*built.values())
+    for view in built.values():
+        base.admin.add_view(view)
     return views
+
+
+class ViewError(RuntimeError):
+    """One of the views could not be built; the message names which."""
+
+
+class SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for every app of the run (Jinja's own cache API)."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+SHARED_TEMPLATES = SharedBytecode()
 
 
 def admin_accepts_db(base: BaseApp) -> bool:
@@ -103,6 +176,87 @@ def admin_accepts_db(base: BaseApp) -> bool:
     return hasattr(query, "all")
 
 
+def unavailable_surfaces(app: flask.Flask, views: Views) -> dict[str, str]:
+    """The surfaces the installed Flask-Admin does not offer on these views, with why.
+
+    Asked of the built views and the routes they registered (feature detection, never a
+    version table): a surface that is absent is ``n/a``, never a failure.
+    """
+    routes = app.view_functions
+    post, ajax, author = views.post, views.ajax, views.author
+    missing: dict[str, str] = {}
+
+    def need(surface: str, ok: bool, reason: str) -> None:
+        if not ok and surface not in missing:
+            missing[surface] = reason
+
+    need(
+        surfaces.SEARCH,
+        bool(getattr(post, "_search_supported", False)),
+        "the list view has no search (column_searchable_list)",
+    )
+    need(
+        surfaces.FILTER,
+        filter_key(post) is not None,
+        "the list view has no equals filter on the author relationship (column_filters)",
+    )
+    sortable = getattr(post, "_sortable_columns", None) or {}
+    need(surfaces.SORT, "title" in sortable, "the list view cannot sort (column_sortable_list)")
+    need(
+        surfaces.PAGINATION,
+        bool(getattr(post, "page_size", 0)) and not getattr(post, "simple_list_pager", False),
+        "the list view does not page",
+    )
+    need(
+        surfaces.DETAILS,
+        f"{POST_ENDPOINT}.details_view" in routes
+        and bool(getattr(post, "can_view_details", False)),
+        "no details view (can_view_details)",
+    )
+    need(
+        surfaces.EXPORT,
+        f"{POST_ENDPOINT}.export" in routes
+        and bool(getattr(post, "can_export", False))
+        and "csv" in (getattr(post, "export_types", None) or ()),
+        "no CSV export (can_export)",
+    )
+    actions = getattr(post, "_actions_data", None) or {}
+    need(
+        surfaces.BATCH_DELETE,
+        f"{POST_ENDPOINT}.action_view" in routes and "delete" in actions,
+        "no batch delete action",
+    )
+    loaders = getattr(ajax, "_form_ajax_refs", None) or {}
+    need(
+        surfaces.AJAX_LOOKUP,
+        f"{AJAX_ENDPOINT}.ajax_lookup" in routes and "author" in loaders,
+        "no ajax lookup (form_ajax_refs)",
+    )
+    edit_form = getattr(author, "_edit_form_class", None)
+    need(
+        surfaces.INLINE_MODELS,
+        edit_form is not None and hasattr(edit_form, "posts"),
+        "no inline models (inline_models)",
+    )
+    return missing
+
+
+def filter_key(view: ModelView) -> str | None:
+    """The query key of the post list's "author name equals" filter, as Flask-Admin spells it.
+
+    ``flt<position>_<arg>``, the arg computed by the view itself (an index, or a name with
+    ``named_filter_urls``), so that it follows whatever filters the installed release made.
+    """
+    for index, flt in enumerate(getattr(view, "_filters", None) or ()):
+        try:
+            operation, name = str(flt.operation()).lower(), str(flt.name).lower()
+        except Exception:  # noqa: BLE001, S112 - a filter that cannot say what it is: not ours
+            continue
+        if operation == "equals" and "name" in name:
+            return f"flt0_{view.get_filter_arg(index, flt)}"
+    return None
+
+
 @dataclass(frozen=True)
 class PatternApp:
     """One app whose admin views were registered by one pattern, and its observers."""
@@ -115,14 +269,14 @@ class PatternApp:
     errors: RequestErrors
     pool: PoolCount
     observer: Observer
+    #: Surfaces the installed Flask-Admin lacks, with the reason (``n/a`` in every outcome).
+    unavailable: dict[str, str]
 
     @property
     def app(self) -> flask.Flask:
         return self.base.app
 
-    def send(
-        self, method: str, path: str, probe: str, data: dict[str, str] | None = None
-    ) -> Answer:
+    def send(self, method: str, path: str, probe: str, data: FormData | None = None) -> Answer:
         return send(
             self.base.app,
             self.log,

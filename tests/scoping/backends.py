@@ -188,7 +188,9 @@ def define_models(base: Any) -> Models:
         __tablename__ = "author"
         id = sa.Column(sa.Integer, primary_key=True)
         name = sa.Column(sa.String(AUTHOR_NAME_LENGTH), unique=True, nullable=False)
-        posts = orm.relationship("Post", back_populates="author")
+        # delete-orphan: a post removed from its author's inline form is deleted, not orphaned
+        # (its author_id cannot be NULL), as an app with inline models would declare it.
+        posts = orm.relationship("Post", back_populates="author", cascade="all, delete-orphan")
 
         def __str__(self) -> str:
             # The admin shows this in the post list and in the relationship select field.
@@ -204,4 +206,8 @@ def define_models(base: Any) -> Models:
         def __str__(self) -> str:
             return str(self.title)
 
+    # Configured now, as in an app that has run a query before it builds its admin: Flask-Admin
+    # 1.6 reads relationship directions at view setup, which unconfigured mappers lack
+    # ("Cannot find reverse relation" for the inline posts).
+    orm.configure_mappers()
     return Models(author=Author, post=Post, metadata=base.metadata)

@@ -16,6 +16,7 @@ from .app_factory import (
     add_views,
     admin_accepts_db,
     build_base_app,
+    unavailable_surfaces,
 )
 from .backends import Backend
 from .lazy_session import app_scoped_session
@@ -85,4 +86,5 @@ def build_pattern_app(
         errors=RequestErrors(base.app),
         pool=PoolCount(base.engine),
         observer=observer,
+        unavailable=unavailable_surfaces(base.app, views) if views is not None else {},
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import flask
 from sqlalchemy import event
@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from .stack import describe_exception
 
 PROBE_HEADER = "X-Scoping-Probe"
+#: A form as posted: a mapping, or pairs where a key repeats (``rowid`` of a batch action).
+FormData: TypeAlias = Mapping[str, str] | Sequence[tuple[str, str]]
 #: How much of a failing page to quote in a message.
 BODY_EXCERPT = 300
 MESSAGE_ELEMENT = re.compile(
@@ -112,16 +114,35 @@ class PoolCount:
 
 
 class RequestErrors:
-    """The exception behind each probed 500, so a failure message can name it."""
+    """The exception behind each probed 500, and the surface each probed request was.
+
+    The surface is read from the endpoint Flask matched and the query it was sent with, so a
+    message names what Flask-Admin ran, not what the suite meant to ask.
+    """
 
     def __init__(self, app: flask.Flask) -> None:
         self._lock = threading.Lock()
         self._errors: dict[str, str] = {}
+        self._surfaces: dict[str, str] = {}
         flask.got_request_exception.connect(self._on_exception, app, weak=False)
+        flask.request_started.connect(self._on_start, app, weak=False)
 
     def pop(self, probe: str) -> str:
         with self._lock:
             return self._errors.pop(probe, "")
+
+    def pop_surface(self, probe: str) -> str:
+        with self._lock:
+            return self._surfaces.pop(probe, "")
+
+    def _on_start(self, _sender: Any, **_extra: Any) -> None:
+        from .surfaces import surface_of
+
+        probe = flask.request.headers.get(PROBE_HEADER)
+        surface = surface_of(flask.request.endpoint, flask.request.args)
+        if probe is not None and surface is not None:
+            with self._lock:
+                self._surfaces[probe] = surface
 
     def _on_exception(self, _sender: Any, exception: BaseException, **_extra: Any) -> None:
         probe = flask.request.headers.get(PROBE_HEADER, "")
@@ -140,6 +161,8 @@ class Answer:
     body: str
     error: str = ""
     sessions: tuple[Session, ...] = field(default=())
+    #: The admin surface Flask matched the request to; empty when it matched none.
+    surface: str = ""
 
     @property
     def ok(self) -> bool:
@@ -165,7 +188,7 @@ def send(
     method: str,
     path: str,
     probe: str,
-    data: Mapping[str, str] | None = None,
+    data: FormData | None = None,
 ) -> Answer:
     """Send one request through a new test client, with no app context pushed around it.
 
@@ -176,8 +199,11 @@ def send(
         raise AssertionError(
             "the suite pushed an app context around a request; requests would share it"
         )
+    from werkzeug.datastructures import MultiDict
+
     client = app.test_client()
-    response = client.open(path, method=method, data=data, headers={PROBE_HEADER: probe})
+    form = MultiDict(data) if data is not None and not isinstance(data, Mapping) else data
+    response = client.open(path, method=method, data=form, headers={PROBE_HEADER: probe})
     body = response.get_data(as_text=True)
     response.close()
     return Answer(
@@ -188,6 +214,7 @@ def send(
         body=body,
         error=errors.pop(probe),
         sessions=log.sessions(probe),
+        surface=errors.pop_surface(probe),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,8 @@ from flask_admin_compat.results.model import (
     upstream_to_json,
 )
 
-GRID_SCHEMA_VERSION = "1.0"
+# 1.1 added the optional surface evidence of each check (as result schema 1.2).
+GRID_SCHEMA_VERSION = "1.1"
 GRID_FILE = "grid.json"
 GRID_SCHEMA = "grid-v1"
 #: What a cell whose result file could not be read is called wherever it is shown.
@@ -169,18 +170,31 @@ class GridCell:
         return first_line(self.reason)
 
 
+#: What a failed check's label says when it failed on every surface it exercised.
+EVERY_SURFACE = "every surface"
+
+
 @dataclass(frozen=True)
 class FailedCheck:
-    """One check that failed in a cell, with every pattern it failed under and the first why."""
+    """One check that failed in a cell, with every pattern it failed under and the first why.
+
+    ``surfaces`` are the admin surfaces it found at fault (list, ajax lookup, ...), in the
+    order the suite exercised them, or ``every surface``; empty for a check that names none.
+    """
 
     check: str
     patterns: tuple[str, ...]
     message: str  # the first line of the first message any of them gave
+    surfaces: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
-        """``per-request (session-at-setup, db-at-setup)``: how every report names it."""
-        return check_label(self.check, self.patterns)
+        """``per-request (ajax lookup) with db-at-setup``: how every report names it."""
+        if not self.surfaces:
+            return check_label(self.check, self.patterns)
+        named = [p for p in dict.fromkeys(self.patterns) if p != ANY_PATTERN]
+        label = f"{self.check} ({', '.join(self.surfaces)})"
+        return f"{label} with {', '.join(named)}" if named else label
 
 
 def group_failures(outcomes: Iterable[CheckOutcome]) -> tuple[FailedCheck, ...]:
@@ -193,9 +207,20 @@ def group_failures(outcomes: Iterable[CheckOutcome]) -> tuple[FailedCheck, ...]:
             check,
             tuple(o.pattern for o in group),
             next((first_line(o.message) for o in group if o.message.strip()), ""),
+            _at_fault(group),
         )
         for check, group in sorted(grouped.items(), key=lambda kv: check_rank(kv[0]))
     )
+
+
+def _at_fault(group: Sequence[CheckOutcome]) -> tuple[str, ...]:
+    """The surfaces one check found at fault over its patterns, in the suite's order."""
+    found = dict.fromkeys(name for o in group for name in o.failed_surfaces)
+    order = list(dict.fromkeys(name for o in group for name in o.surfaces))
+    ranked = sorted(found, key=lambda n: order.index(n) if n in order else len(order))
+    if len(order) > 3 and set(order) <= set(ranked):
+        return (EVERY_SURFACE,)
+    return tuple(ranked)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
     beside,
+    cell_surfaces,
     check_order,
     failed_by_check,
     layout,
@@ -430,9 +431,13 @@ def _cell_data(
     }
     ran = [p for p in patterns if any(c.pattern == p for c in cell.checks)]
     grid_rows = [[p, "".join(outcomes.get((p, ch), ".") for ch in checks)] for p in ran]
+    # The surfaces a check failed on ride last, and only where there are some.
     messages = [
-        [c.pattern, c.check, c.outcome, list(c.attempts), c.message] for c in _noteworthy(cell)
+        [c.pattern, c.check, c.outcome, list(c.attempts), c.message]
+        + ([list(c.failed_surfaces)] if c.failed_surfaces else [])
+        for c in _noteworthy(cell)
     ]
+    exercised, missing = cell_surfaces(cell)
     installed = {
         axis: (cell.python_version if axis == PYTHON_AXIS else cell.installed.get(axis)) or ""
         for axis in cell.requested
@@ -455,6 +460,7 @@ def _cell_data(
         "durations": _durations(cell.durations),
         "result": cell.result_path,
         "up": _upstream_data(cell),
+        "surfaces": {"exercised": list(exercised), "na": missing},
     }
 
 

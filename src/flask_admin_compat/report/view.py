@@ -204,6 +204,17 @@ def failed_by_check(cell: GridCell) -> tuple[FailedCheck, ...]:
     return group_failures(cell.failed_checks)
 
 
+#: Shown instead of the list when a check failed on every surface it exercised.
+def cell_surfaces(cell: GridCell) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every surface the cell's checks exercised, and those its Flask-Admin lacks (why)."""
+    exercised = dict.fromkeys(name for c in cell.checks for name in c.surfaces)
+    missing: dict[str, str] = {}
+    for outcome in cell.checks:
+        for name, why in outcome.surfaces_na.items():
+            missing.setdefault(name, why)
+    return tuple(exercised), missing
+
+
 def pattern_order(cells: Iterable[GridCell]) -> tuple[str, ...]:
     """Every pattern that ran, the stack-wide ``*`` first, then the suite's own order."""
     seen = {c.pattern for cell in cells for c in cell.checks}

@@ -28,31 +28,55 @@ class JUnitError(ValueError):
     """The JUnit report is missing, unreadable or not the suite's."""
 
 
+#: The suite's surface evidence properties (tests/scoping/surfaces.py spells them the same).
+SURFACES_PROPERTY = "surfaces"
+FAILED_SURFACES_PROPERTY = "failed_surfaces"
+SURFACES_NA_PROPERTY = "surfaces_na"
+
+
 def parse_junit(xml_text: str) -> list[CheckOutcome]:
-    """Read the suite's outcomes from JUnit XML text; tests without a ``check`` are ignored."""
+    """Read the suite's outcomes from JUnit XML text; tests without a ``check`` are ignored.
+
+    The suite re-runs a failed check in the same process, and each attempt is a test case of
+    its own: attempts of one (pattern, check) fold into one outcome, first attempt first.
+    """
     try:
         root = ET.fromstring(xml_text)
     except ET.ParseError as exc:
         raise JUnitError(f"JUnit XML is not well-formed: {exc}") from exc
-    outcomes: list[CheckOutcome] = []
+    outcomes: dict[tuple[str, str], CheckOutcome] = {}
     for case in root.iter("testcase"):
         props = {p.get("name"): p.get("value", "") for p in case.iter("property")}
         check = props.get("check")
         if not check:
             continue
         outcome, message = _case_outcome(case)
-        outcomes.append(
-            CheckOutcome(
-                pattern=props.get("pattern") or ANY_PATTERN,
-                check=check,
-                outcome=outcome,
-                message=message[:MESSAGE_LIMIT],
-                duration_s=float(case.get("time") or 0.0),
-                attempts=(outcome,),
-                nodeid=f"{case.get('classname', '')}::{case.get('name', '')}",
-            )
+        read = CheckOutcome(
+            pattern=props.get("pattern") or ANY_PATTERN,
+            check=check,
+            outcome=outcome,
+            message=message[:MESSAGE_LIMIT],
+            duration_s=float(case.get("time") or 0.0),
+            attempts=(outcome,),
+            nodeid=f"{case.get('classname', '')}::{case.get('name', '')}",
+            surfaces=_names(props.get(SURFACES_PROPERTY)),
+            failed_surfaces=_names(props.get(FAILED_SURFACES_PROPERTY)),
+            surfaces_na=_reasons(props.get(SURFACES_NA_PROPERTY)),
         )
-    return outcomes
+        earlier = outcomes.get(read.key)
+        outcomes[read.key] = earlier.then(read) if earlier is not None else read
+    return list(outcomes.values())
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """``list,ajax lookup`` -> ("list", "ajax lookup")."""
+    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
+
+
+def _reasons(value: str | None) -> dict[str, str]:
+    """``ajax lookup: no form_ajax_refs; export: no can_export`` -> {surface: reason}."""
+    pairs = (item.partition(": ") for item in (value or "").split("; ") if item.strip())
+    return {name.strip(): reason.strip() for name, _, reason in pairs}
 
 
 def read_junit(path: Path) -> list[CheckOutcome]:

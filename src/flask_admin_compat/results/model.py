@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,8 +20,9 @@ from flask_admin_compat.jsonio import (
     write_text_atomic,
 )
 
-# 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.0 files still read.
-SCHEMA_VERSION = "1.1"
+# 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.2 the optional surface
+# evidence of each check (`surfaces`, `failed_surfaces`, `surfaces_na`). Older files still read.
+SCHEMA_VERSION = "1.2"
 RESULT_FILE = "result.json"
 RESULT_SCHEMA = "result-v1"
 JUNIT_FILE = "junit.xml"
@@ -184,7 +185,12 @@ ANY_PATTERN = "*"
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One pattern x check outcome; ``attempts`` keeps every run's outcome, first to last."""
+    """One pattern x check outcome; ``attempts`` keeps every run's outcome, first to last.
+
+    ``surfaces`` are the admin surfaces the check exercised (list, ajax lookup, export, ...),
+    ``failed_surfaces`` those it found at fault, and ``surfaces_na`` the surfaces the installed
+    Flask-Admin does not offer, with the reason; all empty for a check that reports none.
+    """
 
     pattern: str
     check: str
@@ -193,6 +199,9 @@ class CheckOutcome:
     duration_s: float = 0.0
     attempts: tuple[Outcome, ...] = field(default=())
     nodeid: str = ""
+    surfaces: tuple[str, ...] = ()
+    failed_surfaces: tuple[str, ...] = ()
+    surfaces_na: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def flaky(self) -> bool:
@@ -205,7 +214,7 @@ class CheckOutcome:
 
     def to_json(self) -> dict[str, Any]:
         """The form result.json and grid.json both keep an outcome in."""
-        return {
+        data: dict[str, Any] = {
             "pattern": self.pattern,
             "check": self.check,
             "outcome": self.outcome,
@@ -214,6 +223,12 @@ class CheckOutcome:
             "duration_s": self.duration_s,
             "nodeid": self.nodeid,
         }
+        # Absent, not empty, for a check that reports no surfaces: as 1.1 wrote it.
+        if self.surfaces or self.failed_surfaces or self.surfaces_na:
+            data["surfaces"] = list(self.surfaces)
+            data["failed_surfaces"] = list(self.failed_surfaces)
+            data["surfaces_na"] = dict(self.surfaces_na)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CheckOutcome:
@@ -225,6 +240,29 @@ class CheckOutcome:
             duration_s=data["duration_s"],
             attempts=tuple(data["attempts"]),
             nodeid=data.get("nodeid", ""),
+            surfaces=tuple(data.get("surfaces", ())),
+            failed_surfaces=tuple(data.get("failed_surfaces", ())),
+            surfaces_na=dict(data.get("surfaces_na", {})),
+        )
+
+    def then(self, again: CheckOutcome) -> CheckOutcome:
+        """This outcome followed by a re-run of the same check: one outcome, both attempts.
+
+        A check that fails and then passes is flaky: both outcomes are kept, and it still
+        counts as failed, so that a flaky cell is never shown as plainly compatible. The
+        surfaces are every attempt's; the failed ones, those of any attempt that failed.
+        """
+        attempts = (*self.attempts, *again.attempts)
+        effective: Outcome = "failed" if len(set(attempts)) > 1 else self.outcome
+        return replace(
+            self,
+            outcome=effective,
+            message=self.message or again.message,
+            duration_s=self.duration_s + again.duration_s,
+            attempts=attempts,
+            surfaces=tuple(dict.fromkeys((*self.surfaces, *again.surfaces))),
+            failed_surfaces=tuple(dict.fromkeys((*self.failed_surfaces, *again.failed_surfaces))),
+            surfaces_na=dict(self.surfaces_na) or dict(again.surfaces_na),
         )
 
 

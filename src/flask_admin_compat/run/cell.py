@@ -53,7 +53,7 @@ from flask_admin_compat.run.options import (
 )
 from flask_admin_compat.run.postgres import Problem, prepare_postgres
 from flask_admin_compat.run.process import now_iso, tail, with_total
-from flask_admin_compat.run.scoping import merge_rerun, run_pytest
+from flask_admin_compat.run.scoping import run_pytest
 from flask_admin_compat.run.upstream import run_upstream
 
 
@@ -214,7 +214,8 @@ def _run(
         database_url = prepared
     installed = installed_versions(venv, env=env, log=log)
 
-    # 3. Run the suite once; run what failed once more to tell flaky from failing.
+    # 3. Run the suite once; it runs what failed once more, in the same process, to tell
+    #    flaky from failing, and reports both attempts.
     junit_path = venv / "junit.xml"
     test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
                    database_url=database_url, backend=cell.backend)  # fmt: skip
@@ -228,20 +229,6 @@ def _run(
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, durations=with_total(durations, t0))  # fmt: skip
     copy_file_atomic(junit_path, cell_dir / JUNIT_FILE)
-    if any(o.outcome in ("failed", "error") for o in outcomes):
-        rerun_path = venv / "junit-rerun.xml"
-        rerun = run_pytest(venv, options, rerun_path, extra=("--last-failed",), log=log,
-                        deadline=deadline, echo=echo, database_url=database_url,
-                        backend=cell.backend)  # fmt: skip
-        durations["rerun"] = rerun.duration_s
-        if rerun.timed_out:
-            # The first outcomes alone are no verdict: the re-run is what tells flaky from
-            # failing, and a cell out of time has not finished its checks.
-            return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
-        try:
-            outcomes = merge_rerun(outcomes, read_junit(rerun_path))
-        except JUnitError as exc:
-            log.write(f"(the re-run left no report, first outcomes kept: {exc})\n")
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"

@@ -8,6 +8,9 @@ needed), shaped like the real extensions where the patterns touch them, and brok
 - ``no-rollback``: never rolls a failed session back, and hands it to the next request.
 
 Imported only when a fake is asked for.
+
+``--fake-admin-surface SURFACE`` is the other kind (:mod:`surface_pin`): the backend stays
+sound, and one Flask-Admin surface keeps the first Session it resolves.
 """
 
 from __future__ import annotations

@@ -119,10 +119,18 @@
           el("th", {}, "installed"))), el("tbody", {}, ...vrows)));
     }
     body.append(el("h3", {}, "Checks"), checksTable(c));
+    const surfaces = c.surfaces || {exercised: [], na: {}};
+    if (surfaces.exercised.length || Object.keys(surfaces.na).length) {
+      const na = Object.entries(surfaces.na).map(([name, why]) => `${name} (${why})`);
+      body.append(el("p", {class: "meta"}, `Admin surfaces exercised: ${surfaces.exercised.join(", ") || "none"}`
+        + (na.length ? `; n/a: ${na.join(", ")}` : "")));
+    }
     if (c.m.length) {
       body.append(el("h3", {}, "Messages"));
-      for (const [pattern, check, outcome, attempts, message] of c.m) {
-        const who = pattern === data.anyPattern ? check : `${check} (${pattern})`;
+      for (const [pattern, check, outcome, attempts, message, failedOn] of c.m) {
+        const onSurfaces = failedOn && failedOn.length ? ` (${failedOn.join(", ")})` : "";
+        const who = pattern === data.anyPattern ? check + onSurfaces
+          : onSurfaces ? `${check}${onSurfaces} with ${pattern}` : `${check} (${pattern})`;
         const runs = attempts.length > 1 ? ` \u2014 runs: ${attempts.join(", ")}` : "";
         body.append(el("p", {}, el("b", {}, who), `: ${outcome}${runs}`));
         if (message) body.append(el("pre", {}, message));
