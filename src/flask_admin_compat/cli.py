@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.matrix.matrix import MAX_JOBS, SUITES, MatrixError, load_matrix
+from flask_admin_compat.matrix.matrix import MAX_JOBS, SUITES, Matrix, MatrixError, load_matrix
 from flask_admin_compat.matrix.select import KeywordError, choose
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.matrix.shard import Shard, ShardError, parse_shard
@@ -352,6 +352,21 @@ def _cell_json(cell: Cell) -> dict[str, object]:
     }
 
 
+def _matrix(path: Path) -> Matrix | None:
+    """The loaded matrix, or None once its one-line error is said."""
+    try:
+        return load_matrix(path)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _folders(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The project folder (tests, environments, caches) and the reports folder of a command."""
+    root = (args.project or args.matrix.resolve().parent).resolve()
+    return root, (args.reports or root / "reports").resolve()
+
+
 def _run(args: argparse.Namespace, out: IO[str]) -> int:
     # Imported here: listing and merging need none of the runner's process or server code.
     try:
@@ -359,13 +374,10 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
     except ModuleNotFoundError as exc:
         return _without_runner("run", exc)
 
-    try:
-        matrix = load_matrix(args.matrix)
-    except MatrixError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    matrix = _matrix(args.matrix)
+    if matrix is None:
         return EXIT_BAD_INPUT
-    root = (args.project or args.matrix.resolve().parent).resolve()
-    layout = Layout(root, (args.reports or root / "reports").resolve())
+    layout = Layout(*_folders(args))
     request = RunRequest(
         keyword=args.keyword,
         cells=tuple(args.cell),
@@ -415,13 +427,10 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
     except ModuleNotFoundError as exc:
         return _without_runner("bisect", exc)
 
-    try:
-        matrix = load_matrix(args.matrix)
-    except MatrixError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    matrix = _matrix(args.matrix)
+    if matrix is None:
         return EXIT_BAD_INPUT
-    root = (args.project or args.matrix.resolve().parent).resolve()
-    reports = (args.reports or root / "reports").resolve()
+    root, reports = _folders(args)
     if args.regressions is not None:
         from flask_admin_compat.bisection import run_regression_bisects
         from flask_admin_compat.grid.model import GridError, read_grid

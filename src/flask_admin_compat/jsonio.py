@@ -69,18 +69,11 @@ def write_text_atomic(path: Path, text: str) -> None:
 
     A reader (or a crash) never sees half a file: either the old content or the new.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    staged = _stage(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private (0600); reports are for anyone who may read the folder.
-        Path(tmp).chmod(0o644)
-        Path(tmp).replace(path)
+        staged.replace(path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
         raise
 
 
@@ -179,6 +172,7 @@ def _stage(path: Path, text: str) -> Path:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); reports are for anyone who may read the folder.
         Path(tmp).chmod(0o644)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
