@@ -128,7 +128,9 @@ def test_a_check_that_fails_once_is_flaky_and_not_compatible(tmp_path: Path, ven
         "        marker.touch(); assert False, 'two threads shared one session'"
     )
     result, cell_dir = _run(
-        tmp_path, venvs, {"test_flaky.py": REPORTING_TEST.replace("BODY", body)}
+        tmp_path,
+        venvs,
+        {"test_flaky.py": REPORTING_TEST.replace("BODY", body), "conftest.py": RERUN_CONFTEST},
     )
     assert result.flags == ("flaky",)
     assert result.verdict == "workaround"
@@ -137,6 +139,26 @@ def test_a_check_that_fails_once_is_flaky_and_not_compatible(tmp_path: Path, ven
     data = json.loads((cell_dir / "result.json").read_text())
     assert data["flags"] == ["flaky"]
 
+
+# The real suite re-runs a failed check in its own process (tests/scoping/conftest.py, tested
+# in test_scoping_suite.py) and marks the second attempt's test case with an `attempt`
+# property; this stand-in suite does the same, so that the harness's side is tested here.
+RERUN_CONFTEST = """
+import pytest
+from _pytest.runner import runtestprotocol
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    kept = list(item.user_properties)
+    reports = runtestprotocol(item, nextitem=nextitem, log=True)
+    if any(report.failed for report in reports):
+        item.user_properties[:] = [*kept, ("attempt", "2")]
+        runtestprotocol(item, nextitem=nextitem, log=True)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+"""
 
 SLOW_SUITE = REPORTING_TEST.replace("BODY", "__import__('time').sleep(0.2)")
 INTERRUPT_MATRIX = """
