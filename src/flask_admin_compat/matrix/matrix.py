@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -357,22 +357,12 @@ def _parse_backends(table: dict[str, Any], *, path: Path, key: str) -> BackendAx
 def _parse_backend_values(
     values: object, *, name: str, key: str, path: Path
 ) -> tuple[BackendValue, ...]:
-    if not isinstance(values, list):
-        raise MatrixError(path, key, values, "must be a list of version specs")
-    if not values:
-        raise MatrixError(path, key, values, "empty axis: give at least one version")
-    parsed: list[BackendValue] = []
-    for i, value in enumerate(values):
-        item_key = f"{key}[{i}]"
-        spec = (
-            _parse_install_set(value, backend=name, key=item_key, path=path)
-            if isinstance(value, dict) and "each" not in value
-            else _parse_axis_value(value, key=item_key, path=path)
-        )
-        if spec in parsed:
-            raise MatrixError(path, item_key, value, "duplicate value on this axis")
-        parsed.append(spec)
-    return tuple(parsed)
+    def parse_one(value: object, item_key: str) -> BackendValue:
+        if isinstance(value, dict) and "each" not in value:
+            return _parse_install_set(value, backend=name, key=item_key, path=path)
+        return _parse_axis_value(value, key=item_key, path=path)
+
+    return _parse_list(values, key=key, path=path, parse_one=parse_one)
 
 
 def _parse_install_set(value: dict[str, Any], *, backend: str, key: str, path: Path) -> InstallSet:
@@ -411,26 +401,33 @@ def _check_package_name(name: str, *, key: str, path: Path) -> None:
 
 
 def _parse_values(values: object, *, key: str, path: Path, python: bool) -> tuple[AxisValue, ...]:
+    def parse_one(value: object, item_key: str) -> AxisValue:
+        if python:
+            return _parse_python(value, key=item_key, path=path)
+        return _parse_axis_value(value, key=item_key, path=path)
+
+    return _parse_list(values, key=key, path=path, parse_one=parse_one)
+
+
+def _parse_list(
+    values: object, *, key: str, path: Path, parse_one: Callable[[object, str], _V]
+) -> tuple[_V, ...]:
+    """An axis's list of values, each parsed under its own key, none repeating another."""
     if not isinstance(values, list):
         raise MatrixError(path, key, values, "must be a list of version specs")
     if not values:
         raise MatrixError(path, key, values, "empty axis: give at least one version")
-    parsed: list[AxisValue] = []
+    parsed: list[_V] = []
     for i, value in enumerate(values):
-        item_key = f"{key}[{i}]"
-        spec = (
-            _parse_python(value, key=item_key, path=path)
-            if python
-            else _parse_axis_value(value, key=item_key, path=path)
-        )
+        spec = parse_one(value, f"{key}[{i}]")
         _check_distinct(spec, parsed, values, key=key, index=i, path=path)
         parsed.append(spec)
     return tuple(parsed)
 
 
 def _check_distinct(
-    spec: AxisValue,
-    parsed: list[AxisValue],
+    spec: object,
+    parsed: Sequence[object],
     values: list[Any],
     *,
     key: str,
