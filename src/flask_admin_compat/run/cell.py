@@ -43,6 +43,7 @@ from flask_admin_compat.run.env import (
     ensure_environment,
     installed_versions,
     resolve_cell,
+    site_packages,
     uv_env,
 )
 from flask_admin_compat.run.exclusive import Busy, environment_lock, exclusive
@@ -194,9 +195,8 @@ def _run(
     # 2. Make the environment, or reuse it when it already holds exactly this lock.
     venv = options.venvs_dir / cell.id
     install_started = time.monotonic()
-    problem = ensure_environment(
-        venv, found, lock, log=log, deadline=deadline, env=env, echo=echo, reaper=options.reaper
-    )
+    problem = ensure_environment(venv, found, lock, log=log, deadline=deadline, env=env, echo=echo,
+                                 reaper=options.reaper, bytecode=options.bytecode)  # fmt: skip
     durations["install"] = time.monotonic() - install_started
     if problem is not None and out_of_time(deadline):
         return _timed_out(cell, options, started_at, python, durations, t0)
@@ -222,6 +222,7 @@ def _run(
     durations["test"] = test.duration_s
     if test.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
+    keep_bytecode(venv, options)
     try:
         outcomes = read_junit(junit_path)
     except JUnitError as exc:
@@ -241,6 +242,12 @@ def _run(
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
     return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
+
+
+def keep_bytecode(venv: Path, options: RunOptions) -> None:
+    """Give the store the bytecode this run's imports compiled, for the next new environment."""
+    if options.bytecode is not None:
+        options.bytecode.keep(site_packages(venv))
 
 
 def out_of_time(deadline: float) -> bool:

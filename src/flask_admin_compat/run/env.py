@@ -17,6 +17,7 @@ from packaging.version import Version
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SUITE_REQUIREMENTS
 from flask_admin_compat.results.model import PythonInfo, Verdict
+from flask_admin_compat.run.bytecode import BytecodeStore
 from flask_admin_compat.run.locks import CachedResolution
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, Reaper, run_logged, tail, time_left
@@ -134,8 +135,12 @@ def ensure_environment(
     env: Mapping[str, str],
     echo: IO[str] | None,
     reaper: Reaper | None,
+    bytecode: BytecodeStore | None = None,
 ) -> str | None:
-    """Make ``venv`` hold exactly ``lock``; the reason it could not, or None when it does."""
+    """Make ``venv`` hold exactly ``lock``; the reason it could not, or None when it does.
+
+    A new environment gets the bytecode ``bytecode`` already holds for its files.
+    """
     key = hashlib.sha256(f"{found.executable}\n{found.version}\n{lock}".encode()).hexdigest()
     marker = venv / LOCK_MARKER
     if marker.is_file() and marker.read_text(encoding="utf-8") == key:
@@ -155,15 +160,25 @@ def ensure_environment(
     # Flask-SQLAlchemy 3.1 cell, median of 3 alternated: 4.9 s CPU and 5.1 s wall lazily,
     # 7.5 s CPU and 5.7 s wall compiled at install, which compiles every module of the
     # environment where the suite imports about 40%). The .pyc files stay in the
-    # environment, so later runs in it pay nothing.
+    # environment, so later runs in it pay nothing, and the bytecode store hands them to
+    # the next environment that installs the same files.
     synced = run_logged(
         ["uv", "pip", "sync", "--quiet", "--python", str(venv / "bin" / "python"), str(lock_file)],
         log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
     )  # fmt: skip
     if synced.returncode != 0:
         return _setup_failure(synced, "installing the pins failed")
+    if bytecode is not None:
+        seeded = bytecode.seed(site_packages(venv), cache_tag=cache_tag(found))
+        log.write(f"(bytecode of {seeded.linked} modules linked from {bytecode.folder})\n")
     marker.write_text(key, encoding="utf-8")
     return None
+
+
+def cache_tag(found: FoundPython) -> str:
+    """The interpreter's ``sys.implementation.cache_tag``: the matrix runs CPython."""
+    major, minor = found.version.split(".")[:2]
+    return f"cpython-{major}{minor}"
 
 
 def _setup_failure(done: Completed, what: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import SCOPING
 from flask_admin_compat.results.model import CellResult
+from flask_admin_compat.run.bytecode import BytecodeStore
 from flask_admin_compat.run.locks import LockCache
 from flask_admin_compat.run.process import Reaper
 from flask_admin_compat.run.pythons import DownloadPython
@@ -42,6 +43,7 @@ class RunOptions:
     postgres: Server | None = None
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
+    bytecode: BytecodeStore | None = None  # None: every fresh environment compiles its own
     download_python: DownloadPython = "never"  # nox's --download-python: auto, never, always
     # Each cell's result in the grid being replaced, for a cell whose folder has none (a fresh
     # clone): the suite a run does not repeat keeps its outcome from there, as from the folder.

@@ -36,6 +36,7 @@ from flask_admin_compat.matrix.series import series_cache_for, write_series_cach
 from flask_admin_compat.matrix.shard import Shard, durations_from_grid, pick
 from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
+from flask_admin_compat.run.bytecode import BytecodeStore
 from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.exclusive import RUN_LOCK, Busy, exclusive
 from flask_admin_compat.run.locks import LockCache, generation
@@ -75,6 +76,10 @@ class Layout:
     @property
     def locks_dir(self) -> Path:
         return self.root / ".cache" / "locks"
+
+    @property
+    def bytecode_dir(self) -> Path:
+        return self.root / ".cache" / "bytecode"
 
     @property
     def running_dir(self) -> Path:
@@ -305,6 +310,7 @@ def run_options(
             ),
         ),
         download_python=request.download_python,
+        bytecode=BytecodeStore(layout.bytecode_dir),
     )
 
 

@@ -140,7 +140,8 @@ def _upstream(
     venv = options.venvs_dir / f"{cell.id}{UPSTREAM_VENV_SUFFIX}"
     install_started = time.monotonic()
     problem = ensure_environment(venv, found, compiled.output, log=log, deadline=deadline,
-                                  env=uv_env(), echo=echo, reaper=options.reaper)  # fmt: skip
+                                  env=uv_env(), echo=echo, reaper=options.reaper,
+                                  bytecode=options.bytecode)  # fmt: skip
     durations["install"] = time.monotonic() - install_started
     if problem is not None:
         return done("error", problem, **about)
@@ -163,6 +164,8 @@ def _upstream(
     failed = command_failure(test, options, what="pytest")
     if failed is not None:
         return done("error", failed, **about)
+    if options.bytecode is not None:
+        options.bytecode.keep(site_packages(venv))
     try:
         report = read_upstream_junit(junit_path)
     except JUnitError as exc:

@@ -1,0 +1,147 @@
+"""The bytecode store: a module compiled in one environment is not compiled again in the next.
+
+Two "environments" here hold one source file as hard links to a third, as uv's cache does.
+"""
+
+from __future__ import annotations
+
+import os
+import py_compile
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flask_admin_compat.run.bytecode import BytecodeStore
+
+TAG = sys.implementation.cache_tag
+SOURCE = "VALUE = 'from the source'\n\ndef where():\n    return where.__code__.co_filename\n"
+
+
+def _environments(tmp_path: Path) -> tuple[Path, Path]:
+    """``a`` and ``b``'s site-packages, each holding ``pkg/mod.py`` linked from one cache file."""
+    cache = tmp_path / "uv-cache" / "mod.py"
+    cache.parent.mkdir()
+    cache.write_text(SOURCE, encoding="utf-8")
+    sites = []
+    for name in ("a", "b"):
+        site = tmp_path / name / "site-packages"
+        (site / "pkg").mkdir(parents=True)
+        (site / "pkg" / "__init__.py").write_text("", encoding="utf-8")  # one link: not shared
+        (site / "pkg" / "mod.py").hardlink_to(cache)
+        sites.append(site)
+    return sites[0], sites[1]
+
+
+def _compile(site: Path) -> None:
+    """What the suite's first import does in a fresh environment: write timestamp .pyc files."""
+    for source in (site / "pkg").glob("*.py"):
+        py_compile.compile(
+            str(source), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+        )
+
+
+def _pyc(site: Path, module: str = "mod") -> Path:
+    return site / "pkg" / "__pycache__" / f"{module}.{TAG}.pyc"
+
+
+def _import_in(site: Path) -> str:
+    """Import pkg.mod from ``site`` in a fresh interpreter that may write bytecode."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return subprocess.run(
+        [sys.executable, "-c", "import pkg.mod as m; print(m.where())"],
+        cwd=site, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+def test_a_fresh_environment_gets_the_bytecode_another_compiled(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+
+    assert store.keep(a).kept == 1  # mod.py only: __init__.py is this environment's own
+    assert store.seed(b, cache_tag=TAG).linked == 1
+    assert _pyc(b).stat().st_ino == _pyc(a).stat().st_ino
+    assert not _pyc(b, "__init__").exists()
+
+
+def test_python_uses_the_linked_bytecode_under_its_own_path(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+    store.seed(b, cache_tag=TAG)
+    linked = _pyc(b).stat()
+
+    # The code object names b's file (importlib fixes co_filename), and nothing was rewritten.
+    assert _import_in(b) == str(b / "pkg" / "mod.py")
+    assert _pyc(b).stat().st_ino == linked.st_ino
+    assert _pyc(b).stat().st_mtime_ns == linked.st_mtime_ns
+
+
+def test_a_changed_source_is_recompiled_without_touching_the_store(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+    store.seed(b, cache_tag=TAG)
+    kept = next((tmp_path / "store" / TAG).iterdir())
+    before = kept.read_bytes()
+    source = b / "pkg" / "mod.py"
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10**9))  # now stale
+
+    _import_in(b)
+
+    assert _pyc(b).stat().st_ino != kept.stat().st_ino  # Python replaced the link
+    assert kept.read_bytes() == before
+
+
+def test_bytecode_that_does_not_match_its_source_is_not_kept(tmp_path: Path) -> None:
+    a, _ = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    source = a / "pkg" / "mod.py"
+    stat = source.stat()
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10**9))
+
+    assert store.keep(a).kept == 0
+
+
+@pytest.mark.parametrize("header", [b"", b"\0" * 7], ids=["empty", "truncated"])
+def test_a_damaged_pyc_is_not_kept(tmp_path: Path, header: bytes) -> None:
+    a, _ = _environments(tmp_path)
+    _pyc(a).parent.mkdir()
+    _pyc(a).write_bytes(header)
+
+    assert BytecodeStore(tmp_path / "store").keep(a).kept == 0
+
+
+def test_bytecode_of_another_python_is_not_linked(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+
+    assert store.seed(b, cache_tag="cpython-20").linked == 0
+    assert not (b / "pkg" / "__pycache__").exists()
+
+
+def test_bytecode_already_in_place_is_left_alone(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+    _compile(b)
+    own = _pyc(b).stat().st_ino
+
+    assert store.seed(b, cache_tag=TAG).linked == 0
+    assert _pyc(b).stat().st_ino == own
+    assert store.keep(b).kept == 0  # the store has this source's bytecode already
+
+
+def test_an_empty_store_seeds_nothing(tmp_path: Path) -> None:
+    _, b = _environments(tmp_path)
+
+    assert BytecodeStore(tmp_path / "none").seed(b, cache_tag=TAG).linked == 0
