@@ -212,7 +212,7 @@ def _run(
             return _result(cell, options, started_at, "error", prepared.reason, python=python,
                            durations=with_total(durations, t0))  # fmt: skip
         database_url = prepared
-    installed = installed_versions(venv, env=env, log=log)
+    installed = installed_versions(venv, log=log)
 
     # 3. Run the suite once; it runs what failed once more, in the same process, to tell
     #    flaky from failing, and reports both attempts.

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import json
+import importlib.metadata
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from flask_admin_compat.matrix.cells import Cell
@@ -162,10 +162,28 @@ def ensure_environment(
     # environment where the suite imports about 40%). The .pyc files stay in the
     # environment, so later runs in it pay nothing, and the bytecode store hands them to
     # the next environment that installs the same files.
+    sync = [
+        "uv",
+        "pip",
+        "sync",
+        "--quiet",
+        "--python",
+        str(venv / "bin" / "python"),
+        str(lock_file),
+    ]
+    # Offline first: a lock names exact versions, and once they are in uv's cache nothing is
+    # gained by asking the index about each again (measured on the 2-core machine, 18 pins:
+    # 0.22 s wall and 0.21 s CPU offline, 0.46 s and 0.40 s online). A pin missing from the
+    # cache makes uv refuse before installing anything, and the online call fetches it.
     synced = run_logged(
-        ["uv", "pip", "sync", "--quiet", "--python", str(venv / "bin" / "python"), str(lock_file)],
-        log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
+        [*sync, "--offline"], log=log, timeout_s=time_left(deadline), env=env, echo=echo,
+        reaper=reaper,
     )  # fmt: skip
+    if synced.returncode is not None and synced.returncode > 0:
+        log.write("(not every pin is in uv's cache yet: installing from the index)\n")
+        synced = run_logged(
+            sync, log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper
+        )
     if synced.returncode != 0:
         return _setup_failure(synced, "installing the pins failed")
     if bytecode is not None:
@@ -195,17 +213,20 @@ def bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def installed_versions(venv: Path, *, env: Mapping[str, str], log: IO[str]) -> dict[str, str]:
-    """Every distribution in the cell's environment, read from the environment itself."""
-    listed = run_logged(
-        ["uv", "pip", "list", "--quiet", "--format", "json", "--python", str(venv / "bin" / "python")],
-        log=io.StringIO(), timeout_s=60, env=env,
-    )  # fmt: skip
-    try:
-        return {item["name"].lower(): item["version"] for item in json.loads(listed.output)}
-    except (ValueError, KeyError, TypeError):
-        log.write(f"(could not list the installed packages: {listed.output[:500]})\n")
-        return {}
+def installed_versions(venv: Path, *, log: IO[str]) -> dict[str, str]:
+    """Every distribution in the cell's environment, read from its own metadata.
+
+    Read in this process, as ``uv pip list`` would read it, by name as pip spells it
+    (``typing-extensions``): a subprocess cost the cell 0.1 s for 20 small files.
+    """
+    found: dict[str, str] = {}
+    for dist in importlib.metadata.distributions(path=[str(site_packages(venv))]):
+        name = dist.metadata["Name"]
+        if name:
+            found[canonicalize_name(name)] = dist.version
+    if not found:
+        log.write(f"(could not list the installed packages: no metadata in {venv})\n")
+    return dict(sorted(found.items()))
 
 
 def uv_env() -> dict[str, str]:
