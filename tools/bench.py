@@ -7,7 +7,10 @@ alike:
   install`` + ``pytest`` (what people write by hand, and what plain nox with the virtualenv
   backend does), pip's cache warm;
 - ``cold``: the harness with an empty uv cache and no environments;
-- ``warm``: the harness with uv's cache filled, environments made afresh;
+- ``warm``: the harness with uv's cache and its own caches (resolutions, bytecode) filled,
+  environments made afresh;
+- ``forced``: ``--force`` in the environments the last mode left: every cell tested again,
+  nothing installed or compiled;
 - ``rerun``: the harness again with nothing changed (every cell fresh, skipped).
 
 After the last round, the **bare suite** in each cell: pytest by hand in the cell's own
@@ -53,7 +56,9 @@ DEFAULT_SUBSET = (
     "py312 and flask31 and sqla20 and (admin21 or admin22)"
     " and not admin210 and not admin220 and not admin221 and not lite02fsa31"
 )
-MODES = ("baseline", "cold", "warm", "rerun")
+MODES = ("baseline", "cold", "warm", "forced", "rerun")
+#: Modes that need the environments an earlier mode of the round made: always run last.
+REUSING = ("forced", "rerun")
 #: What --full runs: every cell of the matrix, once cold and once warm.
 FULL_MODES = ("cold", "warm")
 POLL_S = 0.05
@@ -149,18 +154,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "baseline" in modes:
             print("warming pip's cache (untimed) ...")
             run_baseline(cells, project=project, work=work / "pip-warmup", round_no=0)
+        # One project for every round: each mode clears what it must not find (cold: every
+        # cache; warm: the environments), and keeps what it may.
+        harness_project = _scratch_project(project, work / "harness")
+        if {"warm", "forced"} & set(modes):
+            # So that "warm" does not hang on whether cold ran before it in the round.
+            print("warming uv's cache and the harness's own (untimed) ...", flush=True)
+            _run_mode("warm", cells, project=project, harness_project=harness_project,
+                      work=work, round_no=0, jobs=args.jobs, matrix=args.matrix.resolve(),
+                      keyword=args.keyword)  # fmt: skip
         for round_no in range(1, args.rounds + 1):
-            # Alternate which side goes first, so a noisy neighbour cannot favour one side.
-            order = (
-                modes
-                if round_no % 2
-                else [
-                    *reversed([m for m in modes if m != "rerun"]),
-                    *(["rerun"] if "rerun" in modes else []),
-                ]
-            )
-            harness_project = _scratch_project(project, work / f"round{round_no}")
-            for mode in order:
+            for mode in round_order(modes, round_no):
                 measure = _run_mode(mode, cells, project=project, harness_project=harness_project,
                                     work=work, round_no=round_no, jobs=args.jobs, matrix=args.matrix.resolve(),
                                     keyword=args.keyword)  # fmt: skip
@@ -169,12 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  round {round_no} {mode:<8} {measure.wall_s:7.1f} s wall, {measure.cpu_s:7.1f} s CPU",
                     flush=True,
                 )
-        last = work / f"round{args.rounds}"
-        results = _results(last / "reports")
-        ran_harness = {"cold", "warm"} & set(modes)
+        results = _results(harness_project / "reports")
+        ran_harness = {"cold", "warm", "forced"} & set(modes)
         bare = (
             {} if args.no_bare or not ran_harness
-            else bare_suite_cpu(cells, project=project, venvs=last / ".venvs")
+            else bare_suite_cpu(cells, project=project, venvs=harness_project / ".venvs")
         )  # fmt: skip
         download = download_seconds(results, work=work / "download") if "cold" in modes else None
         xdist = (
@@ -194,6 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(render_table(report, jobs=args.jobs))
     return 0
+
+
+def round_order(modes: Sequence[str], round_no: int) -> list[str]:
+    """The modes in this round's order, those that reuse environments last.
+
+    The others go in reverse every other round, so that a noisy neighbour cannot favour one.
+    """
+    fresh = [m for m in modes if m not in REUSING]
+    return [*(fresh if round_no % 2 else reversed(fresh)), *(m for m in REUSING if m in modes)]
 
 
 def _scratch_project(project: Path, folder: Path) -> Path:
@@ -231,7 +243,7 @@ def _run_mode(
         sys.executable, "-m", "flask_admin_compat.cli", "run",
         "--matrix", str(matrix), "--project", str(harness_project),
         "--reports", str(harness_project / "reports"), "-k", keyword, "--jobs", str(jobs),
-        *(["--force"] if mode in ("cold", "warm") else []),
+        *(["--force"] if mode in ("cold", "warm", "forced") else []),
     ]  # fmt: skip
     wall, cpu, peak = _timed(argv, env=env, cwd=project)
     results = _results(harness_project / "reports")
@@ -483,7 +495,7 @@ def render_table(report: BenchReport, *, jobs: int) -> str:
         lines.append(
             f"| bare suite, CPU per cell (pytest by hand, bytecode warm) | {bare:.2f} s | ≤ 1.7 s |"
         )
-        for mode in ("cold", "warm"):
+        for mode in ("cold", "warm", "forced"):
             if mode in avg and avg[mode].busy_s:
                 busy = avg[mode].busy_s / avg[mode].cells
                 goal = "≤ 1.3×" if mode == "warm" else "—"

@@ -6,7 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from bench import DEFAULT_SUBSET, BenchReport, Measure, _parser, main, render_table, with_full
+from bench import (
+    DEFAULT_SUBSET,
+    BenchReport,
+    Measure,
+    _parser,
+    main,
+    render_table,
+    round_order,
+    with_full,
+)
 from factories import PROJECT_ROOT
 
 ONE_CELL = (  # -k matches parts of ids: admin22 would also pick admin220 and admin221
@@ -78,3 +87,10 @@ def test_full_times_every_cell_cold_and_warm() -> None:
     chosen = with_full(_parser().parse_args(["--full", "--modes", "warm"]))
     assert chosen.modes == "warm"
     assert with_full(_parser().parse_args([])).keyword == DEFAULT_SUBSET
+
+
+def test_rounds_alternate_and_reusing_modes_come_last() -> None:
+    modes = ["rerun", "baseline", "cold", "forced", "warm"]
+
+    assert round_order(modes, 1) == ["baseline", "cold", "warm", "forced", "rerun"]
+    assert round_order(modes, 2) == ["warm", "cold", "baseline", "forced", "rerun"]
