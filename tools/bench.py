@@ -502,6 +502,12 @@ def render_table(report: BenchReport, *, jobs: int) -> str:
                 lines.append(
                     f"| {mode}: busy time per cell ({busy:.2f} s) vs the bare suite | {busy / bare:.2f}× | {goal} |"
                 )
+                # Busy time is wall time, so it counts waiting for a core as well; CPU per
+                # cell (the whole run's, the orchestrator's included) does not.
+                cpu = avg[mode].cpu_s / avg[mode].cells
+                lines.append(
+                    f"| {mode}: CPU per cell ({cpu:.2f} s, whole run) vs the bare suite | {cpu / bare:.2f}× | — |"
+                )
     if report.phases:
         lines += [
             "",

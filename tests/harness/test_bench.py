@@ -78,6 +78,7 @@ def test_table_sets_each_modes_busy_time_against_the_bare_suite() -> None:
         "| bare suite, CPU per cell (pytest by hand, bytecode warm) | 1.60 s | ≤ 1.7 s |" in table
     )
     assert "| warm: busy time per cell (2.00 s) vs the bare suite | 1.25× | ≤ 1.3× |" in table
+    assert "| warm: CPU per cell (3.00 s, whole run) vs the bare suite | 1.88× | — |" in table
     assert "| cold: busy time per cell (3.00 s) vs the bare suite | 1.88× | — |" in table
 
 
