@@ -66,12 +66,18 @@ def test_a_fresh_environment_gets_the_bytecode_another_compiled(tmp_path: Path) 
     assert not _pyc(b, "__init__").exists()
 
 
-def test_python_uses_the_linked_bytecode_under_its_own_path(tmp_path: Path) -> None:
+def _seeded(tmp_path: Path) -> tuple[Path, Path]:
+    """``a`` compiled and kept, ``b`` seeded from the store."""
     a, b = _environments(tmp_path)
     store = BytecodeStore(tmp_path / "store")
     _compile(a)
     store.keep(a)
     store.seed(b, cache_tag=TAG)
+    return a, b
+
+
+def test_python_uses_the_linked_bytecode_under_its_own_path(tmp_path: Path) -> None:
+    _, b = _seeded(tmp_path)
     linked = _pyc(b).stat()
 
     # The code object names b's file (importlib fixes co_filename), and nothing was rewritten.
@@ -81,11 +87,7 @@ def test_python_uses_the_linked_bytecode_under_its_own_path(tmp_path: Path) -> N
 
 
 def test_a_changed_source_is_recompiled_without_touching_the_store(tmp_path: Path) -> None:
-    a, b = _environments(tmp_path)
-    store = BytecodeStore(tmp_path / "store")
-    _compile(a)
-    store.keep(a)
-    store.seed(b, cache_tag=TAG)
+    _, b = _seeded(tmp_path)
     kept = next((tmp_path / "store" / TAG).iterdir())
     before = kept.read_bytes()
     source = b / "pkg" / "mod.py"
