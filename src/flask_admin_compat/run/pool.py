@@ -6,10 +6,11 @@ core busy, and the orchestrator itself stays one small process whatever the cell
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import IO
@@ -26,6 +27,15 @@ class Finished:
     cell: Cell
     result: CellResult
     elapsed_s: float
+
+
+def longest_first(cells: Sequence[Cell], past_s: Mapping[str, float]) -> list[Cell]:
+    """The cells in the order that ends soonest: longest first by their last run's seconds.
+
+    A pool that starts a long cell last runs it alone on one core at the end. Cells never run
+    before go first (their length is unknown); ties keep the matrix's order.
+    """
+    return sorted(cells, key=lambda cell: -past_s.get(cell.id, math.inf))
 
 
 def run_pool(

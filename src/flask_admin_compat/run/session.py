@@ -41,7 +41,7 @@ from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.exclusive import RUN_LOCK, Busy, exclusive
 from flask_admin_compat.run.locks import LockCache, generation
 from flask_admin_compat.run.options import RunOptions
-from flask_admin_compat.run.pool import Finished, run_pool
+from flask_admin_compat.run.pool import Finished, longest_first, run_pool
 from flask_admin_compat.run.postgres import server_for_cells
 from flask_admin_compat.run.process import Reaper, end_leftovers
 from flask_admin_compat.run.pythons import DownloadPython
@@ -378,7 +378,7 @@ def run_cells(
         ):
             options = replace(options, postgres=server, postgres_missing=missing)
             finished = run_pool(
-                stale,
+                longest_first(stale, past_durations(options.carried)),
                 lambda cell: run_cell(cell, options, echo=echo, suites=to_run[cell.id]),
                 jobs=jobs,
                 out=out,
@@ -393,6 +393,15 @@ def run_cells(
         reaper.close()
     kept = [read_result(layout.cells_dir / c.id / RESULT_FILE) for c in fresh]
     return finished, kept
+
+
+def past_durations(results: Mapping[str, CellResult]) -> dict[str, float]:
+    """Each cell's total seconds in the grid being replaced, where it ran."""
+    return {
+        cell_id: result.durations["total"]
+        for cell_id, result in results.items()
+        if "total" in result.durations
+    }
 
 
 def _suite_tally(asked: Sequence[str], to_run: Iterable[Sequence[str]]) -> str:
