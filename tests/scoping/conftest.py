@@ -176,6 +176,12 @@ def pattern_app(
     url = database_url(database_dir, pattern)
     built = build_pattern_app(pattern, startup.backend, url, session_log)
     yield built
+    # Its checks are done: let its walks' records go (they hold every Session the walk saw),
+    # so that each close_all_sessions() of the next patterns' requests and the collector's
+    # passes do not go over this pattern's objects again.
+    tours = request.config.stash.get(_TOURS, {})
+    for key in [key for key in tours if key[0] == pattern]:
+        del tours[key]
     # Sessions a broken pattern left open would hold connections and block DROP on a server.
     close_all_sessions()
     built.observer.drop_tables()
