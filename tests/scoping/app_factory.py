@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -181,15 +182,24 @@ class SharedBytecode(jinja2.BytecodeCache):
         path = self._path(bucket)
         if path is None:
             return
-        # Written beside and renamed into place, so that a run reading it never sees half.
         with contextlib.suppress(OSError):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as f:
-                f.write(code)
-            Path(f.name).replace(path)
+            store(path, code)
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> Path | None:
         return None if self._directory is None else self._directory / f"{bucket.key}.jinja"
+
+
+def store(path: Path, data: bytes) -> None:
+    """Write ``data`` beside ``path`` and rename it into place: a reader never sees half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    staged = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        staged.replace(path)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def template_cache_dir() -> Path | None:
