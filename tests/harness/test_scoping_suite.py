@@ -14,6 +14,7 @@ its JUnit report through :mod:`flask_admin_compat.checks`, the harness's only re
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -252,3 +253,22 @@ def test_the_real_backend_passes_on_a_server(tmp_path: Path, postgres_url: str) 
         assert upstream_2951.failed_surfaces == ("batch delete",), upstream_2951.message
         assert "operator does not exist" in upstream_2951.message
     assert not {k: o.message for k, o in failed.items() if k[0] == DOCUMENTED_PATTERN}, failed
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")
+def test_a_killed_runs_databases_in_memory_are_removed_by_the_next_run(tmp_path: Path) -> None:
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    killed = Path("/dev/shm", f"scoping-{ended.stdout.strip()}-left")
+    running = Path("/dev/shm", f"scoping-{os.getpid()}-running")
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "startup.db").write_bytes(b"")
+    try:
+        run_some(tmp_path, "-k", "startup")
+
+        assert not killed.exists(), "tmpfs is memory: a dead run's files must not stay"
+        assert running.exists(), "a live run's files are its own"
+    finally:
+        for folder in (killed, running):
+            shutil.rmtree(folder, ignore_errors=True)

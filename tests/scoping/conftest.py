@@ -120,11 +120,36 @@ def database_url(directory: Path, name: str) -> str:
 def database_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A folder for the run's SQLite files: in memory where the system offers it, else tmp."""
     if MEMORY_FILESYSTEM.is_dir() and os.access(MEMORY_FILESYSTEM, os.W_OK):
-        folder = Path(tempfile.mkdtemp(prefix="scoping-", dir=MEMORY_FILESYSTEM))
+        remove_dead_runs_databases(MEMORY_FILESYSTEM)
+        folder = Path(
+            tempfile.mkdtemp(prefix=f"{DATABASES_PREFIX}{os.getpid()}-", dir=MEMORY_FILESYSTEM)
+        )
         yield folder
         shutil.rmtree(folder, ignore_errors=True)
     else:
         yield tmp_path_factory.mktemp("databases")
+
+
+#: ``scoping-<pid>-<random>``: the pid of the run that made it.
+DATABASES_PREFIX = "scoping-"
+
+
+def remove_dead_runs_databases(root: Path) -> None:
+    """Remove the folders of runs that were killed before their own cleanup (tmpfs is memory)."""
+    for folder in root.glob(f"{DATABASES_PREFIX}*-*"):
+        pid = folder.name.removeprefix(DATABASES_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 @pytest.fixture(scope="session")
