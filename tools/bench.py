@@ -6,7 +6,7 @@ alike:
 - ``baseline``: the cells one after another, each a fresh ``python -m venv`` + ``pip
   install`` + ``pytest`` (what people write by hand, and what plain nox with the virtualenv
   backend does), pip's cache warm;
-- ``cold``: the harness with an empty uv cache and no environments;
+- ``cold``: the harness with an empty uv cache and no caches or environments of its own;
 - ``warm``: the harness with uv's cache and its own caches (resolutions, bytecode) filled,
   environments made afresh;
 - ``forced``: ``--force`` in the environments the last mode left: every cell tested again,
@@ -154,8 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "baseline" in modes:
             print("warming pip's cache (untimed) ...")
             run_baseline(cells, project=project, work=work / "pip-warmup", round_no=0)
-        # One project for every round: each mode clears what it must not find (cold: every
-        # cache; warm: the environments), and keeps what it may.
+        # One project for every round (cold makes its own): warm clears the environments and
+        # keeps the caches, forced and rerun keep everything.
         harness_project = _scratch_project(project, work / "harness")
         if {"warm", "forced"} & set(modes):
             # So that "warm" does not hang on whether cold ran before it in the round.
@@ -163,9 +163,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             _run_mode("warm", cells, project=project, harness_project=harness_project,
                       work=work, round_no=0, jobs=args.jobs, matrix=args.matrix.resolve(),
                       keyword=args.keyword)  # fmt: skip
+        last = harness_project  # the project of the last harness mode: its results and envs
         for round_no in range(1, args.rounds + 1):
             for mode in round_order(modes, round_no):
-                measure = _run_mode(mode, cells, project=project, harness_project=harness_project,
+                used = (
+                    _scratch_project(project, work / f"cold{round_no}") if mode == "cold"
+                    else harness_project
+                )  # fmt: skip
+                last = used if mode != "baseline" else last
+                measure = _run_mode(mode, cells, project=project, harness_project=used,
                                     work=work, round_no=round_no, jobs=args.jobs, matrix=args.matrix.resolve(),
                                     keyword=args.keyword)  # fmt: skip
                 measures.append(measure)
@@ -173,11 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  round {round_no} {mode:<8} {measure.wall_s:7.1f} s wall, {measure.cpu_s:7.1f} s CPU",
                     flush=True,
                 )
-        results = _results(harness_project / "reports")
+        results = _results(last / "reports")
         ran_harness = {"cold", "warm", "forced"} & set(modes)
         bare = (
             {} if args.no_bare or not ran_harness
-            else bare_suite_cpu(cells, project=project, venvs=harness_project / ".venvs")
+            else bare_suite_cpu(cells, project=project, venvs=last / ".venvs")
         )  # fmt: skip
         download = download_seconds(results, work=work / "download") if "cold" in modes else None
         xdist = (
@@ -233,12 +239,12 @@ def _run_mode(
         )
     env = dict(os.environ)
     if mode == "cold":
+        # Nothing may help a cold run: an empty uv cache, and a project of its own, with no
+        # index snapshot, resolutions or bytecode. The shared project's caches stay as a warm
+        # run finds them: its bytecode store is keyed by the files of the uv cache it used.
         env["UV_CACHE_DIR"] = str(work / f"uv-cache-{round_no}")
-    if mode in ("cold", "warm"):
+    if mode == "warm":
         shutil.rmtree(harness_project / ".venvs", ignore_errors=True)
-    if mode == "cold":
-        # Nothing the harness keeps may help a cold run: no index snapshot, no resolutions.
-        shutil.rmtree(harness_project / ".cache", ignore_errors=True)
     argv = [
         sys.executable, "-m", "flask_admin_compat.cli", "run",
         "--matrix", str(matrix), "--project", str(harness_project),
