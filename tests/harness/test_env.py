@@ -98,3 +98,13 @@ def test_an_environment_without_metadata_lists_nothing_and_says_so(tmp_path: Pat
 
     assert installed_versions(tmp_path / "venv", log=log) == {}
     assert "could not list the installed packages" in log.getvalue()
+
+
+def test_a_dist_info_without_its_metadata_is_skipped(tmp_path: Path) -> None:
+    site = tmp_path / "venv" / "lib" / "python3.12" / "site-packages"
+    (site / "half-1.0.dist-info").mkdir(parents=True)  # an install killed half-way
+    whole = site / "Flask-3.1.2.dist-info"
+    whole.mkdir()
+    (whole / "METADATA").write_text("Metadata-Version: 2.1\nName: Flask\nVersion: 3.1.2\n")
+
+    assert installed_versions(tmp_path / "venv", log=io.StringIO()) == {"flask": "3.1.2"}

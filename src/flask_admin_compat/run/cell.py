@@ -246,7 +246,8 @@ def _run(
 
 def keep_bytecode(venv: Path, options: RunOptions) -> None:
     """Give the store the bytecode this run's imports compiled, for the next new environment."""
-    if options.bytecode is not None:
+    stopping = options.reaper is not None and options.reaper.stopping
+    if options.bytecode is not None and not stopping:  # an interrupt: be gone at once
         options.bytecode.keep(site_packages(venv))
 
 

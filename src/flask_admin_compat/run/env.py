@@ -221,9 +221,12 @@ def installed_versions(venv: Path, *, log: IO[str]) -> dict[str, str]:
     """
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions(path=[str(site_packages(venv))]):
-        name = dist.metadata["Name"]
-        if name:
-            found[canonicalize_name(name)] = dist.version
+        try:
+            name, version = dist.metadata["Name"], dist.version
+        except (OSError, TypeError, ValueError):  # a .dist-info without its METADATA
+            continue
+        if name and version:
+            found[canonicalize_name(name)] = version
     if not found:
         log.write(f"(could not list the installed packages: no metadata in {venv})\n")
     return dict(sorted(found.items()))

@@ -72,9 +72,13 @@ def cell_log(cell: Cell, options: RunOptions, path: Path) -> Iterator[IO[str]]:
     (if any) stays as it was, and :class:`CellInterrupted` says so.
     """
     partial = path.with_name(f".{path.name}.partial")
-    with partial.open("w", encoding="utf-8") as log:
-        yield log
+    try:
+        with partial.open("w", encoding="utf-8") as log:
+            yield log
+    finally:
+        # Whatever the cell raised on its way out of an interrupt, its log is no result.
+        if options.reaper is not None and options.reaper.stopping:
+            partial.unlink(missing_ok=True)
     if options.reaper is not None and options.reaper.stopping:
-        partial.unlink(missing_ok=True)
         raise CellInterrupted(cell.id)
     partial.replace(path)

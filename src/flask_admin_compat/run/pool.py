@@ -87,13 +87,32 @@ def run_pool(
     except KeyboardInterrupt:
         # Cancel what has not started first: if a second signal cuts the clean-up short,
         # no queued cell may still start (and be killed at once, with a bogus result).
-        for future in pending:
-            future.cancel()
+        unfinished = {future for future in pending if not future.cancel()}
         on_interrupt()
-        executor.shutdown(wait=True, cancel_futures=True)
+        finish_despite_interrupts(executor, unfinished, on_interrupt)
         raise
     executor.shutdown(wait=True)
     return finished
+
+
+def finish_despite_interrupts(
+    executor: ThreadPoolExecutor, running: set[Future[Finished]], on_interrupt: Callable[[], None]
+) -> None:
+    """Wait for the running cells to finish their clean-up, whatever signals come meanwhile.
+
+    It waits on the cells' futures, not on their threads. An interrupt inside
+    ``Thread.join`` can leave CPython (3.11 here) taking a thread that still runs for
+    stopped; the interpreter then exits without it, and the partial log it was about to
+    remove stays behind (reproduced with SIGTERM twice, 50 ms apart, under load). The cells'
+    commands are killed already, and again on each signal, so the wait is short.
+    """
+    while True:
+        try:
+            wait(running)
+            executor.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            on_interrupt()
 
 
 def progress_line(item: Finished, *, done: int, total: int, counts: Counter[str]) -> str:
