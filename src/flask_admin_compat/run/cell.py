@@ -42,8 +42,8 @@ from flask_admin_compat.run.env import (
     Resolution,
     ensure_environment,
     installed_versions,
+    keep_bytecode,
     resolve_cell,
-    site_packages,
     uv_env,
 )
 from flask_admin_compat.run.exclusive import Busy, environment_lock, exclusive
@@ -242,13 +242,6 @@ def _run(
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
     return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
-
-
-def keep_bytecode(venv: Path, options: RunOptions) -> None:
-    """Give the store the bytecode this run's imports compiled, for the next new environment."""
-    stopping = options.reaper is not None and options.reaper.stopping
-    if options.bytecode is not None and not stopping:  # an interrupt: be gone at once
-        options.bytecode.keep(site_packages(venv))
 
 
 def out_of_time(deadline: float) -> bool:

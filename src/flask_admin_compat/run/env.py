@@ -203,6 +203,13 @@ def _setup_failure(done: Completed, what: str) -> str:
     return "timed out" if done.timed_out else f"{what}: {tail(done.output)}"
 
 
+def keep_bytecode(venv: Path, options: RunOptions) -> None:
+    """Give the store the bytecode this run's imports compiled, for the next new environment."""
+    stopping = options.reaper is not None and options.reaper.stopping
+    if options.bytecode is not None and not stopping:  # an interrupt: be gone at once
+        options.bytecode.keep(site_packages(venv))
+
+
 def bytecode_allowed(env: Mapping[str, str]) -> dict[str, str]:
     """The environment for pytest in a cell, with Python free to cache bytecode.
 

@@ -26,6 +26,7 @@ from flask_admin_compat.run.env import (
     command_failure,
     compile_pins,
     ensure_environment,
+    keep_bytecode,
     prerelease_args,
     resolve_cell,
     resolver_message,
@@ -164,8 +165,7 @@ def _upstream(
     failed = command_failure(test, options, what="pytest")
     if failed is not None:
         return done("error", failed, **about)
-    if options.bytecode is not None:
-        options.bytecode.keep(site_packages(venv))
+    keep_bytecode(venv, options)
     try:
         report = read_upstream_junit(junit_path)
     except JUnitError as exc:
