@@ -79,6 +79,8 @@ def test_every_cell_gets_a_valid_result(
         assert (cells / cid / "junit.xml").is_file()
         assert (cells / cid / "log.txt").is_file()
     assert "[3/3]" in done.stdout
+    # The two cells that ran rendered from one folder of compiled templates, the project's.
+    assert list((PROJECT_ROOT / ".cache" / "templates").glob("*/*.jinja"))
 
 
 def test_a_rerun_with_nothing_changed_skips_every_cell(

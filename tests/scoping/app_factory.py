@@ -6,19 +6,11 @@ inside fixtures, so a stack that cannot import fails the startup check instead o
 
 from __future__ import annotations
 
-import contextlib
-import importlib.metadata
-import os
-import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import flask
-import jinja2
-import jinja2.bccache
 from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy.engine import Engine
@@ -29,6 +21,7 @@ from .observer import Observer
 from .probes import Answer, FormData, PoolCount, RequestErrors, SessionLog, send
 from .stack import describe_exception
 from .surfaces import AJAX_ENDPOINT, AUTHOR_ENDPOINT, POST_ENDPOINT
+from .template_cache import CompiledTemplates, cache_folder
 
 ADMIN_URL = "/admin"
 #: Small enough that the seeded posts span two pages: the count query decides how many.
@@ -109,9 +102,9 @@ def build_base_app(backend: Backend, database_url: str) -> BaseApp:
     """The app factory: config, ``db.init_app``, ``Admin``; views come from a pattern."""
     app = flask.Flask(__name__)
     app.config.update(SECRET_KEY="scoping-suite", **backend.config(database_url))
-    # Every pattern's app renders the same Flask-Admin templates: compile each once per
-    # environment (a third of the suite's time when every app compiled its own), not per app.
-    app.jinja_env.bytecode_cache = SHARED_TEMPLATES
+    # Every pattern's app renders the same Flask-Admin templates: compile each once, not per
+    # app (a third of the suite's time when every app compiled its own).
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     db, models = backend.new_db()
     db.init_app(app)
     admin = Admin(app, name="scoping", url=ADMIN_URL)
@@ -149,72 +142,8 @@ class ViewError(RuntimeError):
     """One of the views could not be built; the message names which."""
 
 
-class SharedBytecode(jinja2.BytecodeCache):
-    """Compiled templates kept in memory for every app of the run, and on disk for the next run.
-
-    Jinja's own cache API, as ``.pyc`` files are for modules: compiling Flask-Admin's templates
-    took 0.25 to 0.45 s of CPU in every run of a cell whose views render (of about 3 s). On
-    disk they live in the environment itself (beside the ``.pytest_cache`` the harness keeps
-    there), so they go when it is made afresh; the folder is named by Jinja's release and the
-    Python version, and Jinja checks each file's checksum against the template's source.
-    Without a writable folder the cache is the run's memory alone.
-    """
-
-    def __init__(self, directory: Path | None) -> None:
-        self._code: dict[str, bytes] = {}
-        self._directory = directory
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._code.get(bucket.key)
-        if code is None and (path := self._path(bucket)) is not None:
-            with contextlib.suppress(OSError):
-                code = self._code[bucket.key] = path.read_bytes()
-        if code is None:
-            return
-        try:
-            # A stale file (another source, another Jinja) resets the bucket: Jinja compiles.
-            bucket.bytecode_from_string(code)
-        except Exception:  # noqa: BLE001 - a damaged file is a miss, not a failed check
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        code = self._code[bucket.key] = bucket.bytecode_to_string()
-        path = self._path(bucket)
-        if path is None:
-            return
-        with contextlib.suppress(OSError):
-            store(path, code)
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> Path | None:
-        return None if self._directory is None else self._directory / f"{bucket.key}.jinja"
-
-
-def store(path: Path, data: bytes) -> None:
-    """Write ``data`` beside ``path`` and rename it into place: a reader never sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    staged = Path(name)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-        staged.replace(path)
-    finally:
-        staged.unlink(missing_ok=True)
-
-
-def template_cache_dir() -> Path | None:
-    """Where this environment keeps compiled templates: by Jinja release and Python version."""
-    try:
-        release = importlib.metadata.version("jinja2")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    python = f"py{sys.version_info[0]}{sys.version_info[1]}"
-    return Path(sys.prefix) / TEMPLATE_CACHE / f"jinja2-{release}-{python}"
-
-
-#: The folder, inside the cell's environment, of the templates compiled there.
-TEMPLATE_CACHE = ".scoping-templates"
-SHARED_TEMPLATES = SharedBytecode(template_cache_dir())
+#: One per run: every pattern's app renders the same templates.
+COMPILED_TEMPLATES = CompiledTemplates(cache_folder())
 
 
 def admin_accepts_db(base: BaseApp) -> bool:

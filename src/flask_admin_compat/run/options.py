@@ -44,6 +44,9 @@ class RunOptions:
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
     bytecode: BytecodeStore | None = None  # None: every fresh environment compiles its own
+    # Flask-Admin's compiled templates, shared by every cell's suite (None: each environment
+    # keeps its own, as when the suite runs by hand).
+    templates_dir: Path | None = None
     download_python: DownloadPython = "never"  # nox's --download-python: auto, never, always
     # Each cell's result in the grid being replaced, for a cell whose folder has none (a fresh
     # clone): the suite a run does not repeat keeps its outcome from there, as from the folder.

@@ -82,6 +82,10 @@ class Layout:
         return self.root / ".cache" / "bytecode"
 
     @property
+    def templates_dir(self) -> Path:
+        return self.root / ".cache" / "templates"
+
+    @property
     def running_dir(self) -> Path:
         """A pid file per running command: what a run that died left behind is found here."""
         return self.root / ".cache" / "running"
@@ -311,6 +315,7 @@ def run_options(
         ),
         download_python=request.download_python,
         bytecode=BytecodeStore(layout.bytecode_dir),
+        templates_dir=layout.templates_dir,
     )
 
 
