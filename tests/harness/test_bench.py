@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from bench import (
     Measure,
     _parser,
     main,
+    reference_suite,
     render_table,
     round_order,
     with_full,
@@ -80,6 +82,53 @@ def test_table_sets_each_modes_busy_time_against_the_bare_suite() -> None:
     assert "| warm: busy time per cell (2.00 s) vs the bare suite | 1.25× | ≤ 1.3× |" in table
     assert "| warm: CPU per cell (3.00 s, whole run) vs the bare suite | 1.88× | — |" in table
     assert "| cold: busy time per cell (3.00 s) vs the bare suite | 1.88× | — |" in table
+
+
+def test_table_sets_the_bare_suite_against_the_reference_suite_on_the_same_cells() -> None:
+    report = BenchReport(
+        {"cores": 2, "python": "3.12", "platform": "Linux"},
+        "k",
+        ["a", "b"],
+        [],
+        None,
+        bare_cpu_s={"a": 1.0, "b": 3.0},
+        # "c" ran only the reference suite: left out of the ratio.
+        reference_cpu_s={"a": 2.0, "b": 3.0, "c": 9.0},
+        reference="0123456789abcdef",
+    )
+    assert (
+        "| bare suite vs the suite of 0123456 (2.50 s), same environments, alternated"
+        " | 0.80× | ≤ 1× (its 1.7 s) |"
+    ) in render_table(report, jobs=2)
+
+
+def _git(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
+         *args], capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_the_reference_suite_is_the_suite_as_it_was_at_the_commit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = tmp_path / "repo"
+    suite = repo / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    _git(repo, "init", "-q")
+    (suite / "test_checks.py").write_text("old = True\n", encoding="utf-8")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "old suite")
+    old = _git(repo, "rev-parse", "HEAD")
+    (suite / "test_checks.py").write_text("old = False\n", encoding="utf-8")
+    (repo / "elsewhere.txt").write_text("not the suite\n", encoding="utf-8")
+    folder = reference_suite(repo, old, into=tmp_path / "ref")
+    assert folder is not None
+    assert (folder / "tests" / "scoping" / "test_checks.py").read_text() == "old = True\n"
+    assert not (folder / "elsewhere.txt").exists()
+    assert reference_suite(repo, "f" * 40, into=tmp_path / "none") is None
+    assert "no reference suite: git archive ffffff" in capsys.readouterr().out
 
 
 def test_full_times_every_cell_cold_and_warm() -> None:
