@@ -13,7 +13,7 @@ alike:
   nothing installed or compiled;
 - ``rerun``: the harness again with nothing changed (every cell fresh, skipped).
 
-After the last round, the **bare suite** in each cell: pytest by hand in the cell's own
+After each round, the **bare suite** in each cell: pytest by hand in the cell's own
 environment (the one the warm or cold run left, its bytecode and templates already
 compiled), its CPU seconds measured; each mode's busy time per cell is shown against it, so
 the harness's per-cell overhead is a measured figure. Beside it, alternated cell by cell in
@@ -182,6 +182,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                       work=work, round_no=0, jobs=args.jobs, matrix=args.matrix.resolve(),
                       keyword=args.keyword)  # fmt: skip
         last = harness_project  # the project of the last harness mode: its results and envs
+        ran_harness = bool({"cold", "warm", "forced"} & set(modes))
+        suites = {"bare": project}
+        if args.reference and ran_harness and not args.no_bare:
+            old = reference_suite(project, args.reference, into=work / "reference")
+            if old is not None:
+                suites["reference"] = old
+        # The suites by hand in every round, right after its harness modes: the machine's
+        # speed drifts over minutes, and a ratio is only as good as its two sides' nearness.
+        timed: list[dict[str, dict[str, float]]] = []
         for round_no in range(1, args.rounds + 1):
             for mode in round_order(modes, round_no):
                 used = (
@@ -197,18 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  round {round_no} {mode:<8} {measure.wall_s:7.1f} s wall, {measure.cpu_s:7.1f} s CPU",
                     flush=True,
                 )
+            if ran_harness and not args.no_bare:
+                timed.append(bare_suite_cpu(cells, suites=suites, venvs=last / ".venvs",
+                                            templates=last / ".cache" / "templates",
+                                            warm_up=round_no == 1))  # fmt: skip
         results = _results(last / "reports")
-        ran_harness = {"cold", "warm", "forced"} & set(modes)
-        suites = {"bare": project}
-        if args.reference and ran_harness and not args.no_bare:
-            old = reference_suite(project, args.reference, into=work / "reference")
-            if old is not None:
-                suites["reference"] = old
-        timed = (
-            {} if args.no_bare or not ran_harness
-            else bare_suite_cpu(cells, suites=suites, venvs=last / ".venvs",
-                                templates=last / ".cache" / "templates")
-        )  # fmt: skip
+        suite_cpu = (
+            {name: mean_by_cell([t[name] for t in timed]) for name in suites} if timed else {}
+        )
         download = download_seconds(results, work=work / "download") if "cold" in modes else None
         xdist = (
             {} if args.no_xdist else measure_xdist(cells[0], project=project, work=work / "xdist")
@@ -221,9 +226,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         download_s=download,
         phases=phase_breakdown(results),
         xdist=xdist,
-        bare_cpu_s=timed.get("bare", {}),
-        reference_cpu_s=timed.get("reference", {}),
-        reference=args.reference if timed.get("reference") else None,
+        bare_cpu_s=suite_cpu.get("bare", {}),
+        reference_cpu_s=suite_cpu.get("reference", {}),
+        reference=args.reference if suite_cpu.get("reference") else None,
     )
     write_text_atomic(args.out, json.dumps(asdict(report), indent=1) + "\n")
     print()
@@ -329,7 +334,12 @@ def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int)
 
 
 def bare_suite_cpu(
-    cells: list[Cell], *, suites: Mapping[str, Path], venvs: Path, templates: Path
+    cells: list[Cell],
+    *,
+    suites: Mapping[str, Path],
+    venvs: Path,
+    templates: Path,
+    warm_up: bool = True,
 ) -> dict[str, dict[str, float]]:
     """CPU seconds of each suite run by hand in each cell's own environment, bytecode warm.
 
@@ -340,7 +350,7 @@ def bare_suite_cpu(
     """
     found: dict[str, dict[str, float]] = {name: {} for name in suites}
     order = list(suites.items())
-    warmed = False
+    warmed = not warm_up
     for number, cell in enumerate(cells, 1):
         python = venvs / cell.id / "bin" / "python"
         if not python.is_file():
@@ -359,6 +369,12 @@ def bare_suite_cpu(
             flush=True,
         )
     return found
+
+
+def mean_by_cell(rounds: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each cell's mean over the rounds that timed it."""
+    cells = sorted({cell for seconds in rounds for cell in seconds})
+    return {cell: mean(r[cell] for r in rounds if cell in r) for cell in cells}
 
 
 def reference_suite(project: Path, commit: str, *, into: Path) -> Path | None:

@@ -13,6 +13,7 @@ from bench import (
     Measure,
     _parser,
     main,
+    mean_by_cell,
     reference_suite,
     render_table,
     round_order,
@@ -100,6 +101,12 @@ def test_table_sets_the_bare_suite_against_the_reference_suite_on_the_same_cells
         "| bare suite vs the suite of 0123456 (2.50 s), same environments, alternated"
         " | 0.80× | ≤ 1× (its 1.7 s) |"
     ) in render_table(report, jobs=2)
+
+
+def test_each_cells_suite_time_is_its_mean_over_the_rounds_that_timed_it() -> None:
+    rounds = [{"a": 1.0, "b": 4.0}, {"a": 3.0}]
+    assert mean_by_cell(rounds) == {"a": 2.0, "b": 4.0}
+    assert mean_by_cell([]) == {}
 
 
 def _git(folder: Path, *args: str) -> str:
