@@ -28,6 +28,7 @@ from flask_admin_compat.grid.model import (
     read_grid,
     render_json,
     safe_link,
+    spec_sort_key,
     validate_grid,
     write_grid,
 )
@@ -477,3 +478,13 @@ def test_merging_two_hundred_cells_round_trips() -> None:
     text = render_json(grid)  # includes the schema validation
     assert grid_from_json(json.loads(text)) == grid
     assert len(grid.cells) == 200
+
+
+def test_a_series_sorts_after_its_releases_and_before_the_next_ones() -> None:
+    specs = ["latest", "2.3.0", "2.2.*", "2.2.1", "weird", "2.1.*", "2.2.0", "2.1.0", "2.3.0rc1",
+             "2.*", "3.0.dev0", "1.6.*"]  # fmt: skip
+    expected = ["1.6.*", "2.1.0", "2.1.*", "2.2.0", "2.2.1", "2.2.*", "2.3.0rc1", "2.3.0", "2.*",
+                "3.0.dev0", "latest", "weird"]  # fmt: skip
+    assert sorted(specs, key=spec_sort_key) == expected
+    # No two specs tie, so the order never depends on the order the cells came in.
+    assert len({spec_sort_key(spec) for spec in specs}) == len(specs)

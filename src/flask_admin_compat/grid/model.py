@@ -300,14 +300,28 @@ def axis_order(cells: Iterable[GridCell]) -> tuple[str, ...]:
     return tuple(ordered)
 
 
-def spec_sort_key(spec: str) -> tuple[int, Version | str]:
-    """Versions in release order, ``latest`` after them, anything unparsable last."""
+#: Where a spec sorts: its kind (version, latest, unparsable), its version, series after.
+SpecKey = tuple[int, Version | str, int]
+
+
+def spec_sort_key(spec: str) -> SpecKey:
+    """Versions in release order, ``latest`` after them, anything unparsable last.
+
+    A series sorts after every release in it, where its newest release is: ``2.2.0``,
+    ``2.2.1``, ``2.2.*``, ``2.3.0``. (Sorting ``2.2.*`` as ``2.2`` made it equal to ``2.2.0``,
+    so the two rows came in whatever order the cells did.)
+    """
     if spec == "latest":
-        return (1, "")
+        return (1, "", 0)
     try:
-        return (0, Version(spec.removesuffix(".*")))
+        if spec.endswith(".*"):
+            release = Version(spec.removesuffix(".*")).release
+            # The first version past the series, and the series just before it.
+            past = ".".join(map(str, (*release[:-1], release[-1] + 1)))
+            return (0, Version(f"{past}.dev0"), -1)
+        return (0, Version(spec), 0)
     except InvalidVersion:
-        return (2, spec)
+        return (2, spec, 0)
 
 
 def validate_grid(data: object) -> None:

@@ -10,13 +10,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.version import Version
-
 from flask_admin_compat.grid.model import (
     COLUMN_AXES,
     ROW_AXES,
     FailedCheck,
     GridCell,
+    SpecKey,
     axis_order,
     group_failures,
     spec_sort_key,
@@ -138,7 +137,7 @@ def _table(shared: tuple[tuple[str, str], ...], members: list[GridCell]) -> Tabl
     return Table(shared, row_axes, column_axes, tuple(rows), tuple(columns), placed, set_aside)
 
 
-def _specs_key(specs: tuple[str, ...]) -> tuple[tuple[int, Version | str], ...]:
+def _specs_key(specs: tuple[str, ...]) -> tuple[SpecKey, ...]:
     return tuple(spec_sort_key(s) for s in specs)
 
 
