@@ -32,14 +32,17 @@ import io
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +71,9 @@ REUSING = ("forced", "rerun")
 #: What --full runs: every cell of the matrix, once cold and once warm.
 FULL_MODES = ("cold", "warm")
 POLL_S = 0.05
+#: A harness run's progress line, "[ 40/389] <cell> <verdict> ...".
+PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\]")
+TAIL_LINES = 20
 #: The suite the bare suite's 1.7 s target was measured on (issue 13): the scoping suite of
 #: the restructure, before it grew to every admin surface.
 REFERENCE_SUITE = "585fc5d0f8fd24b8dca11c8a1c2d71e9199b5d28"
@@ -408,18 +414,43 @@ def _process_cpu(argv: list[str], *, cwd: Path, templates: Path) -> float:
 
 
 def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds of the whole process tree, and the top process's peak MB."""
+    """Wall seconds, CPU seconds of the whole process tree, and the top process's peak MB.
+
+    The run's progress lines are echoed a tenth of the way at a time, so a long mode (the
+    whole matrix cold) is seen to move; a run that fails shows its last lines.
+    """
     before = _children_cpu()
     started = time.monotonic()
     proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    assert proc.stdout is not None
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    reader = threading.Thread(target=_echo_progress, args=(proc.stdout, tail), daemon=True)
+    reader.start()
     peak_kb = 0
     while proc.poll() is None:
         peak_kb = max(peak_kb, _peak_rss_kb(proc.pid))
         time.sleep(POLL_S)
     wall = time.monotonic() - started
+    reader.join()
+    if proc.returncode != 0:
+        print(f"    the run exited {proc.returncode}; its last lines:", flush=True)
+        for line in tail:
+            print(f"      {line}", flush=True)
     return wall, _children_cpu() - before, peak_kb / 1024
+
+
+def _echo_progress(lines: Iterable[str], tail: deque[str]) -> None:
+    for line in lines:
+        line = line.rstrip("\n")
+        tail.append(line)
+        counted = PROGRESS.match(line)
+        if counted is None:
+            continue
+        done, total = int(counted[1]), int(counted[2])
+        if done == total or done % max(1, total // 10) == 0:
+            print(f"    {line.split('|')[0].rstrip()}", flush=True)
 
 
 def _peak_rss_kb(pid: int) -> int:

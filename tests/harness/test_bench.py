@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from bench import (
     DEFAULT_SUBSET,
     BenchReport,
     Measure,
+    _echo_progress,
     _parser,
     main,
     mean_by_cell,
@@ -136,6 +138,18 @@ def test_the_reference_suite_is_the_suite_as_it_was_at_the_commit(
     assert not (folder / "elsewhere.txt").exists()
     assert reference_suite(repo, "f" * 40, into=tmp_path / "none") is None
     assert "no reference suite: git archive ffffff" in capsys.readouterr().out
+
+
+def test_a_runs_progress_is_echoed_a_tenth_at_a_time(capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [f"[{n:3}/30] cell-{n}  compatible  (1.0 s) | compatible {n}\n" for n in range(1, 31)]
+    tail: deque[str] = deque(maxlen=5)
+    _echo_progress([*lines, "verdicts: compatible 30\n"], tail)
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.split("]")[1].split()[0] for line in shown] == [
+        f"cell-{n}" for n in range(3, 31, 3)
+    ]
+    assert "|" not in "".join(shown)
+    assert tail[-1] == "verdicts: compatible 30"
 
 
 def test_full_times_every_cell_cold_and_warm() -> None:
