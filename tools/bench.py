@@ -421,19 +421,19 @@ def _timed(argv: list[str], *, env: dict[str, str], cwd: Path) -> tuple[float, f
     """
     before = _children_cpu()
     started = time.monotonic()
-    proc = subprocess.Popen(
-        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert proc.stdout is not None
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    reader = threading.Thread(target=_echo_progress, args=(proc.stdout, tail), daemon=True)
-    reader.start()
     peak_kb = 0
-    while proc.poll() is None:
-        peak_kb = max(peak_kb, _peak_rss_kb(proc.pid))
-        time.sleep(POLL_S)
-    wall = time.monotonic() - started
-    reader.join()
+    with subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        reader = threading.Thread(target=_echo_progress, args=(proc.stdout, tail), daemon=True)
+        reader.start()
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, _peak_rss_kb(proc.pid))
+            time.sleep(POLL_S)
+        wall = time.monotonic() - started
+        reader.join()
     if proc.returncode != 0:
         print(f"    the run exited {proc.returncode}; its last lines:", flush=True)
         for line in tail:

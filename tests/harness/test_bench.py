@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections import deque
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from bench import (
     Measure,
     _echo_progress,
     _parser,
+    _timed,
     main,
     mean_by_cell,
     reference_suite,
@@ -150,6 +153,19 @@ def test_a_runs_progress_is_echoed_a_tenth_at_a_time(capsys: pytest.CaptureFixtu
     ]
     assert "|" not in "".join(shown)
     assert tail[-1] == "verdicts: compatible 30"
+
+
+def test_a_failed_harness_run_shows_its_last_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = "print('[1/1] only-cell  error  (0.1 s)'); print('boom: the index is gone'); exit(3)"
+    wall, cpu, _ = _timed([sys.executable, "-c", script], env=dict(os.environ), cwd=tmp_path)
+    out = capsys.readouterr().out
+    assert "[1/1] only-cell" in out
+    assert "the run exited 3; its last lines:" in out
+    assert "boom: the index is gone" in out
+    assert wall > 0
+    assert cpu >= 0
 
 
 def test_full_times_every_cell_cold_and_warm() -> None:
