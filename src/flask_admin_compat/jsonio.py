@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -128,8 +128,11 @@ def copy_file_atomic(source: Path, target: Path) -> None:
     tmp.replace(target)
 
 
-def write_texts_atomic(texts: Mapping[Path, str]) -> None:
+def write_texts_atomic(texts: Mapping[Path, str | Iterator[str]]) -> None:
     """Write several files all or none: each atomically, and none replaced unless all can be.
+
+    A text may come in pieces (an iterator), written as they come, so that a large file is
+    never held whole in memory.
 
     Every new text is first written in full beside its file; only then is each renamed into
     place. A target that cannot take a file (a folder of that name) or a failing rename puts
@@ -163,13 +166,16 @@ def write_texts_atomic(texts: Mapping[Path, str]) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def _stage(path: Path, text: str) -> Path:
+def _stage(path: Path, text: str | Iterator[str]) -> Path:
     """The text in a temporary file beside ``path``, synced, readable by all: ready to rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
             handle.flush()
             os.fsync(handle.fileno())
         # mkstemp makes the file private (0600); reports are for anyone who may read the folder.

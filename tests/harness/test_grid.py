@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import make_grid_cell, make_result
+from factories import PROJECT_ROOT, make_grid_cell, make_result
 
 from flask_admin_compat.grid.diff import diff, with_changes
 from flask_admin_compat.grid.merge import (
@@ -488,3 +488,12 @@ def test_a_series_sorts_after_its_releases_and_before_the_next_ones() -> None:
     assert sorted(specs, key=spec_sort_key) == expected
     # No two specs tie, so the order never depends on the order the cells came in.
     assert len({spec_sort_key(spec) for spec in specs}) == len(specs)
+
+
+def test_grid_json_is_written_as_json_dumps_writes_it(tmp_path: Path) -> None:
+    # Encoded in pieces to spare memory, the file must still read as it always did.
+    grid = read_grid(PROJECT_ROOT / "reports" / "grid.json")
+    expected = json.dumps(grid_to_json(grid), indent=1, ensure_ascii=False) + "\n"
+    assert render_json(grid) == expected
+    write_grid(tmp_path / "grid.json", grid)
+    assert (tmp_path / "grid.json").read_text(encoding="utf-8") == expected

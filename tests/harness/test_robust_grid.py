@@ -7,7 +7,7 @@ only resolving and the suite are stubbed, so no uv or network is needed.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ import pytest
 from factories import make_result
 
 from flask_admin_compat.cli import EXIT_HARNESS_ERROR, EXIT_OK, main
-from flask_admin_compat.grid.model import UNREADABLE, read_grid
+from flask_admin_compat.grid.model import UNREADABLE, GridError, read_grid
 from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.report.outputs import EXIT_DAMAGED
@@ -187,6 +187,23 @@ def test_a_failing_rename_puts_back_the_files_already_replaced(
     assert a.read_text(encoding="utf-8") == "old a"
     assert not b.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
+def test_a_text_in_pieces_is_written_whole_or_replaces_nothing(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("old a", encoding="utf-8")
+    b.write_text("old b", encoding="utf-8")
+    write_texts_atomic({a: iter(["new ", "a", "\n"]), b: "new b"})
+    assert (a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")) == ("new a\n", "new b")
+
+    def broken() -> Iterator[str]:
+        yield "half of a"
+        raise GridError("cells/0: not valid")  # render_json validates before its first piece
+
+    with pytest.raises(GridError):
+        write_texts_atomic({b: "newer b", a: broken()})
+    assert (a.read_text(encoding="utf-8"), b.read_text(encoding="utf-8")) == ("new a\n", "new b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
 
 
 # -- the grid is the matrix ----------------------------------------------------------------------

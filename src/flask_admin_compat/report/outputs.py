@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Protocol, TextIO
 from flask_admin_compat import __version__
 from flask_admin_compat.grid.diff import with_changes
 from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
-from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, read_grid, render_json
+from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
 from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
@@ -34,14 +34,14 @@ EXIT_DAMAGED = 3
 
 
 class Renderer(Protocol):
-    """One output format: the whole file's text from the grid, and nothing else."""
+    """One output format: the whole file's text from the grid (or its pieces, in order)."""
 
-    def __call__(self, grid: Grid, /) -> str: ...
+    def __call__(self, grid: Grid, /) -> str | Iterator[str]: ...
 
 
 #: File name to renderer; adding a format is one line here.
 OUTPUTS: Mapping[str, Renderer] = {
-    GRID_FILE: render_json,
+    GRID_FILE: json_chunks,
     "grid.md": render_markdown,
     "grid.html": render_html,
 }
@@ -179,8 +179,9 @@ def _previous(request: MergeRequest, out_dir: Path, replaced: Grid | None) -> Gr
 def write_outputs(grid: Grid, out_dir: Path) -> list[Path]:
     """Render every format, then write them all or none (:func:`write_texts_atomic`).
 
-    Rendering all before writing any, and replacing none unless all can be, keeps the three
-    files from disagreeing after a crash or a damaged reports folder.
+    Staging all before replacing any, and replacing none unless all can be, keeps the three
+    files from disagreeing after a crash or a damaged reports folder. grid.json is encoded
+    as it is staged, never held whole.
     """
     texts = {out_dir / name: render(grid) for name, render in OUTPUTS.items()}
     write_texts_atomic(texts)
