@@ -56,6 +56,7 @@ from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.results.model import RESULT_FILE, CellResult, read_result
 from flask_admin_compat.run.pythons import FoundPython, find_python
 from flask_admin_compat.run.scoping import TEMPLATES_ENV
+from flask_admin_compat.run.session import Layout
 
 #: The documented subset: Flask 3.1 and SQLAlchemy 2.0 with Flask-Admin 2.1 and 2.2 over every
 #: backend series: 10 cells that all resolve, covering both backends and the 2.1 change.
@@ -213,8 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
             if ran_harness and not args.no_bare:
-                timed.append(bare_suite_cpu(cells, suites=suites, venvs=last / ".venvs",
-                                            templates=last / ".cache" / "templates",
+                left = Layout(root=last, reports=last / "reports")  # what that mode left
+                timed.append(bare_suite_cpu(cells, suites=suites, venvs=left.venvs_dir,
+                                            templates=left.templates_dir,
                                             warm_up=round_no == 1))  # fmt: skip
         results = _results(last / "reports")
         suite_cpu = (

@@ -64,10 +64,11 @@ def read_json_cache(path: Path, schema: str) -> Any | None:
     return data if schema_problem(data, schema) is None else None
 
 
-def write_text_atomic(path: Path, text: str) -> None:
+def write_text_atomic(path: Path, text: str | Iterator[str]) -> None:
     """Write through a temporary file in the same folder and rename it into place.
 
-    A reader (or a crash) never sees half a file: either the old content or the new.
+    A reader (or a crash) never sees half a file: either the old content or the new. The
+    text may come in pieces (an iterator), written as they come.
     """
     staged = _stage(path, text)
     try:

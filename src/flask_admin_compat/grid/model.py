@@ -498,7 +498,7 @@ def _changes_from_json(data: dict[str, Any]) -> Changes:
 
 def write_grid(path: Path, grid: Grid) -> None:
     """Validate and atomically write ``grid.json``."""
-    write_text_atomic(path, render_json(grid))
+    write_text_atomic(path, json_chunks(grid))
 
 
 def read_grid(path: Path) -> Grid:

@@ -70,29 +70,34 @@ class Layout:
         return self.root / ".venvs"
 
     @property
+    def cache_dir(self) -> Path:
+        """What the harness keeps between runs; deleting it only costs work."""
+        return self.root / ".cache"
+
+    @property
     def snapshot(self) -> Path:
-        return self.root / ".cache" / "index-snapshot.json"
+        return self.cache_dir / "index-snapshot.json"
 
     @property
     def locks_dir(self) -> Path:
-        return self.root / ".cache" / "locks"
+        return self.cache_dir / "locks"
 
     @property
     def bytecode_dir(self) -> Path:
-        return self.root / ".cache" / "bytecode"
+        return self.cache_dir / "bytecode"
 
     @property
     def templates_dir(self) -> Path:
-        return self.root / ".cache" / "templates"
+        return self.cache_dir / "templates"
 
     @property
     def running_dir(self) -> Path:
         """A pid file per running command: what a run that died left behind is found here."""
-        return self.root / ".cache" / "running"
+        return self.cache_dir / "running"
 
     @property
     def run_lock(self) -> Path:
-        return self.root / ".cache" / RUN_LOCK
+        return self.cache_dir / RUN_LOCK
 
     @property
     def grid_file(self) -> Path:
