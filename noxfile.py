@@ -1,6 +1,6 @@
 #!/usr/bin/env -S uv run --script
 # /// script
-# dependencies = ["nox>=2026.8.10"]
+# dependencies = ["nox>=2026.8.10", "jsonschema>=4.20"]
 # ///
 """flask-admin-compat: one session per matrix cell, and `matrix` to run them all in parallel."""
 

@@ -85,6 +85,7 @@ class SchemaProblem:
     path: tuple[str | int, ...]  # from the top of the document to the offending value
     message: str  # jsonschema's own words
     expected: str | None  # the failing part's description: what belongs there, for people
+    missing: str | None = None  # a required key that is not there (``path`` is its table)
 
     @property
     def where(self) -> str:
@@ -101,7 +102,22 @@ def schema_problem(data: object, schema: str) -> SchemaProblem | None:
     if error is None:
         return None
     described = error.schema.get("description") if isinstance(error.schema, dict) else None
-    return SchemaProblem(tuple(error.absolute_path), error.message, described)
+    missing = None
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = next((k for k in error.validator_value if k not in error.instance), None)
+    return SchemaProblem(tuple(error.absolute_path), error.message, described, missing)
+
+
+def value_at(data: object, path: tuple[str | int, ...]) -> object:
+    """The value a schema problem points at, to show it beside its key (None: not there)."""
+    for part in path:
+        if isinstance(data, Mapping) and isinstance(part, str):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 @cache

@@ -258,7 +258,7 @@ def test_lite_does_not_select_sqlite_cells(small_matrix_path: Path) -> None:
     ("axis_line", "key"),
     [
         ('database = ["mysql"]', "axes.database[0]"),
-        ('database = ["sqlite", "sqlite"]', "axes.database[1]"),
+        ('database = ["sqlite", "sqlite"]', "axes.database"),
         ("database = []", "axes.database"),
     ],
 )

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from factories import PROJECT_ROOT
+from packaging.requirements import Requirement
 from packaging.version import Version
 
-from flask_admin_compat.matrix.matrix import EachMinor, MatrixError, load_matrix
+from flask_admin_compat.jsonio import load_schema
+from flask_admin_compat.matrix.matrix import (
+    MATRIX_SCHEMA,
+    MAX_JOBS,
+    EachMinor,
+    MatrixError,
+    load_matrix,
+)
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 
 GOOD_AXES = """
@@ -229,3 +238,92 @@ def test_bad_input_is_one_clear_line(
 def test_missing_file_is_a_matrix_error(tmp_path: Path) -> None:
     with pytest.raises(MatrixError, match="cannot read"):
         load_matrix(tmp_path / "nope.toml")
+
+
+def test_the_schema_and_the_cli_agree_on_the_most_jobs() -> None:
+    jobs = load_schema(MATRIX_SCHEMA)["$defs"]["settings"]["properties"]["jobs"]
+    assert jobs["else"]["maximum"] == MAX_JOBS
+
+
+MORE_BAD = [
+    pytest.param("axes = 3\n", "axes", "a table of axes", id="axes-not-a-table"),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', "flask = [3]") + GOOD_BACKENDS,
+        "axes.flask[0]",
+        "a version spec",
+        id="number-as-spec",
+    ),
+    pytest.param(
+        GOOD_AXES.replace('flask = ["3.1.*"]', 'flask = [{ each = "minor", from = "2.x" }]')
+        + GOOD_BACKENDS,
+        "axes.flask[0].from",
+        'a release such as "2.2"',
+        id="each-bad-floor",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[settings]\njobs = "many"\n',
+        "settings.jobs",
+        '"auto"',
+        id="jobs-word",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[settings]\nsuites = ["scoping", "scoping"]\n',
+        "settings.suites",
+        "once",
+        id="suite-twice",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nflask = ">=3"\nreason = " "\n',
+        "exclude[0].reason",
+        "needs a reason",
+        id="blank-reason",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[exclude]]\nreason = "r"\n',
+        "exclude[0]",
+        "at least one axis condition",
+        id="exclude-without-condition",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[include]]\npython = "3.12"\nflask = "3.1.*"\n'
+        'flask-admin = "2.2.*"\nsqlalchemy = "2.0.*"\nflask-sqlalchemy = "3.1.*"\n'
+        'flask-sqlalchemy-lite = "0.2.*"\n',
+        "include[0]",
+        "exactly one backend",
+        id="include-two-backends",
+    ),
+    pytest.param(
+        GOOD_AXES + GOOD_BACKENDS + '[[include]]\npython = "3.12"\nflask = "3.1.*"\n'
+        'flask-admin = { each = "minor", from = "2.1" }\nsqlalchemy = "2.0.*"\n'
+        'flask-sqlalchemy = "3.1.*"\n',
+        "include[0].flask-admin",
+        "one version",
+        id="include-each",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fragment"), MORE_BAD)
+def test_the_schema_says_each_problem_in_one_line(
+    write_matrix: Callable[[str], Path], text: str, key: str, fragment: str
+) -> None:
+    path = write_matrix(text)
+    with pytest.raises(MatrixError) as caught:
+        load_matrix(path)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{path}: {key} = ")
+    assert fragment in message
+
+
+def test_the_noxfile_names_what_listing_needs() -> None:
+    """`nox -l` validates matrix.toml with jsonschema: nox alone (`uvx nox`) must install it.
+
+    nox reads the noxfile's PEP 723 block and, when a dependency is missing from its own
+    environment, makes one that has them (its script mode).
+    """
+    text = (PROJECT_ROOT / "noxfile.py").read_text(encoding="utf-8")
+    block = text.split("# /// script\n", 1)[1].split("# ///\n", 1)[0]
+    toml = tomllib.loads("\n".join(line.removeprefix("# ") for line in block.splitlines()))
+    names = {Requirement(dep).name for dep in toml["dependencies"]}
+    assert {"nox", "jsonschema"} <= names

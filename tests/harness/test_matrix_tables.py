@@ -263,8 +263,8 @@ BAD = [
     ),
     pytest.param(
         TWO_TABLES.replace('[backends]\nflask-sqlalchemy = ["3.1.*"]\n', ""),
-        "backends",
-        "matrix[0]",
+        "matrix[0].backends",
+        "a [backends] table for all",
         id="table-without-backends",
     ),
     pytest.param(
@@ -278,7 +278,7 @@ BAD = [
             'flask = ["3.0.*", "3.1.*"]', 'flask = ["3.1.*"]\nflask-sqlalchemy = ["3.1.*"]'
         ),
         "matrix[1].flask-sqlalchemy",
-        "matrix[1].backends.flask-sqlalchemy",
+        "this table's backends.flask-sqlalchemy",
         id="backend-as-axis",
     ),
     pytest.param(
@@ -297,13 +297,13 @@ BAD = [
         PATCHES.replace(
             '{ each = "patch", from = "2.1" }', '{ each = "minor", from = "2.1", pre = true }'
         ),
-        "matrix[0].flask-admin[1]",
-        "each",
+        "matrix[0].flask-admin[1].pre",
+        'only { each = "patch" } takes pre',
         id="pre-on-minor",
     ),
     pytest.param(
         INSTALL_SET.replace('with = { flask-sqlalchemy = "3.1.*" }', 'beside = "fsa"'),
-        "matrix[0].backends.flask-sqlalchemy-lite[1]",
+        "matrix[0].backends.flask-sqlalchemy-lite[1].with",
         "install set",
         id="install-set-bad-keys",
     ),

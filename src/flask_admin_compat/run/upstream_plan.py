@@ -21,7 +21,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from flask_admin_compat.jsonio import FileProblem, schema_problem
+from flask_admin_compat.jsonio import FileProblem, schema_problem, value_at
 from flask_admin_compat.matrix.select import KeywordError, check_keyword
 
 DEPS_FILE = "upstream-deps.toml"
@@ -113,25 +113,13 @@ def parse_deps(raw: Mapping[str, Any]) -> UpstreamDeps:
     """
     problem = schema_problem(raw, DEPS_SCHEMA)
     if problem is not None:
-        value = _value_at(raw, problem.path)
+        value = value_at(raw, problem.path)
         raise DepsError(problem.where, value, problem.expected or problem.message)
     suite, postgres = raw["suite"], raw["postgres"]
     series = tuple(_parse_series(item, key=f"series[{i}]") for i, item in enumerate(raw["series"]))
     return UpstreamDeps(
         suite["module"], tuple(suite.get("markers", ())), postgres["ignore-glob"], series
     )
-
-
-def _value_at(raw: object, path: tuple[str | int, ...]) -> object:
-    """The value a schema problem points at, to show it beside its key."""
-    for part in path:
-        if isinstance(raw, Mapping) and isinstance(part, str):
-            raw = raw.get(part)
-        elif isinstance(raw, list) and isinstance(part, int) and part < len(raw):
-            raw = raw[part]
-        else:
-            return None
-    return raw
 
 
 def _source(raw: Mapping[str, Any]) -> str:
