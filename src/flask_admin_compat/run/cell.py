@@ -33,6 +33,7 @@ from flask_admin_compat.results.model import (
     CheckOutcome,
     PythonInfo,
     ResultError,
+    UpstreamResult,
     Verdict,
     read_result,
     write_result,
@@ -106,6 +107,7 @@ def _run_and_write(
     cell_dir = options.cells_dir / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
     started_at = now_iso()
+    recorded = _previous(cell_dir) or options.carried.get(cell.id)
     if cell.excluded_by is not None:
         result = _result(cell, options, started_at, "excluded", cell.excluded_by.reason, log=None)
         write_result(cell_dir, result)
@@ -134,9 +136,22 @@ def _run_and_write(
     if UPSTREAM in suites:
         with _environment(f"{cell.id}--upstream", options):
             upstream = run_upstream(cell, options, resolution, cell_dir=cell_dir, echo=echo)
-        result = replace(result, upstream=upstream)
+        result = replace(result, upstream=kept_upstream(upstream, recorded))
         write_result(cell_dir, result)
     return result
+
+
+def kept_upstream(new: UpstreamResult, recorded: CellResult | None) -> UpstreamResult:
+    """The upstream outcome to record: a run that errored keeps what was recorded before.
+
+    An error is the harness's (a full disk, an unreachable index), never news about the
+    stack: the counts upstream's tests last gave stay, with their own date and fingerprint,
+    so the next run tries again.
+    """
+    earlier = recorded.upstream if recorded is not None else None
+    if new.status == "error" and earlier is not None and earlier.status != "error":
+        return earlier
+    return new
 
 
 def _environment(name: str, options: RunOptions) -> AbstractContextManager[None]:

@@ -22,6 +22,7 @@ from flask_admin_compat.run.locks import CachedResolution
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, Reaper, run_logged, tail, time_left
 from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, provide_python
+from flask_admin_compat.run.refusal import environment_problem, refused_by_resolver
 
 LOCK_MARKER = ".compat-lock"
 
@@ -57,6 +58,16 @@ def resolve_cell(
         key = cache.key(python=str(found.executable), python_version=found.version,
                         requirements=(*requirements, *prerelease))  # fmt: skip
         cached = cache.get(key)
+        if (
+            cached is not None
+            and cached.refusal is not None
+            and not refused_by_resolver(cached.refusal)
+        ):
+            # Kept by a harness that took a machine's fault for the resolver's: not reused.
+            log.write(
+                f"(a cached refusal was the machine's, not the resolver's: {cached.refusal})\n"
+            )
+            cached = None
         if cached is not None:
             log.write("(resolution reused: the index has listed nothing new since it was made)\n")
             log.write(cached.lock or cached.refusal or "")
@@ -72,6 +83,10 @@ def resolve_cell(
     if failed is not None:
         return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
                            reason=failed, timed_out=resolve.timed_out)  # fmt: skip
+    if resolve.returncode != 0 and not refused_by_resolver(resolve.output):
+        # A full disk, an unreachable index: never a verdict, and never cached as one.
+        return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
+                          reason=environment_problem(resolver_message(resolve.output)))  # fmt: skip
     if resolve.returncode != 0:
         reason = resolver_message(resolve.output)
         if cache is not None:

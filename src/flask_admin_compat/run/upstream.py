@@ -39,6 +39,7 @@ from flask_admin_compat.run.options import (
     stop_if_interrupted,
 )
 from flask_admin_compat.run.process import run_logged, tail, time_left, with_total
+from flask_admin_compat.run.refusal import environment_problem, refused_by_resolver
 from flask_admin_compat.run.upstream_plan import (
     NotApplicable,
     added_packages,
@@ -127,6 +128,8 @@ def _upstream(
     failed = command_failure(compiled, options)
     if failed is not None:
         return done("error", failed, **about)
+    if compiled.returncode != 0 and not refused_by_resolver(compiled.output):
+        return done("error", environment_problem(resolver_message(compiled.output)), **about)
     if compiled.returncode != 0:
         reason = resolver_message(compiled.output)
         return done("n/a", f"Flask-Admin {flask_admin}'s test dependencies do not install "
