@@ -15,14 +15,21 @@ from flask_admin import Admin
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy.engine import Engine
 
-from . import surfaces
+from flask_admin_compat.checks import surfaces
+from flask_admin_compat.checks.describe import describe_exception
+from flask_admin_compat.checks.observe import Observer, PoolCount
+from flask_admin_compat.checks.probe import Answer, FormData, Prober
+
 from .backends import Backend, Models
-from .observer import Observer
-from .probes import Answer, FormData, PoolCount, RequestErrors, SessionLog, send
-from .stack import describe_exception
-from .surfaces import AJAX_ENDPOINT, AUTHOR_ENDPOINT, POST_ENDPOINT
+from .database import Database
 from .template_cache import CompiledTemplates, cache_folder
 
+#: The views' endpoints (the app under test registers exactly these).
+AUTHOR_ENDPOINT = "author"
+POST_ENDPOINT = "post"
+#: A second view over posts whose author field is an ajax select: on the post view itself
+#: ``form_ajax_refs`` would replace the relationship select the create surface needs.
+AJAX_ENDPOINT = "postajax"
 ADMIN_URL = "/admin"
 #: Small enough that the seeded posts span two pages: the count query decides how many.
 PAGE_SIZE = 4
@@ -161,69 +168,22 @@ def admin_accepts_db(base: BaseApp) -> bool:
     return hasattr(query, "all")
 
 
-def unavailable_surfaces(app: flask.Flask, views: Views) -> dict[str, str]:
+def unavailable_surfaces(views: Views) -> dict[str, str]:
     """The surfaces the installed Flask-Admin does not offer on these views, with why.
 
-    Asked of the built views and the routes they registered (feature detection, never a
-    version table): a surface that is absent is ``n/a``, never a failure.
+    Each surface is asked of the view the walk reaches it on (the engine's declarations),
+    and the filter must be the one the walk sends: "author name equals".
     """
-    routes = app.view_functions
-    post, ajax, author = views.post, views.ajax, views.author
-    missing: dict[str, str] = {}
-
-    def need(surface: str, ok: bool, reason: str) -> None:
-        if not ok and surface not in missing:
-            missing[surface] = reason
-
-    need(
-        surfaces.SEARCH,
-        bool(getattr(post, "_search_supported", False)),
-        "the list view has no search (column_searchable_list)",
-    )
-    need(
-        surfaces.FILTER,
-        filter_key(post) is not None,
-        "the list view has no equals filter on the author relationship (column_filters)",
-    )
-    sortable = getattr(post, "_sortable_columns", None) or {}
-    need(surfaces.SORT, "title" in sortable, "the list view cannot sort (column_sortable_list)")
-    need(
-        surfaces.PAGINATION,
-        bool(getattr(post, "page_size", 0)) and not getattr(post, "simple_list_pager", False),
-        "the list view does not page",
-    )
-    need(
-        surfaces.DETAILS,
-        f"{POST_ENDPOINT}.details_view" in routes
-        and bool(getattr(post, "can_view_details", False)),
-        "no details view (can_view_details)",
-    )
-    need(
-        surfaces.EXPORT,
-        f"{POST_ENDPOINT}.export" in routes
-        and bool(getattr(post, "can_export", False))
-        and "csv" in (getattr(post, "export_types", None) or ()),
-        "no CSV export (can_export)",
-    )
-    actions = getattr(post, "_actions_data", None) or {}
-    need(
-        surfaces.BATCH_DELETE,
-        f"{POST_ENDPOINT}.action_view" in routes and "delete" in actions,
-        "no batch delete action",
-    )
-    loaders = getattr(ajax, "_form_ajax_refs", None) or {}
-    need(
-        surfaces.AJAX_LOOKUP,
-        f"{AJAX_ENDPOINT}.ajax_lookup" in routes and "author" in loaders,
-        "no ajax lookup (form_ajax_refs)",
-    )
-    edit_form = getattr(author, "_edit_form_class", None)
-    need(
-        surfaces.INLINE_MODELS,
-        edit_form is not None and hasattr(edit_form, "posts"),
-        "no inline models (inline_models)",
-    )
-    return missing
+    post = views.post
+    on_view = {name: post for name in surfaces.SURFACES}
+    on_view[surfaces.AJAX_LOOKUP] = views.ajax
+    on_view[surfaces.INLINE_MODELS] = views.author
+    missing = surfaces.unavailable(on_view)
+    if surfaces.FILTER not in missing and filter_key(post) is None:
+        missing[surfaces.FILTER] = (
+            "the list view has no equals filter on the author relationship (column_filters)"
+        )
+    return {name: missing[name] for name in surfaces.SURFACES if name in missing}
 
 
 def filter_key(view: ModelView) -> str | None:
@@ -250,10 +210,11 @@ class PatternApp:
     base: BaseApp
     views: Views | None
     construct_error: str
-    log: SessionLog
-    errors: RequestErrors
-    pool: PoolCount
+    #: Which Session each request used, over the app's whole life.
     observer: Observer
+    prober: Prober
+    pool: PoolCount
+    database: Database
     #: Surfaces the installed Flask-Admin lacks, with the reason (``n/a`` in every outcome).
     unavailable: dict[str, str]
 
@@ -261,18 +222,22 @@ class PatternApp:
     def app(self) -> flask.Flask:
         return self.base.app
 
-    def send(self, method: str, path: str, probe: str, data: FormData | None = None) -> Answer:
-        return send(
-            self.base.app,
-            self.log,
-            self.errors,
-            method=method,
-            path=path,
-            probe=probe,
-            data=data,
-        )
+    def send(self, method: str, path: str, label: str, data: FormData | None = None) -> Answer:
+        return self.prober.send(method, path, label=label, data=data)
 
     def url(self, endpoint: str, action: str = "", query: str = "") -> str:
         """The admin's own URL for a view action, e.g. ``url("post", "edit", "id=3")``."""
         path = f"{ADMIN_URL}/{endpoint}/" + (f"{action}/" if action else "")
         return f"{path}?{query}" if query else path
+
+    def base_url(self, endpoint: str) -> str:
+        return f"{ADMIN_URL}/{endpoint}/"
+
+    def server_idle(self) -> int | None:
+        return self.database.idle_in_transaction()
+
+    def close(self) -> None:
+        """Let go of what observes the app: its records, listeners and pool events."""
+        self.observer.uninstall()
+        self.observer.forget()
+        self.pool.close()

@@ -11,20 +11,22 @@ import gc
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from . import deprecations, ids
-from .evidence import Evidence
+from flask_admin_compat.checks import ids, records
+
+from . import deprecations
 from .stack import Startup, start
 
 if TYPE_CHECKING:
+    from flask_admin_compat.checks.judge import Finding
+    from flask_admin_compat.checks.walk import Walked
+
     from .app_factory import PatternApp
-    from .probes import SessionLog
-    from .tour import Tour
 
 DATABASE_URL_ENV = "DATABASE_URL"
 #: Where the SQLite files go when the system has a filesystem in memory: a commit there cost
@@ -37,6 +39,70 @@ def pytest_configure(config: pytest.Config) -> None:
     # A plugin of its own, not hooks imported here: its runtest wrapper must wrap this file's
     # own pytest_runtest_protocol (the in-process re-run), not replace it.
     config.pluginmanager.register(deprecations, "scoping-deprecations")
+    path = config.getoption(records.RECORDS_OPTION)
+    if path:
+        config.pluginmanager.register(RecordsPlugin(Path(path)), "scoping-records")
+
+
+class RecordsPlugin:
+    """Writes each check's start and outcome as it happens (:mod:`~flask_admin_compat.checks.records`).
+
+    A cell killed at its timeout keeps every check that finished, and the harness names the
+    one that was running; the JUnit report, written at the end, would hold nothing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.writer = records.RecordWriter(path)
+        #: Per test: the phase that decided its attempt (a failed or skipped setup or call),
+        #: and the seconds its phases took so far.
+        self._decided: dict[str, pytest.TestReport] = {}
+        self._seconds: dict[str, float] = {}
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        check, pattern = tags(item)
+        self.writer.write(records.START, nodeid=item.nodeid, check=check, pattern=pattern,
+                          attempt=attempt_of(item))  # fmt: skip
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Written when an attempt's teardown ends: its properties are final then."""
+        nodeid = report.nodeid
+        self._seconds[nodeid] = self._seconds.get(nodeid, 0.0) + report.duration
+        if report.when != "teardown":
+            if not report.passed:
+                self._decided.setdefault(nodeid, report)
+            return
+        decided = self._decided.pop(nodeid, None)
+        outcome, message = outcome_of(decided if decided is not None else report)
+        props = dict(report.user_properties)
+        self.writer.write(
+            records.OUTCOME, nodeid=nodeid, check=str(props.get(records.CHECK, "")),
+            pattern=str(props.get(records.PATTERN, ids.ANY_PATTERN)),
+            attempt=int(str(props.get(records.ATTEMPT, 1))), outcome=outcome, message=message,
+            duration_s=round(self._seconds.pop(nodeid, 0.0), 4),
+            properties=[[str(k), str(v)] for k, v in report.user_properties],
+        )  # fmt: skip
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.writer.close()
+
+
+def outcome_of(report: pytest.TestReport) -> tuple[ids.Outcome, str]:
+    """pytest's outcome in the checks' words, and the message a person reads first."""
+    if report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        return ids.SKIPPED, str(reason).removeprefix("Skipped: ")
+    if report.passed:
+        return ids.PASSED, ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or report.longreprtext)
+    if report.when == "call":
+        return ids.FAILED, message.removeprefix("AssertionError: ")
+    return ids.ERROR, message
+
+
+def tags(item: pytest.Item) -> tuple[str, str]:
+    props = dict(item.user_properties)
+    return str(props.get(records.CHECK, "")), str(props.get(records.PATTERN, ids.ANY_PATTERN))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,17 +118,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="SURFACE",
         help="make one Flask-Admin surface keep the first Session it resolves (e.g. "
-        "ajax-lookup, batch-delete, export; tests/scoping/fakes/surface_pin.py), the "
-        "backend left sound",
+        "ajax-lookup, batch-delete, export; or only its saves: edit-save, inline-save; "
+        "tests/scoping/fakes/surface_pin.py), the backend left sound",
+    )
+    parser.addoption(
+        records.RECORDS_OPTION,
+        default=None,
+        metavar="PATH",
+        help="write each check's start and outcome to PATH as JSON lines, as they happen",
     )
 
 
 #: How many times a failed check runs in all: once, and once more to tell flaky from failing.
 ATTEMPTS = 2
-#: The JUnit property that numbers a re-run's test case (the first run's has none).
-ATTEMPT_PROPERTY = "attempt"
 _ATTEMPT = pytest.StashKey[int]()
-_TOURS = pytest.StashKey[dict[tuple[str, int], "Tour"]]()
+_TOURS = pytest.StashKey[dict[tuple[str, int], "Walked"]]()
 
 
 def attempt_of(item: pytest.Item) -> int:
@@ -89,7 +159,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         if not any(report.failed for report in reports):
             break
         item.stash[_ATTEMPT] = attempt
-        item.user_properties[:] = [*collected, (ATTEMPT_PROPERTY, str(attempt))]
+        item.user_properties[:] = [*collected, (records.ATTEMPT, str(attempt))]
         reports = runtestprotocol(item, nextitem=nextitem, log=True)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
@@ -107,8 +177,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             raise pytest.UsageError(f"{item.nodeid}: every test needs @pytest.mark.check(ID)")
         callspec = getattr(item, "callspec", None)
         pattern = callspec.params.get("pattern_app", ids.ANY_PATTERN) if callspec else None
-        item.user_properties.append(("check", marker.args[0]))
-        item.user_properties.append(("pattern", pattern or ids.ANY_PATTERN))
+        item.user_properties.append((records.CHECK, marker.args[0]))
+        item.user_properties.append((records.PATTERN, pattern or ids.ANY_PATTERN))
 
 
 def database_url(directory: Path, name: str) -> str:
@@ -169,28 +239,15 @@ def startup(request: pytest.FixtureRequest, database_dir: Path) -> Startup:
     return Startup(error=pinned) if isinstance(pinned, str) else started
 
 
-@pytest.fixture(scope="session")
-def session_log(startup: Startup) -> Iterator[SessionLog | None]:
-    if not startup.ok:
-        yield None
-        return
-    from .probes import SessionLog
-
-    log = SessionLog()
-    log.install()
-    yield log
-    log.uninstall()
-
-
 @pytest.fixture(scope="session", params=ids.PATTERN_IDS)
 def pattern_app(
-    request: pytest.FixtureRequest,
-    startup: Startup,
-    session_log: SessionLog | None,
-    database_dir: Path,
+    request: pytest.FixtureRequest, startup: Startup, database_dir: Path
 ) -> Iterator[PatternApp | None]:
-    """One app per pattern, shared by that pattern's checks (each check empties the DB)."""
-    if not startup.ok or session_log is None:
+    """One app per pattern, shared by that pattern's checks (each check empties the DB).
+
+    Its observer lives as long as it does: per-request judges every request of its life.
+    """
+    if not startup.ok:
         yield None
         return
     from sqlalchemy.orm import close_all_sessions
@@ -199,7 +256,7 @@ def pattern_app(
 
     pattern: str = request.param
     url = database_url(database_dir, pattern)
-    built = build_pattern_app(pattern, startup.backend, url, session_log)
+    built = build_pattern_app(pattern, startup.backend, url)
     yield built
     # Its checks are done: let its walks' records go (they hold every Session the walk saw),
     # so that each close_all_sessions() of the next patterns' requests and the collector's
@@ -209,7 +266,8 @@ def pattern_app(
         del tours[key]
     # Sessions a broken pattern left open would hold connections and block DROP on a server.
     close_all_sessions()
-    built.observer.drop_tables()
+    built.close()
+    built.database.drop_tables()
     built.base.engine.dispose()
 
 
@@ -231,18 +289,33 @@ def admin_app(stack_app: PatternApp) -> PatternApp:
     # Each check starts from nothing: sessions a previous check left open are closed (they
     # would otherwise carry its state, and its connections, into this one).
     close_all_sessions()
-    stack_app.observer.empty_tables()
-    stack_app.log.clear()
+    stack_app.database.empty_tables()
     return stack_app
 
 
 @pytest.fixture
-def evidence(request: pytest.FixtureRequest) -> Evidence:
-    return Evidence(request.node)
+def report(request: pytest.FixtureRequest) -> Callable[[Finding], None]:
+    """Record a finding's surfaces on the test (replacing an earlier attempt's), then judge.
+
+    Recorded before the outcome, so that a failing check reports its surfaces too.
+    """
+    node = request.node
+
+    def judged(finding: Finding) -> None:
+        properties: list[tuple[str, object]] = node.user_properties
+        properties[:] = [p for p in properties if p[0] not in records.EVIDENCE]
+        properties.append((records.SURFACES, records.joined_names(finding.surfaces)))
+        properties.append((records.FAILED_SURFACES, records.joined_names(finding.failed_surfaces)))
+        properties.append((records.SURFACES_NA, records.joined_reasons(dict(finding.surfaces_na))))
+        if finding.outcome == ids.SKIPPED:
+            pytest.skip(finding.message)
+        assert finding.outcome != ids.FAILED, finding.message
+
+    return judged
 
 
 @pytest.fixture
-def tour(request: pytest.FixtureRequest, admin_app: PatternApp) -> Tour:
+def tour(request: pytest.FixtureRequest, admin_app: PatternApp) -> Walked:
     """The pattern's walk over every surface, once per attempt, shared by the checks reading it.
 
     A re-run (attempt 2) walks again from an empty database: a re-run repeats the requests,

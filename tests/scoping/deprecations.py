@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from . import ids
+from flask_admin_compat.checks import ids, records
 
-DEPRECATION_PROPERTY = "deprecation"
-WARNING_PROPERTY = "warning"
+DEPRECATION_PROPERTY = records.DEPRECATION
+WARNING_PROPERTY = records.WARNING
 _FLASK_ADMIN = "flask_admin"
 _MESSAGE_LIMIT = 500
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import ids
+from flask_admin_compat.checks import ids
+from flask_admin_compat.checks.describe import describe_exception
+from flask_admin_compat.checks.observe import Observer, PoolCount
+from flask_admin_compat.checks.probe import Prober
+
 from .app_factory import (
     BaseApp,
     PatternApp,
@@ -19,10 +23,8 @@ from .app_factory import (
     unavailable_surfaces,
 )
 from .backends import Backend
+from .database import Database
 from .lazy_session import app_scoped_session
-from .observer import Observer
-from .probes import PoolCount, RequestErrors, SessionLog
-from .stack import describe_exception
 
 
 def session_at_setup(base: BaseApp) -> Views:
@@ -60,17 +62,19 @@ PATTERNS: dict[str, Callable[[BaseApp], Views]] = {
 }
 
 
-def build_pattern_app(
-    pattern: str, backend: Backend, database_url: str, log: SessionLog
-) -> PatternApp:
-    """A fresh app with tables created and views registered by ``pattern``.
+def build_pattern_app(pattern: str, backend: Backend, database_url: str) -> PatternApp:
+    """A fresh app with tables created and views registered by ``pattern``, observed.
 
     Only the view construction is caught: that is the ``construct`` outcome. Anything else
     failing here is a broken stack or suite and should surface as an error.
     """
     base = build_base_app(backend, database_url)
-    observer = Observer.connect(database_url, base.models)
-    observer.create_tables()
+    database = Database.connect(database_url, base.models)
+    database.create_tables()
+    # Installed before the views are built: a Session a pattern resolves at setup and keeps
+    # is one of the app's, tracked from its first request on.
+    observer = Observer(base.app)
+    observer.install()
     views: Views | None = None
     error = ""
     try:
@@ -82,9 +86,9 @@ def build_pattern_app(
         base=base,
         views=views,
         construct_error=error,
-        log=log,
-        errors=RequestErrors(base.app),
-        pool=PoolCount(base.engine),
         observer=observer,
-        unavailable=unavailable_surfaces(base.app, views) if views is not None else {},
+        prober=Prober(base.app, observer),
+        pool=PoolCount(base.engine),
+        database=database,
+        unavailable=unavailable_surfaces(views) if views is not None else {},
     )

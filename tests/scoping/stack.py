@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_admin_compat.checks.describe import describe_exception
+
 
 @dataclass(frozen=True)
 class Startup:
@@ -33,20 +35,14 @@ def start(fake: str | None, database_url: str) -> Startup:
         backend = detect_backend(fake)
 
         from .app_factory import build_base_app
-        from .observer import Observer
+        from .database import Database
 
         base = build_base_app(backend, database_url)
-        observer = Observer.connect(database_url, base.models)
-        observer.create_tables()
-        observer.drop_tables()
+        database = Database.connect(database_url, base.models)
+        database.create_tables()
+        database.drop_tables()
         base.engine.dispose()
     # SystemExit too: a hostile package that exits on import must not end the whole run.
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a stack that cannot start is a result
         return Startup(error=describe_exception(exc))
     return Startup(backend=backend)
-
-
-def describe_exception(exc: BaseException) -> str:
-    """``Type: message`` on one line, the way a user would quote an error."""
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

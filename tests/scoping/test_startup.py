@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from . import ids
+from flask_admin_compat.checks import ids
 from .stack import Startup
 
 

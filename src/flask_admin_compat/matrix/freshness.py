@@ -17,15 +17,21 @@ from flask_admin_compat.results.model import RESULT_FILE, CellResult, ResultErro
 _IGNORED_PARTS = frozenset({"__pycache__", ".pytest_cache"})
 
 
-def tree_hash(root: Path) -> str:
-    """A hash of every file under ``root`` (names and bytes), caches left out."""
+def tree_hash(*roots: Path) -> str:
+    """A hash of every file under the ``roots`` (names and bytes), caches left out.
+
+    A suite is its folder and the engine of checks it runs (``flask_admin_compat.checks``):
+    a change to either makes its results stale.
+    """
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        relative = path.relative_to(root)
-        if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
-            continue
-        digest.update(relative.as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for number, root in enumerate(roots):
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            relative = path.relative_to(root)
+            if _IGNORED_PARTS.intersection(relative.parts) or path.suffix == ".pyc":
+                continue
+            name = relative.as_posix() if number == 0 else f"{number}/{relative.as_posix()}"
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
@@ -76,9 +82,10 @@ def fingerprints(
     exclude_newer: datetime | None,
     pytest_args: Sequence[str],
     timeout_s: float | None = None,
+    engine_dir: Path | None = None,
 ) -> dict[str, str]:
     """Each cell's freshness key; the index digest covers only that cell's own packages."""
-    suite_hash = tree_hash(suite_dir)
+    suite_hash = tree_hash(suite_dir, *([engine_dir] if engine_dir is not None else []))
     return {
         cell.id: _cell_fingerprint(
             cell,

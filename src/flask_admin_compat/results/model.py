@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from flask_admin_compat.checks import ids
+from flask_admin_compat.checks.ids import ANY_PATTERN, CHECK_IDS, PATTERN_IDS, Outcome
 from flask_admin_compat.jsonio import (
     FileProblem,
     read_document,
@@ -26,6 +28,8 @@ SCHEMA_VERSION = "1.2"
 RESULT_FILE = "result.json"
 RESULT_SCHEMA = "result-v1"
 JUNIT_FILE = "junit.xml"
+#: The suite's records, one JSON line per check as it started and ended (crash-safe).
+RECORDS_FILE = "records.jsonl"
 LOG_FILE = "log.txt"
 
 Verdict = Literal["compatible", "workaround", "incompatible", "uninstallable", "error", "excluded"]
@@ -157,30 +161,10 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
-Outcome = Literal["passed", "failed", "skipped", "error"]
+# Check, pattern and outcome words are the engine's (one list, spelled once), re-exported
+# here for the harness's own modules.
+STARTUP_CHECK = ids.STARTUP
 
-
-#: The seven checks, in the order the grid shows them.
-CHECK_IDS: tuple[str, ...] = (
-    "construct",
-    "per-request",
-    "teardown",
-    "isolation-after-error",
-    "concurrency",
-    "fresh-reads",
-    "crud",
-)
-
-
-#: The ways of registering a ModelView that the suite tries.
-PATTERN_IDS: tuple[str, ...] = ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
-
-
-#: The suite's one test that is about the stack rather than a pattern: does it import and start?
-STARTUP_CHECK = "startup"
-
-
-ANY_PATTERN = "*"
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,10 @@ from flask_admin_compat import __version__
 from flask_admin_compat.jsonio import copy_file_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, UPSTREAM
-from flask_admin_compat.results.deprecation import read_deprecations
-from flask_admin_compat.results.junit import JUnitError, read_junit
 from flask_admin_compat.results.model import (
     JUNIT_FILE,
     LOG_FILE,
+    RECORDS_FILE,
     RESULT_FILE,
     CellResult,
     CheckOutcome,
@@ -38,6 +37,7 @@ from flask_admin_compat.results.model import (
     read_result,
     write_result,
 )
+from flask_admin_compat.results.records import RecordsError, SuiteRecords, read_records
 from flask_admin_compat.results.verdict import judge, missing_checks
 from flask_admin_compat.run.env import (
     Resolution,
@@ -230,27 +230,35 @@ def _run(
     installed = installed_versions(venv, log=log)
 
     # 3. Run the suite once; it runs what failed once more, in the same process, to tell
-    #    flaky from failing, and reports both attempts.
-    junit_path = venv / "junit.xml"
-    test = run_pytest(venv, options, junit_path, extra=(), log=log, deadline=deadline, echo=echo,
-                   database_url=database_url, backend=cell.backend)  # fmt: skip
+    #    flaky from failing, and records each check as it ends (kept if the run is killed).
+    junit_path, records_path = venv / JUNIT_FILE, venv / RECORDS_FILE
+    test = run_pytest(venv, options, junit_path, records_path=records_path, extra=(), log=log,
+                      deadline=deadline, echo=echo, database_url=database_url,
+                      backend=cell.backend)  # fmt: skip
     durations["test"] = test.duration_s
-    if test.timed_out:
-        return _timed_out(cell, options, started_at, python, durations, t0, installed=installed)
-    keep_bytecode(venv, options)
+    unreadable = ""
     try:
-        outcomes = read_junit(junit_path)
-    except JUnitError as exc:
-        reason = f"the suite crashed before reporting ({exc}): {tail(test.output)}"
+        recorded = read_records(records_path)
+    except RecordsError as exc:
+        recorded, unreadable = SuiteRecords(()), str(exc)
+    for made, kept in ((records_path, RECORDS_FILE), (junit_path, JUNIT_FILE)):
+        if made.is_file():
+            copy_file_atomic(made, cell_dir / kept)
+    if test.timed_out:
+        return _timed_out(cell, options, started_at, python, durations, t0, installed=installed,
+                          recorded=recorded)  # fmt: skip
+    keep_bytecode(venv, options)
+    if unreadable:
+        reason = f"the suite crashed before reporting ({unreadable}): {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, durations=with_total(durations, t0))  # fmt: skip
-    copy_file_atomic(junit_path, cell_dir / JUNIT_FILE)
+    outcomes = list(recorded.outcomes)
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
         return _result(cell, options, started_at, "error", reason, python=python,
                        installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
-    judgement = judge(outcomes, installed=installed, deprecations=read_deprecations(junit_path))
+    judgement = judge(outcomes, installed=installed, deprecations=recorded.deprecations)
     result = _result(
         cell, options, started_at, judgement.verdict, judgement.reason, python=python,
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
@@ -273,10 +281,19 @@ def _timed_out(
     t0: float,
     *,
     installed: Mapping[str, str] | None = None,
+    recorded: SuiteRecords | None = None,
 ) -> CellResult:
-    reason = f"timed out after {options.timeout_s:.0f} s"
+    """An ``error`` that keeps every check the suite finished, and names the one it was in."""
+    where = (
+        f" in {recorded.running.describe()}"
+        if recorded is not None and recorded.running is not None
+        else ""
+    )
+    reason = f"timed out{where} after {options.timeout_s:.0f} s"
+    checks = recorded.outcomes if recorded is not None else ()
     return _result(cell, options, started_at, "error", reason, python=python,
-                   installed=installed or {}, durations=with_total(durations, t0))  # fmt: skip
+                   installed=installed or {}, checks=checks,
+                   durations=with_total(durations, t0))  # fmt: skip
 
 
 def _result(

@@ -23,6 +23,11 @@ from flask_admin_compat.run.process import Reaper
 from flask_admin_compat.run.pythons import DownloadPython
 
 
+#: The engine of checks the scoping suite runs, below the checkout's root: part of the
+#: suite's content (tests/scoping/pytest.ini puts ``src`` on the cell's path).
+ENGINE_DIR = Path("src", "flask_admin_compat", "checks")
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """Where things live and how a cell runs; the same for every cell of one run."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
+from flask_admin_compat.checks.records import RECORDS_OPTION
 from flask_admin_compat.run.env import bytecode_allowed
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, run_logged, time_left
@@ -27,6 +28,7 @@ def run_pytest(
     options: RunOptions,
     junit_path: Path,
     *,
+    records_path: Path,
     extra: Sequence[str],
     log: IO[str],
     deadline: float,
@@ -35,6 +37,7 @@ def run_pytest(
     backend: str | None = None,
 ) -> Completed:
     junit_path.unlink(missing_ok=True)
+    records_path.unlink(missing_ok=True)
     suite = options.suite_dir
     env = bytecode_allowed(os.environ)
     # The suite reads DATABASE_URL; a SQLite cell must not inherit one from the user's shell.
@@ -55,7 +58,7 @@ def run_pytest(
             str(venv / "bin" / "python"), "-m", "pytest",
             "-c", str(suite / "pytest.ini"), "--rootdir", str(suite),
             "-o", f"cache_dir={venv / '.pytest_cache'}",
-            f"--junitxml={junit_path}", *extra, *options.pytest_args, str(suite),
+            f"--junitxml={junit_path}", f"{RECORDS_OPTION}={records_path}", *extra, *options.pytest_args, str(suite),
         ],
         log=log, timeout_s=time_left(deadline), cwd=options.repo_root, echo=echo, reaper=options.reaper,
         env=env,

@@ -40,7 +40,7 @@ from flask_admin_compat.run.bytecode import BytecodeStore
 from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.exclusive import RUN_LOCK, Busy, exclusive
 from flask_admin_compat.run.locks import LockCache, generation
-from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.options import ENGINE_DIR, RunOptions
 from flask_admin_compat.run.pool import Finished, longest_first, run_pool
 from flask_admin_compat.run.postgres import server_for_cells
 from flask_admin_compat.run.process import Reaper, end_leftovers
@@ -289,6 +289,7 @@ def run_options(
             snapshot=snapshot,
             suite=SCOPING,
             suite_dir=layout.root / "tests" / SCOPING,
+            engine_dir=layout.root / ENGINE_DIR,
             exclude_newer=exclude_newer,
             pytest_args=request.pytest_args,
             timeout_s=matrix.settings.timeout_s,

@@ -9,7 +9,7 @@ for the app's lifetime (as upstream's 2953 kept the Unique validator's).
 How, on every Flask-Admin from 1.6 to 2.2: each class that keeps a session or ``db`` (the
 view, its form converters, inline form lists, ajax loaders, the Unique validator) gets a data
 descriptor on that attribute. Reads return what was stored, unless the current request is the
-pinned surface (by its endpoint and query, :func:`surfaces.surface_of`); then they return the
+pinned surface (by the view method Flask matched, the engine's ``current_surface``); then they return the
 first concrete Session the attribute resolved to in this app. Hooking Flask-Admin's
 ``_get_deprecated_session`` would not do: it is imported by name into five modules, and
 releases before 2.1 have none. Patching the view methods would not either: ``@expose`` binds
@@ -19,83 +19,74 @@ them when the class is made.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import flask
 from sqlalchemy.orm import Session, scoped_session
 
-from ..surfaces import (
-    EDIT,
-    INLINE_MODELS,
-    SURFACES,
-    by_id,
-    list_surface,
-    surface_id,
-    surface_of,
-)
+from flask_admin_compat.checks.observe import current_surface
+from flask_admin_compat.checks.surfaces import EDIT, INLINE_MODELS, SURFACES, by_id, surface_id
 
-#: Which surface the current request is; None outside a request or off the admin.
-Classifier = Callable[[], "str | None"]
+#: Pins that keep a Session on one surface's saves only (its form POSTs), the forms it shows
+#: left sound: the edit view's ``update_model``, the inline form list's save.
+SAVES: dict[str, str] = {"edit-save": EDIT, "inline-save": INLINE_MODELS}
 
 
-def suite_request_surface() -> str | None:
-    """The surface of a request to the suite's own app (its views' endpoints are known)."""
-    return surface_of(flask.request.endpoint, flask.request.args)
+@dataclass(frozen=True)
+class Pin:
+    """What a pin applies to: a surface, and whether only its saves (POSTs)."""
 
+    surface: str
+    saves_only: bool = False
 
-def any_view_surface() -> str | None:
-    """The surface of a request to any app's admin, by the view method Flask matched.
-
-    For Flask-Admin's own tests, whose views are not the suite's: the edit view of a view
-    with inline models counts as inline models, and only ``ajax_lookup`` as the ajax lookup.
-    """
-    endpoint = flask.request.endpoint or ""
-    method = endpoint.split(".", 1)[1] if "." in endpoint else ""
-    if method == "index_view":
-        return list_surface(flask.request.args)
-    if method == "edit_view":
-        from flask_admin import helpers
-
-        view = helpers.get_current_view()
-        return INLINE_MODELS if getattr(view, "inline_models", None) else EDIT
-    return {
-        "details_view": "details",
-        "create_view": "create",
-        "delete_view": "delete",
-        "action_view": "batch delete",
-        "ajax_lookup": "ajax lookup",
-        "export": "export",
-    }.get(method)
+    def applies(self) -> bool:
+        if not flask.has_request_context() or current_surface() != self.surface:
+            return False
+        return flask.request.method == "POST" or not self.saves_only
 
 
 class Keeper:
     """The first Session resolved on the pinned surface, per app, kept for good."""
 
-    def __init__(self, surface: str, classify: Classifier = suite_request_surface) -> None:
-        self.surface = surface
-        self.classify = classify
+    def __init__(self, pin: Pin) -> None:
+        self.pin = pin
         self._lock = threading.Lock()
         self._kept: dict[int, Session] = {}
         #: Reads answered with a kept Session: proof that the pin met its surface at all.
         self.reads = 0
 
     @property
+    def surface(self) -> str:
+        return self.pin.surface
+
+    @property
     def apps(self) -> int:
         return len(self._kept)
 
     def applies(self) -> bool:
-        return flask.has_request_context() and self.classify() == self.surface
+        return self.pin.applies()
 
     def keep(self, target: Any) -> Session:
         # Per app: each pattern's app has its own database, and a Session kept by one app
         # would write another's rows.
-        app = id(flask.current_app._get_current_object())
+        app = id(flask.current_app._get_current_object())  # type: ignore[attr-defined]
         with self._lock:
             if app not in self._kept:
                 self._kept[app] = concrete(target)
+            kept = self._kept[app]
             self.reads += 1
-            return self._kept[app]
+        if self.pin.saves_only and not flask.g.get(CLOSE_FLAG):
+            # The save pins stand for a path that keeps a Session yet closes it in every
+            # request: clean when each request ends (teardown sees nothing), the same object
+            # in the next one, which only identity over the app's life can catch.
+            setattr(flask.g, CLOSE_FLAG, True)
+            flask.after_this_request(lambda response: (kept.close(), response)[1])
+        return kept
+
+
+#: Set on ``flask.g`` once a request has arranged to close the kept Session.
+CLOSE_FLAG = "_scoping_fake_close_kept"
 
 
 def concrete(target: Any) -> Session:
@@ -152,13 +143,18 @@ def session_holders() -> list[tuple[type, str]]:
     return holders
 
 
-def pin_surface(word: str, classify: Classifier = suite_request_surface) -> Keeper | str:
-    """Pin the surface ``word`` names for the rest of the run: its keeper, or an error message."""
-    surface = by_id(word)
+def pin_surface(word: str) -> Keeper | str:
+    """Pin what ``word`` names for the rest of the run: its keeper, or an error message.
+
+    A surface (``ajax-lookup``) keeps its Session on every request; ``edit-save`` and
+    ``inline-save`` only on saves, so the Session they keep is clean after each commit and
+    only identity over the app's life shows it serving two requests.
+    """
+    surface = SAVES.get(word) or by_id(word)
     if surface is None:
-        known = ", ".join(surface_id(name) for name in SURFACES)
+        known = ", ".join([*(surface_id(name) for name in SURFACES), *SAVES])
         return f"unknown admin surface {word!r} for --fake-admin-surface; known: {known}"
-    keeper = Keeper(surface, classify)
+    keeper = Keeper(Pin(surface, saves_only=word in SAVES))
     for cls, name in session_holders():
         setattr(cls, name, PinnableAttribute(name, keeper))
     return keeper

@@ -1,7 +1,7 @@
 """A pytest plugin that pins one admin surface inside Flask-Admin's own tests.
 
 It measures upstream's blind spot: which of the suite's per-surface fakes Flask-Admin's own
-SQLAlchemy tests notice. Loaded into the upstream suite's run with ``PYTHONPATH=tests``,
+SQLAlchemy tests notice. Loaded into the upstream suite's run with ``PYTHONPATH=tests:src``,
 ``-p scoping.fakes.upstream_pin`` and ``SCOPING_FAKE_ADMIN_SURFACE=<surface>``; the views there
 are upstream's, so requests are told apart by the view method Flask matched.
 """
@@ -21,9 +21,9 @@ def pytest_configure(config: pytest.Config) -> None:
     word = os.environ.get(SURFACE_ENV)
     if not word:
         return
-    from .surface_pin import any_view_surface, pin_surface
+    from .surface_pin import pin_surface
 
-    pinned = pin_surface(word, any_view_surface)
+    pinned = pin_surface(word)
     if isinstance(pinned, str):
         raise pytest.UsageError(pinned)
     config.stash[_KEEPER] = pinned

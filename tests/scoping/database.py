@@ -1,4 +1,4 @@
-"""The test's own view of the database, through an engine the admin never uses.
+"""The suite's own hands on the database, through an engine the admin never uses.
 
 It seeds rows before a check, makes changes "from another connection", and reads back what
 the admin wrote. Its connections are not in the app's pool, so pool counts stay the app's.
@@ -15,12 +15,12 @@ from .backends import Models
 
 
 @dataclass(frozen=True)
-class Observer:
+class Database:
     engine: sa.engine.Engine
     models: Models
 
     @classmethod
-    def connect(cls, database_url: str, models: Models) -> Observer:
+    def connect(cls, database_url: str, models: Models) -> Database:
         return cls(engine=sa.create_engine(database_url), models=models)
 
     @property
