@@ -35,7 +35,7 @@ UV_RUN = ("uv", "run", "--no-sync", "--project", str(ROOT))
 HARNESS = (*UV_RUN, "flask-admin-compat")
 WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
 REPORTS = ROOT / "reports"
-EXIT_BAD_INPUT = 2  # the CLI's status for bad input, so nox and the CLI agree
+EXIT_BAD_INPUT = 2  # exitcodes.USAGE: the noxfile runs with nox alone, so it cannot import it
 
 
 def install_harness(session: nox.Session) -> None:

@@ -23,6 +23,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.diff import broken_checks
 from flask_admin_compat.grid.model import (
     GRID_FILE,
@@ -39,9 +40,6 @@ from flask_admin_compat.matrix.specs import SpecError, parse_spec
 from flask_admin_compat.report.markdown import AXIS_NAMES
 from flask_admin_compat.report.view import failed_by_check
 from flask_admin_compat.results.model import first_line
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 DEFAULT_GRID = Path("reports") / GRID_FILE
 #: Axes that are not distributions a user installs: a stack that does not name them matches
@@ -630,7 +628,7 @@ def run_advise(args: argparse.Namespace) -> int:
         grid = read_grid(args.grid)
     except (AdviceError, GridError) as exc:
         print(f"advise: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return exitcodes.USAGE
     advice = advise(grid, stack, upgrades)
     sys.stdout.write(render_advice(advice, grid_axes=axis_order(grid.cells)))
-    return EXIT_OK
+    return exitcodes.OK

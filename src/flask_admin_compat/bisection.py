@@ -20,6 +20,7 @@ from typing import IO
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.model import Grid
 from flask_admin_compat.jsonio import write_text_atomic
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index
@@ -32,9 +33,6 @@ from flask_admin_compat.run.pythons import DownloadPython
 
 BISECT_FILE = "bisect.json"
 _SHOWN_CHANGES = 3  # in the one-line answer; bisect.json keeps them all
-EXIT_OK = 0
-EXIT_HARNESS_ERROR = 1
-EXIT_BAD_INPUT = 2
 
 
 class BisectError(ValueError):
@@ -277,10 +275,10 @@ def run_bisect(
             raise BisectError(f"--good {good} must be older than --bad {bad}")
     except (BisectError, MatrixError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     except IndexUnavailable as exc:
         print(f"error: the package index did not answer: {exc}", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
+        return exitcodes.HARNESS_ERROR
     versions = releases_between(listed, good=good, bad=bad)
     layout = Layout(root, reports / "bisect" / cell.id)
     run_request = RunRequest(download_python=request.download_python)
@@ -302,7 +300,7 @@ def run_bisect(
         bisection = first_change(package, versions, probe)
     except ProbeFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_HARNESS_ERROR
+        return exitcodes.HARNESS_ERROR
     except Stop as stop:
         for line in stop.lines:
             print(line, file=sys.stderr)
@@ -312,7 +310,7 @@ def run_bisect(
         layout.reports / BISECT_FILE, json.dumps(bisection_json(bisection, cell), indent=1) + "\n"
     )
     out.write(bisection.summary() + "\n")
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def run_regression_bisects(
@@ -332,14 +330,14 @@ def run_regression_bisects(
     asked = regression_bisects(grid)
     if not asked:
         out.write("No regression to bisect.\n")
-        return EXIT_OK
+        return exitcodes.OK
     out.write("First bad releases (bisected between the version installed before and now):\n\n")
-    worst = EXIT_OK
+    worst = exitcodes.OK
     for item in asked:
         request = BisectRequest(item.cell_id, item.package, item.good, item.bad, download_python)
         code = run_bisect(matrix, root, reports, request, out=sys.stderr)
         answer = reports / "bisect" / item.cell_id / BISECT_FILE
-        if code == EXIT_OK and answer.is_file():
+        if code == exitcodes.OK and answer.is_file():
             said = json.loads(answer.read_text(encoding="utf-8"))["summary"]
         else:
             said = f"could not bisect {item.package} {item.good} → {item.bad} (exit {code})"

@@ -16,16 +16,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import MAX_JOBS, SUITES, Matrix, MatrixError, load_matrix
 from flask_admin_compat.matrix.select import KeywordError, choose
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.matrix.shard import Shard, ShardError, parse_shard
-
-EXIT_OK = 0
-EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
 
 DEFAULT_REPORTS = Path("reports")
 
@@ -320,7 +316,7 @@ def _list(args: argparse.Namespace, out: IO[str]) -> int:
         cells = choose(cells, keyword=args.keyword)
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     except ModuleNotFoundError as exc:  # -k is nox's keyword matching
         return _without_runner("list -k", exc)
     for note in notes:
@@ -334,7 +330,7 @@ def _list(args: argparse.Namespace, out: IO[str]) -> int:
         for cell in cells:
             excluded = f"  (excluded: {cell.excluded_by.reason})" if cell.excluded_by else ""
             out.write(f"{cell.id}  {cell.description}{excluded}\n")
-    return EXIT_OK
+    return exitcodes.OK
 
 
 def _pythons(cells: Sequence[Cell]) -> list[str]:
@@ -376,7 +372,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
 
     matrix = _matrix(args.matrix)
     if matrix is None:
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     layout = Layout(*_folders(args))
     request = RunRequest(
         keyword=args.keyword,
@@ -396,7 +392,7 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         return run_matrix(matrix, layout, request, out=out)
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
 
 
 def _merge(args: argparse.Namespace, out: IO[str]) -> int:
@@ -409,7 +405,7 @@ def _merge(args: argparse.Namespace, out: IO[str]) -> int:
         cells = _matrix_cells(args.matrix) if args.matrix is not None else None
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     request = MergeRequest(
         matrix_cells=cells,
         previous=args.previous,
@@ -429,7 +425,7 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
 
     matrix = _matrix(args.matrix)
     if matrix is None:
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     root, reports = _folders(args)
     if args.regressions is not None:
         from flask_admin_compat.bisection import run_regression_bisects
@@ -437,18 +433,18 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
 
         if args.cell or args.axis or args.good or args.bad:
             print("error: --regressions takes no CELL, --axis, --good or --bad", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return exitcodes.USAGE
         try:
             grid = read_grid(args.regressions)
         except GridError as exc:
             print(f"error: {exc}", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            return exitcodes.USAGE
         return run_regression_bisects(
             matrix, root, reports, grid, download_python=args.download_python, out=out
         )
     if not args.cell or not args.axis:
         print("error: give CELL and --axis PACKAGE (or --regressions GRID)", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
     return run_bisect(matrix, root, reports, request, out=out)
 
@@ -483,7 +479,7 @@ def _without_runner(command: str, exc: ModuleNotFoundError) -> int:
         "pip install 'flask-admin-compat[runner]'",
         file=sys.stderr,
     )
-    return EXIT_BAD_INPUT
+    return exitcodes.USAGE
 
 
 def _check_app(args: argparse.Namespace, out: IO[str]) -> int:
@@ -497,7 +493,7 @@ def _check_app(args: argparse.Namespace, out: IO[str]) -> int:
             f"and SQLAlchemy installed there: {exc}",
             file=sys.stderr,
         )
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     return run_check_app(args, out)
 
 

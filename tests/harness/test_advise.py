@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from factories import make_grid_cell
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.advise import (
-    EXIT_OK,
-    EXIT_USAGE,
     AdviceError,
     Stack,
     admits,
@@ -322,7 +321,7 @@ def test_main_with_pins(the_grid: Grid, tmp_path: Path, capsys: pytest.CaptureFi
     code = main(
         ["flask==3.1.1", "--pins", str(pins), "--python-version", "3.12", "--grid", str(grid_path)]
     )
-    assert code == EXIT_OK
+    assert code == exitcodes.OK
     out = capsys.readouterr()
     assert "After the upgrade: incompatible" in out.out
     assert "not an exact pin, ignored: requests>=2" in out.err
@@ -343,14 +342,14 @@ def test_main_usage_errors(
     (tmp_path / "EMPTY").write_text("# nothing\n")
     (tmp_path / "PINS").write_text("flask==3.0.3\n")
     argv = [str(tmp_path / a) if a in ("EMPTY", "PINS") else a for a in argv]
-    assert main(argv) == EXIT_USAGE
+    assert main(argv) == exitcodes.USAGE
     assert message in capsys.readouterr().err
 
 
 def test_main_needs_pins_or_an_interpreter(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["flask==3.1.1"])
-    assert exc.value.code == EXIT_USAGE
+    assert exc.value.code == exitcodes.USAGE
     assert "--pins" in capsys.readouterr().err
 
 
@@ -375,6 +374,6 @@ def test_command_runs_as_a_program(the_grid: Grid, tmp_path: Path) -> None:
         check=False,
         timeout=120,
     )
-    assert done.returncode == EXIT_OK, done.stderr
+    assert done.returncode == exitcodes.OK, done.stderr
     assert "Your stack (standard input)" in done.stdout
     assert "After the upgrade: incompatible" in done.stdout

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from factories import PROJECT_ROOT
 
-from flask_admin_compat.cli import EXIT_OK, main
+from flask_admin_compat import exitcodes
+from flask_admin_compat.cli import main
 from flask_admin_compat.results.model import read_result
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,7 @@ def test_bisect_names_221_and_its_import_error(
     code = main(["bisect", CELL, "--axis", "flask-admin", "--good", "2.1.0",
                  "--matrix", str(matrix), "--project", str(PROJECT_ROOT), "--reports", str(reports)])  # fmt: skip
     out = capsys.readouterr().out
-    assert code == EXIT_OK, out
+    assert code == exitcodes.OK, out
     answer = json.loads((reports / "bisect" / CELL / "bisect.json").read_text(encoding="utf-8"))
     assert answer["first_bad"] == "2.2.1"
     assert answer["last_good"] == "2.2.0"

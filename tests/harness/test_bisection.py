@@ -9,6 +9,7 @@ import pytest
 from factories import make_result
 from packaging.version import Version
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.bisection import (
     BisectError,
     ProbeFailed,
@@ -18,7 +19,7 @@ from flask_admin_compat.bisection import (
     probe_cell,
     releases_between,
 )
-from flask_admin_compat.cli import EXIT_BAD_INPUT, main
+from flask_admin_compat.cli import main
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.specs import VersionSpec
 from flask_admin_compat.results.model import CellResult, CheckOutcome, Verdict
@@ -153,7 +154,7 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     code = main(["bisect", "py312-nope", "--axis", "python", "--matrix", str(small_matrix_path),
                  "--project", str(tmp_path)])  # fmt: skip
-    assert code == EXIT_BAD_INPUT
+    assert code == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "bisect a package" in err

@@ -24,7 +24,7 @@ from flask_admin_compat.run.postgres import create_database, find_bindir, throwa
 
 APPS = RESOURCES / "apps"
 SCHEMA = json.loads(
-    (PROJECT_ROOT / "src/flask_admin_compat/schema/checkapp-v1.schema.json").read_text()
+    (PROJECT_ROOT / "src/flask_admin_compat/schema/checkapp-v2.schema.json").read_text()
 )
 READ_CHECKS = ["per-request", "teardown", "concurrency"]
 ALL_CHECKS = ["per-request", "teardown", "isolation-after-error", "concurrency"]
@@ -42,7 +42,7 @@ class Run:
         return {c["check"]: c for c in view["checks"]}
 
     def statuses(self, endpoint: str) -> dict[str, str]:
-        return {name: c["status"] for name, c in self.checks(endpoint).items()}
+        return {name: c["outcome"] for name, c in self.checks(endpoint).items()}
 
 
 def app_spec(module: str, database: Path, *, seed: bool = True) -> str:
@@ -73,7 +73,7 @@ def test_the_scoping_suites_style_app_passes_every_check(
     assert run.status == 0, run.out + run.err
     assert [v["endpoint"] for v in run.report["views"]] == ["author", "post"]
     for endpoint in ("author", "post"):
-        assert run.statuses(endpoint) == dict.fromkeys(READ_CHECKS, "pass")
+        assert run.statuses(endpoint) == dict.fromkeys(READ_CHECKS, "passed")
     # The database is named before anything else, and where each view class is defined.
     assert run.out.splitlines()[0] == f"databases: sqlite:///{database}"
     assert f"scoping_style.PostView  ({APPS / 'scoping_style.py'}:" in run.out
@@ -90,13 +90,16 @@ def test_a_get_query_that_keeps_the_first_session_is_named_and_its_neighbours_pa
 ) -> None:
     run = check_app(capsys, tmp_path, "--app", app_spec("kept_session", tmp_path / "kept.db"))
     assert run.status == 1, run.out + run.err
-    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
-    assert run.statuses("post") == dict.fromkeys(READ_CHECKS, "pass")
+    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "passed")
+    assert run.statuses("post") == dict.fromkeys(READ_CHECKS, "passed")
     kept = run.checks("kept_author")
-    assert {name: c["status"] for name, c in kept.items()} == dict.fromkeys(READ_CHECKS, "fail")
-    assert "used the same Session object" in kept["per-request"]["why"]
-    assert "still in a transaction" in kept["teardown"]["why"]
-    assert "readers at once shared one Session" in kept["concurrency"]["why"]
+    assert {name: c["outcome"] for name, c in kept.items()} == dict.fromkeys(READ_CHECKS, "failed")
+    assert "shared one Session" in kept["per-request"]["message"]
+    assert {"list", "sort"} <= set(kept["per-request"]["failed_surfaces"])
+    assert "still in a transaction" in kept["teardown"]["message"]
+    assert kept["concurrency"]["message"] == (
+        "requests running at once shared one Session: two list requests"
+    )
     # The override is named, with where it is: the line of `def get_query`.
     source = (APPS / "kept_session.py").read_text().splitlines()
     line = next(n for n, text in enumerate(source, 1) if "def get_query" in text)
@@ -105,7 +108,7 @@ def test_a_get_query_that_keeps_the_first_session_is_named_and_its_neighbours_pa
     view = next(v for v in run.report["views"] if v["endpoint"] == "kept_author")
     assert view["view_class"] == "kept_session.KeptAuthorView"
     assert view["defined_at"].startswith(f"{APPS / 'kept_session.py'}:")
-    assert f"✗ per-request  {kept['per-request']['why']}" in run.out
+    assert f"✗ per-request  {kept['per-request']['message']}" in run.out
     assert f"cause: {cause}" in run.out
 
 
@@ -118,10 +121,11 @@ def test_a_query_factory_over_a_setup_session_is_traced_to_its_line(
     run = check_app(capsys, tmp_path, "--app", app_spec("kept_session", tmp_path / "kept.db"))
     factory = run.checks("factory_post")
     # Its forms share the setup Session; its list never touches it.
-    assert factory["per-request"]["status"] == "fail"
-    assert factory["per-request"]["why"] == "create-form and edit-form used the same Session object"
-    assert factory["teardown"]["status"] == "fail"
-    assert factory["concurrency"]["status"] == "pass"
+    assert factory["per-request"]["outcome"] == "failed"
+    assert factory["per-request"]["message"].startswith("create and edit shared one Session (")
+    assert factory["per-request"]["failed_surfaces"] == ["create", "edit"]
+    assert factory["teardown"]["outcome"] == "failed"
+    assert factory["concurrency"]["outcome"] == "passed"
     source = (APPS / "kept_session.py").read_text().splitlines()
     line = next(n for n, text in enumerate(source, 1) if '"query_factory":' in text)
     assert factory["per-request"]["cause"].startswith(
@@ -136,14 +140,14 @@ def test_writes_create_edit_and_delete_a_row_of_their_own(
     spec = app_spec("scoping_style", database, seed=False)
     run = check_app(capsys, tmp_path, "--app", spec, "--writes")
     assert run.status == 0, run.out + run.err
-    assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+    assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "passed")
     assert run.report["writes"] is True
     # A post needs an author and the table holds none (the author view deleted its own):
     # the form cannot be filled, which is said, not counted as a pass or a failure.
     post = run.checks("post")
-    assert post["isolation-after-error"]["status"] == "skip"
-    assert "could not create a row through the form" in post["isolation-after-error"]["why"]
-    assert {post[c]["status"] for c in READ_CHECKS} == {"pass"}
+    assert post["isolation-after-error"]["outcome"] == "skipped"
+    assert "could not create a row through the form" in post["isolation-after-error"]["message"]
+    assert {post[c]["outcome"] for c in READ_CHECKS} == {"passed"}
     assert rows(database, "post") == []
     assert rows(database, "author") == []
 
@@ -162,7 +166,7 @@ def test_writes_refuse_tables_that_hold_rows_unless_yes(
 
     confirmed = check_app(capsys, tmp_path, "--app", spec, "--writes", "--yes")
     assert confirmed.status == 0, confirmed.out + confirmed.err
-    assert confirmed.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+    assert confirmed.statuses("author") == dict.fromkeys(ALL_CHECKS, "passed")
     # What was there before is untouched; what it made itself is deleted.
     assert rows(database, "author") == [(1, "ada")]
     assert rows(database, "post") == [(1, "hello", 1)]
@@ -176,9 +180,10 @@ def test_isolation_after_error_fails_for_a_session_kept_through_a_failed_write(
     run = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
     assert run.status == 1, run.out + run.err
     isolation = run.checks("thing")["isolation-after-error"]
-    assert isolation["status"] == "fail"
+    assert isolation["outcome"] == "failed"
     assert (
-        "after the failed create, a Session it used is still in a transaction" in (isolation["why"])
+        "after the failed create, a Session it used is still in a transaction"
+        in (isolation["message"])
     )
 
 
@@ -234,16 +239,16 @@ def test_an_app_behind_a_login_is_skipped_without_login_and_checked_with_it(
     # Skipped is not passed: it says why and how, and the open views beside it still count.
     assert anonymous.status == 0, anonymous.out + anonymous.err
     skipped = anonymous.checks("secure_author")
-    assert {c["status"] for c in skipped.values()} == {"skip"}
-    assert "answered 403" in skipped["per-request"]["why"]
-    assert "pass --login MODULE:CALLABLE" in skipped["per-request"]["why"]
-    assert anonymous.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+    assert {c["outcome"] for c in skipped.values()} == {"skipped"}
+    assert "answered 403" in skipped["per-request"]["message"]
+    assert "pass --login MODULE:CALLABLE" in skipped["per-request"]["message"]
+    assert anonymous.statuses("author") == dict.fromkeys(READ_CHECKS, "passed")
     assert anonymous.out.rstrip().endswith("3 skipped (not checked: secure_author)")
 
     for hook in ("login_app:log_in", "login_app:log_in_via_session"):
         logged_in = check_app(capsys, tmp_path, "--app", spec, "--login", hook)
         assert logged_in.status == 0, logged_in.out + logged_in.err
-        assert logged_in.statuses("secure_author") == dict.fromkeys(READ_CHECKS, "pass")
+        assert logged_in.statuses("secure_author") == dict.fromkeys(READ_CHECKS, "passed")
 
 
 def test_a_run_that_checked_nothing_is_a_usage_error(
@@ -254,7 +259,7 @@ def test_a_run_that_checked_nothing_is_a_usage_error(
     run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
     assert run.status == 2
     assert "no view could be checked" in run.err
-    assert run.statuses("thing") == dict.fromkeys(READ_CHECKS, "skip")
+    assert run.statuses("thing") == dict.fromkeys(READ_CHECKS, "skipped")
 
 
 LOCKED_APP = textwrap.dedent(
@@ -372,7 +377,7 @@ def test_flask_app_is_the_default_app(
     monkeypatch.setenv("FLASK_APP", app_spec("scoping_style", tmp_path / "env.db"))
     run = check_app(capsys, tmp_path)
     assert run.status == 0, run.out + run.err
-    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "pass")
+    assert run.statuses("author") == dict.fromkeys(READ_CHECKS, "passed")
 
 
 def test_a_view_built_over_one_concrete_session_is_named_as_such(
@@ -387,7 +392,7 @@ def test_a_view_built_over_one_concrete_session_is_named_as_such(
     assert run.status == 1, run.out + run.err
     assert "note: building the app left an app context pushed" in run.out
     thing = run.checks("thing")
-    assert {c["status"] for c in thing.values()} == {"fail"}
+    assert {c["outcome"] for c in thing.values()} == {"failed"}
     assert thing["per-request"]["cause"].startswith(
         "the view was built over one concrete Session object"
     )
@@ -450,7 +455,7 @@ def test_writes_through_a_csrf_protected_form(
     module.write_text(CSRF_APP.format(url=f"sqlite:///{tmp_path / 'csrf.db'}"))
     run = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
     assert run.status == 0, run.out + run.err
-    assert run.statuses("thing") == dict.fromkeys(ALL_CHECKS, "pass")
+    assert run.statuses("thing") == dict.fromkeys(ALL_CHECKS, "passed")
     # The row it made opened the details page and the edit form, and is gone again.
     assert run.report["views"][0]["notes"] == []
     assert rows(tmp_path / "csrf.db", "thing") == []
@@ -495,14 +500,14 @@ def test_on_postgresql_where_a_failed_statement_aborts_the_transaction(
         spec = f"{APPS / 'scoping_style'}.py:create_app({sound!r}, False)"
         run = check_app(capsys, tmp_path, "--app", spec, "--writes")
         assert run.status == 0, run.out + run.err
-        assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "pass")
+        assert run.statuses("author") == dict.fromkeys(ALL_CHECKS, "passed")
         assert run.out.startswith(f"databases: {sound}\n")
 
         module = tmp_path / "no_rollback_pg.py"
         module.write_text(NO_ROLLBACK_APP.format(url=create_database(server, "checkapp_nr")))
         broken = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--writes")
         assert broken.status == 1, broken.out + broken.err
-        assert broken.checks("thing")["isolation-after-error"]["status"] == "fail"
+        assert broken.checks("thing")["isolation-after-error"]["outcome"] == "failed"
 
 
 def test_every_admin_of_the_app_is_checked(
@@ -551,15 +556,15 @@ def test_an_ajax_loader_over_its_own_session_is_named(
     run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
     assert run.status == 1, run.out + run.err
     post = run.checks("post")
-    assert (
-        post["per-request"]["why"]
-        == "ajax-author and ajax-author-again used the same Session object"
+    assert post["per-request"]["message"].startswith(
+        "two ajax lookup requests shared one Session (GET /admin/post/ajax/lookup/?name=author"
     )
+    assert post["per-request"]["failed_surfaces"] == ["ajax lookup"]
     assert post["per-request"]["cause"].startswith(
         "the ajax loader 'author' (flask_admin.contrib.sqla.ajax.QueryAjaxModelLoader) was "
         "built over one concrete Session object"
     )
-    assert post["teardown"]["status"] == "fail"
+    assert post["teardown"]["outcome"] == "failed"
 
 
 AJAX_LOADER_APP = textwrap.dedent(

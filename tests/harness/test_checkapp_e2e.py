@@ -69,12 +69,12 @@ def test_lite_views_built_inside_an_app_context_on_flask_admin_20(
     views = {v["endpoint"]: v for v in json.loads(report.read_text())["views"]}
     assert dict(json.loads(report.read_text())["versions"])["flask-admin"].startswith("2.0.")
     author = {c["check"]: c for c in views["author"]["checks"]}
-    assert {c: author[c]["status"] for c in CHECKS} == dict.fromkeys(CHECKS, "fail")
+    assert {c: author[c]["outcome"] for c in CHECKS} == dict.fromkeys(CHECKS, "failed")
     assert "one concrete Session object" in views["author"]["built_over"]
     assert author["per-request"]["cause"].startswith(
         "the view was built over one concrete Session object"
     )
-    assert {c["status"] for c in views["tag"]["checks"]} == {"pass"}
+    assert {c["outcome"] for c in views["tag"]["checks"]} == {"passed"}
 
     plugin = _run(
         venv, str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-rA",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_admin_compat.checkapp.checks import row_links
+from flask_admin_compat.checkapp.walk import row_links
+
 from flask_admin_compat.checkapp.forms import fill, first_lookup_id, flashed_errors
 
 CREATE_PAGE = """

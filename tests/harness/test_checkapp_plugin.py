@@ -84,7 +84,7 @@ def test_one_test_per_view_and_check_with_junit_xml(tmp_path: Path) -> None:
     kept = cases[("admin-scoping.kept_author", "per-request")]
     message = kept.find("failure").get("message")  # type: ignore[union-attr]
     assert "kept_session.KeptAuthorView" in message
-    assert "used the same Session object" in message
+    assert "shared one Session" in message
     assert "cause: get_query (" in message
     properties = {p.get("name"): p.get("value") for p in kept.iter("property")}
     assert properties["view"] == "kept_author"

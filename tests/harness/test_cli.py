@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from flask_admin_compat.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from flask_admin_compat import exitcodes
+from flask_admin_compat.cli import main
 
 
 def test_list_json_for_ci(small_matrix_path: Path) -> None:
     out = io.StringIO()
     assert (
         main(["list", "--matrix", str(small_matrix_path), "--json", "-k", "fsa25"], out=out)
-        == EXIT_OK
+        == exitcodes.OK
     )
     (cell,) = json.loads(out.getvalue())["cells"]
     assert cell["id"] == "py312-flask233-admin16-sqla14-fsa25"
@@ -28,7 +29,7 @@ def test_list_shows_exclusions_with_reasons(small_matrix_path: Path) -> None:
     out = io.StringIO()
     assert (
         main(["list", "--matrix", str(small_matrix_path), "-k", "litelatest and admin161"], out=out)
-        == EXIT_OK
+        == exitcodes.OK
     )
     assert out.getvalue().count("(excluded: Flask-Admin 1.x predates flask-sqlalchemy-lite)") == 2
 
@@ -37,7 +38,7 @@ def test_bad_matrix_is_one_line_on_stderr(
     write_matrix: Callable[[str], Path], capsys: pytest.CaptureFixture[str], small_matrix_path: Path
 ) -> None:
     path = write_matrix(small_matrix_path.read_text().replace('"3.0.*"', '"3.0; rm -rf /"'))
-    assert main(["list", "--matrix", str(path)]) == EXIT_BAD_INPUT
+    assert main(["list", "--matrix", str(path)]) == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"error: {path}: axes.flask[0] = '3.0; rm -rf /': ")
@@ -61,7 +62,7 @@ def test_run_refuses_a_release_the_index_does_not_have(
         '[axes]\npython = ["3.12"]\nflask = ["3.1.*", "9.9.9"]\nflask-admin = ["2.2.*"]\n'
         'sqlalchemy = ["2.0.*"]\n[backends]\nflask-sqlalchemy = ["3.1.*"]\n'
     )
-    assert main(["run", "--matrix", str(path)]) == EXIT_BAD_INPUT
+    assert main(["run", "--matrix", str(path)]) == exitcodes.USAGE
     err = capsys.readouterr().err
     assert f"error: {path}: axes.flask[1] = '9.9.9': no such release on the index" in err
     assert not (tmp_path / "reports").exists()
@@ -87,7 +88,7 @@ def test_run_with_no_matching_cell(
     code = main(
         ["run", "--matrix", str(small_matrix_path), "--project", str(tmp_path), "-k", "nosuchcell"]
     )
-    assert code == EXIT_BAD_INPUT
+    assert code == exitcodes.USAGE
     assert "no cell matches" in capsys.readouterr().err
 
 
@@ -110,7 +111,7 @@ def test_as_of_a_past_date_a_missing_release_is_a_warning(
         'sqlalchemy = ["2.0.*"]\n[backends]\nflask-sqlalchemy = ["3.1.*"]\n'
     )
     args = ["run", "--matrix", str(path), "--project", str(tmp_path), "-k", "nosuchcell"]
-    assert main([*args, "--exclude-newer", "2025-01-15"]) == EXIT_BAD_INPUT
+    assert main([*args, "--exclude-newer", "2025-01-15"]) == exitcodes.USAGE
     err = capsys.readouterr().err
     assert (
         f"warning: {path}: axes.flask-admin[1] = '2.2.*': no such release on the index as of 2025-01-15"

@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 from factories import make_result
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import read_grid
-from flask_admin_compat.report.outputs import (
-    EXIT_DAMAGED,
-    EXIT_OK,
-    EXIT_REGRESSION,
-    EXIT_USAGE,
-)
 from flask_admin_compat.results.model import CheckOutcome, PythonInfo, write_result
 
 ROOT = Path(__file__).parents[2]
@@ -90,7 +85,7 @@ def run(reports: Path, *extra: str) -> int:
 
 
 def test_writes_json_markdown_and_html(reports: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(reports) == EXIT_OK
+    assert run(reports) == exitcodes.OK
     for name in ("grid.json", "grid.md", "grid.html"):
         assert (reports / name).is_file()
     grid = read_grid(reports / "grid.json")
@@ -115,7 +110,7 @@ def test_unreadable_result_is_named_on_stderr_and_kept(
     foreign.mkdir()
     (foreign / "result.json").write_text('{"format": "other"}', encoding="utf-8")
 
-    assert run(reports) == EXIT_DAMAGED
+    assert run(reports) == exitcodes.DAMAGED
 
     err = capsys.readouterr().err
     assert "cells/py312-flask23-admin22-sqla20-fsa31/result.json" in err
@@ -137,7 +132,7 @@ def test_unreadable_result_is_named_on_stderr_and_kept(
 def test_second_run_compares_with_the_grid_it_replaces(
     reports: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(reports) == EXIT_OK
+    assert run(reports) == exitcodes.OK
     write_cell(
         reports / "cells",
         "py312-flask31-admin22-sqla20-fsa31",
@@ -148,7 +143,7 @@ def test_second_run_compares_with_the_grid_it_replaces(
     )
     capsys.readouterr()
 
-    assert run(reports) == EXIT_OK  # a regression alone does not fail the merge
+    assert run(reports) == exitcodes.OK  # a regression alone does not fail the merge
 
     err = capsys.readouterr().err
     assert "regression: py312-flask31-admin22-sqla20-fsa31: compatible -> incompatible" in err
@@ -165,7 +160,7 @@ def test_second_run_compares_with_the_grid_it_replaces(
 
 
 def test_fail_on_regression(reports: Path) -> None:
-    assert run(reports) == EXIT_OK
+    assert run(reports) == exitcodes.OK
     write_cell(
         reports / "cells",
         "py312-flask30-admin22-sqla20-fsa31",
@@ -173,37 +168,37 @@ def test_fail_on_regression(reports: Path) -> None:
         "incompatible",
         failing="teardown",
     )
-    assert run(reports, "--fail-on-regression") == EXIT_REGRESSION
+    assert run(reports, "--fail-on-regression") == exitcodes.REGRESSION
     # The files are written all the same: CI uploads them to show what regressed.
     grid = read_grid(reports / "grid.json")
     assert grid.changes is not None
     assert len(grid.changes.regressions) == 1
     # Against itself, nothing regressed.
-    assert run(reports, "--fail-on-regression") == EXIT_OK
+    assert run(reports, "--fail-on-regression") == exitcodes.OK
 
 
 def test_explicit_previous_and_no_previous(reports: Path, tmp_path: Path) -> None:
-    assert run(reports) == EXIT_OK
+    assert run(reports) == exitcodes.OK
     saved = tmp_path / "saved-grid.json"
     saved.write_text((reports / "grid.json").read_text(encoding="utf-8"), encoding="utf-8")
     write_cell(reports / "cells", "py312-flask30-admin22-sqla20-fsa31", "3.0.*", "incompatible")
-    assert run(reports, "--no-previous") == EXIT_OK
+    assert run(reports, "--no-previous") == exitcodes.OK
     assert read_grid(reports / "grid.json").changes is None
-    assert run(reports, "--previous", str(saved), "--fail-on-regression") == EXIT_REGRESSION
+    assert run(reports, "--previous", str(saved), "--fail-on-regression") == exitcodes.REGRESSION
 
 
 def test_unusable_previous_grid_is_reported_not_fatal(
     reports: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (reports / "grid.json").write_text("{truncated", encoding="utf-8")
-    assert run(reports) == EXIT_OK
+    assert run(reports) == exitcodes.OK
     assert "not comparing with the previous grid" in capsys.readouterr().err
     assert read_grid(reports / "grid.json").changes is None
 
 
 def test_link_base_points_cells_at_the_ci_page(reports: Path) -> None:
     page = "https://github.com/o/r/actions/runs/7"
-    assert run(reports, "--link-base", page) == EXIT_OK
+    assert run(reports, "--link-base", page) == exitcodes.OK
     md = (reports / "grid.md").read_text(encoding="utf-8")
     assert f"[✅ compatible](<{page}>)" in md
     data = json.loads((reports / "grid.json").read_text(encoding="utf-8"))
@@ -214,13 +209,13 @@ def test_link_base_points_cells_at_the_ci_page(reports: Path) -> None:
 def test_missing_cells_folder_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--cells", str(tmp_path / "nope"), "--out", str(tmp_path)]) == EXIT_USAGE
+    assert main(["--cells", str(tmp_path / "nope"), "--out", str(tmp_path)]) == exitcodes.USAGE
     assert "no cells folder" in capsys.readouterr().err
 
 
 def test_empty_cells_folder_gives_an_empty_grid(tmp_path: Path) -> None:
     (tmp_path / "cells").mkdir()
-    assert main(["--cells", str(tmp_path / "cells"), "--out", str(tmp_path)]) == EXIT_OK
+    assert main(["--cells", str(tmp_path / "cells"), "--out", str(tmp_path)]) == exitcodes.OK
     assert read_grid(tmp_path / "grid.json").cells == ()
 
 
@@ -240,7 +235,7 @@ def test_script_runs_from_a_checkout(reports: Path) -> None:
         check=False,
         timeout=120,
     )
-    assert done.returncode == EXIT_OK, done.stderr
+    assert done.returncode == exitcodes.OK, done.stderr
     assert "merged 2 cells" in done.stdout
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.results.model import read_result
-from flask_admin_compat.run.session import EXIT_BUSY
 
 pytestmark = pytest.mark.e2e
 
@@ -105,7 +105,7 @@ def test_a_second_run_refuses_then_waits_and_no_verdict_is_shared(project: Path)
          str(project / "matrix.toml"), "--force"],
         capture_output=True, text=True, cwd=project, timeout=60, check=False,
     )  # fmt: skip
-    assert refused.returncode == EXIT_BUSY
+    assert refused.returncode == exitcodes.BUSY
     (line,) = refused.stderr.strip().splitlines()
     assert f"(pid {first.pid}, started " in line
 

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from factories import make_result
 
-from flask_admin_compat.cli import EXIT_HARNESS_ERROR, EXIT_OK, main
+from flask_admin_compat import exitcodes
+from flask_admin_compat.cli import main
 from flask_admin_compat.grid.model import UNREADABLE, GridError, read_grid
 from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.report.outputs import EXIT_DAMAGED
 from flask_admin_compat.results.model import CellResult, PythonInfo, read_result, write_result
 from flask_admin_compat.run import cell as runner
 from flask_admin_compat.run.options import RunOptions
@@ -92,7 +92,7 @@ def test_a_cell_folder_that_is_a_file_is_an_error_of_that_cell_and_the_run_goes_
 
     code, out = _run(project, "--jobs", "1")
 
-    assert code == EXIT_HARNESS_ERROR  # the harness failed a cell: never success
+    assert code == exitcodes.HARNESS_ERROR  # the harness failed a cell: never success
     assert read_result(cells / F31 / "result.json").verdict == "compatible"
     assert f"{F30:<44} error" in out
     grid = read_grid(project / "reports" / "grid.json")
@@ -151,14 +151,14 @@ def test_a_grid_md_that_is_a_folder_fails_the_merge_cleanly_and_replaces_nothing
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reports = _reports(tmp_path)
-    assert _merge(reports) == EXIT_OK
+    assert _merge(reports) == exitcodes.OK
     before = {n: (reports / n).read_bytes() for n in ("grid.json", "grid.html")}
     (reports / "grid.md").unlink()
     (reports / "grid.md").mkdir()
     write_result(reports / "cells" / F31, make_result(F31, verdict="incompatible"))
     capsys.readouterr()
 
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
 
     err = capsys.readouterr().err
     (line,) = err.strip().splitlines()
@@ -216,7 +216,7 @@ def test_a_result_in_another_cells_folder_counts_for_its_own_cell_and_hides_none
     write_result(reports / "cells" / F30, make_result(F31, finished_at="2026-11-25T07:00:00+00:00"))
     (reports / "cells" / F31).mkdir()  # died before writing its own
 
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
 
     grid = read_grid(reports / "grid.json")
     assert [c.cell_id for c in grid.cells] == [F30, F31]
@@ -238,7 +238,7 @@ def test_a_cell_folder_replaced_by_a_file_is_named_and_still_shown(
     (reports / "cells" / F30).rmdir()
     (reports / "cells" / F30).write_text("oops", encoding="utf-8")
 
-    assert _merge(reports, "--no-previous") == EXIT_DAMAGED
+    assert _merge(reports, "--no-previous") == exitcodes.DAMAGED
 
     assert f"cells/{F30}" in capsys.readouterr().err
     shown = read_grid(reports / "grid.json").cell(F30)
@@ -250,7 +250,7 @@ def test_a_subset_run_on_a_fresh_clone_keeps_the_committed_grid(
     stub_suite: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = _project(tmp_path)
-    assert _run(project)[0] == EXIT_OK
+    assert _run(project)[0] == exitcodes.OK
     reports = project / "reports"
     committed = read_grid(reports / "grid.json").cell(F30)
     assert committed is not None
@@ -262,7 +262,7 @@ def test_a_subset_run_on_a_fresh_clone_keeps_the_committed_grid(
 
     code, _ = _run(project, "-k", "flask31")
 
-    assert code == EXIT_OK
+    assert code == exitcodes.OK
     grid = read_grid(reports / "grid.json")
     assert [c.cell_id for c in grid.cells] == [F30, F31]
     carried = grid.cell(F30)
@@ -279,11 +279,11 @@ def test_cells_removed_from_the_matrix_leave_the_grid_as_gone(
     stub_suite: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     project = _project(tmp_path)
-    assert _run(project)[0] == EXIT_OK
+    assert _run(project)[0] == exitcodes.OK
     _project(tmp_path, MATRIX.replace('["3.0.*", "3.1.*"]', '["3.1.*"]'))
     capsys.readouterr()
 
-    assert _run(project)[0] == EXIT_OK  # the remaining cell is fresh: nothing runs
+    assert _run(project)[0] == exitcodes.OK  # the remaining cell is fresh: nothing runs
 
     grid = read_grid(project / "reports" / "grid.json")
     assert [c.cell_id for c in grid.cells] == [F31]
@@ -302,7 +302,7 @@ def test_merge_takes_the_matrix_and_holds_exactly_its_cells(
     matrix = tmp_path / "matrix.toml"
     matrix.write_text(MATRIX, encoding="utf-8")
 
-    assert _merge(reports, "--matrix", str(matrix)) == EXIT_OK
+    assert _merge(reports, "--matrix", str(matrix)) == exitcodes.OK
 
     grid = read_grid(reports / "grid.json")
     assert [c.cell_id for c in grid.cells] == [F30, F31]
@@ -352,17 +352,17 @@ def test_a_subset_run_on_a_fresh_clone_keeps_the_other_suites_outcome(
     from flask_admin_compat.results.model import UpstreamCounts, UpstreamResult
 
     project = _project(tmp_path)
-    assert _run(project)[0] == EXIT_OK
+    assert _run(project)[0] == exitcodes.OK
     cells = project / "reports" / "cells"
     upstream = UpstreamResult("ran", "194 passed", "u1", counts=UpstreamCounts(passed=194))
     write_result(cells / F31, replace(read_result(cells / F31 / "result.json"), upstream=upstream))
-    assert _merge(project / "reports") == EXIT_OK
+    assert _merge(project / "reports") == exitcodes.OK
     for folder in cells.iterdir():  # a fresh clone: the grid committed, no cell folders
         for path in folder.iterdir():
             path.unlink()
         folder.rmdir()
 
-    assert _run(project, "-k", "flask31", "--force")[0] == EXIT_OK
+    assert _run(project, "-k", "flask31", "--force")[0] == exitcodes.OK
 
     rerun = read_grid(project / "reports" / "grid.json").cell(F31)
     assert rerun is not None

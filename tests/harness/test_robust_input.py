@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from factories import PROJECT_ROOT, make_result
 
-from flask_admin_compat.cli import EXIT_BAD_INPUT, main
+from flask_admin_compat import exitcodes
+from flask_admin_compat.cli import main
 from flask_admin_compat.matrix.matrix import MAX_JOBS, MatrixError, load_matrix
-from flask_admin_compat.report.outputs import EXIT_DAMAGED, EXIT_OK
 from flask_admin_compat.results.model import write_result
 
 TINY = (
@@ -40,7 +40,7 @@ def test_nox_says_a_bad_matrix_in_one_line(
 ) -> None:
     path = write_matrix(TINY.replace('"3.1.*"]', '"3.1; rm -rf /"]', 1))
     done = _nox(path, *args)
-    assert done.returncode == EXIT_BAD_INPUT
+    assert done.returncode == exitcodes.USAGE
     assert "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"error: {path}: axes.flask[0] = '3.1; rm -rf /': ")
@@ -53,12 +53,12 @@ def test_a_matrix_that_is_not_utf8_names_the_file(
     path.write_bytes(TINY.encode() + b"# caf\xe9 in Latin-1\n")
     with pytest.raises(MatrixError, match=r"not UTF-8 text \(byte 0xe9"):
         load_matrix(path)
-    assert main(["list", "--matrix", str(path)]) == EXIT_BAD_INPUT
+    assert main(["list", "--matrix", str(path)]) == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"error: {path}: ")
     done = _nox(path, "-l")
-    assert done.returncode == EXIT_BAD_INPUT
+    assert done.returncode == exitcodes.USAGE
     assert "UnicodeDecodeError" not in done.stderr
     assert str(path) in done.stderr
 
@@ -121,7 +121,7 @@ def test_bad_values_are_one_line_naming_key_and_value(
     words: str,
 ) -> None:
     path = write_matrix(edit(TINY))
-    assert main(["list", "--matrix", str(path)]) == EXIT_BAD_INPUT
+    assert main(["list", "--matrix", str(path)]) == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"error: {path}: {key} = {value}: ")
@@ -152,7 +152,7 @@ def test_a_pin_may_not_repeat_an_axis(write_matrix: Callable[[str], Path]) -> No
 def test_cli_refuses_jobs_beyond_the_limit(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["run", "--jobs", str(MAX_JOBS + 1)])
-    assert exited.value.code == EXIT_BAD_INPUT
+    assert exited.value.code == exitcodes.USAGE
     assert f"at most {MAX_JOBS}" in capsys.readouterr().err
 
 
@@ -164,9 +164,9 @@ def test_merge_exits_non_zero_when_a_result_is_unreadable(
     good.mkdir(parents=True)
     write_result(good, make_result("py312-flask31-admin22-sqla20-fsa31"))
     args = ["merge", "--cells", str(cells), "--out", str(tmp_path / "reports")]
-    assert main(args) == EXIT_OK
+    assert main(args) == exitcodes.OK
     broken = cells / "py312-flask30-admin22-sqla20-fsa31"
     broken.mkdir()
     (broken / "result.json").write_text("{", encoding="utf-8")
-    assert main(args) == EXIT_DAMAGED
+    assert main(args) == exitcodes.DAMAGED
     assert "py312-flask30-admin22-sqla20-fsa31/result.json" in capsys.readouterr().err

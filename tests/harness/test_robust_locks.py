@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from factories import PROJECT_ROOT
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.cli import main
 from flask_admin_compat.run.exclusive import Busy, exclusive, read_holder
 from flask_admin_compat.run.process import _start_ticks, end_leftovers
-from flask_admin_compat.run.session import EXIT_BUSY
 
 SRC = str(PROJECT_ROOT / "src")
 
@@ -110,7 +110,7 @@ def test_a_second_run_on_a_checkout_refuses_in_one_line(
     holder = _holder(tmp_path / ".cache" / "run.lock")
     try:
         args = ["run", "--matrix", str(tmp_path / "matrix.toml"), "--project", str(tmp_path)]
-        assert main(args, out=io.StringIO()) == EXIT_BUSY
+        assert main(args, out=io.StringIO()) == exitcodes.BUSY
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.communicate()

@@ -169,7 +169,9 @@ def test_a_surface_that_keeps_its_session_is_caught_naming_it(tmp_path: Path, su
     assert "shared one Session" in per_request.message
 
 
-@pytest.mark.parametrize(("fake", "surface"), [("edit-save", "edit"), ("inline-save", "inline models")])
+@pytest.mark.parametrize(
+    ("fake", "surface"), [("edit-save", "edit"), ("inline-save", "inline models")]
+)
 def test_a_save_that_keeps_a_clean_session_is_caught_by_per_request(
     tmp_path: Path, fake: str, surface: str
 ) -> None:

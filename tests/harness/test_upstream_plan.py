@@ -13,7 +13,8 @@ import pytest
 from packaging.version import Version
 from test_results import make_result
 
-from flask_admin_compat.cli import EXIT_BAD_INPUT, EXIT_HARNESS_ERROR, EXIT_OK, main
+from flask_admin_compat import exitcodes
+from flask_admin_compat.cli import main
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.freshness import fingerprints, suites_to_run, upstream_fingerprints
 from flask_admin_compat.matrix.index import IndexSnapshot, Release
@@ -155,7 +156,7 @@ def fake_cells(
     url, _ = fake_index(INDEX)
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setattr(session, "merge_folder", lambda *args, **kwargs: EXIT_OK)
+    monkeypatch.setattr(session, "merge_folder", lambda *args, **kwargs: exitcodes.OK)
     calls: list[tuple[str, tuple[str, ...]]] = []
 
     def fake_run_cell(
@@ -190,7 +191,7 @@ def test_suite_option_runs_each_suite_where_it_is_stale(
     a16, a22 = "py312-flask31-admin16-sqla20-fsa31", "py312-flask31-admin22-sqla20-fsa31"
 
     code, out = _run(path, tmp_path, "--suite", "scoping")
-    assert code == EXIT_OK
+    assert code == exitcodes.OK
     assert fake_cells == [(a16, ("scoping",)), (a22, ("scoping",))]
     assert "2 cells: 2 to run, 0 fresh" in out
     assert "upstream" not in out
@@ -238,7 +239,7 @@ def test_an_upstream_error_is_a_harness_failure(
 
     monkeypatch.setattr(session, "run_cell", timed_out)
     code, out = _run(path, tmp_path, "--suite", "upstream", "-k", "admin22")
-    assert code == EXIT_HARNESS_ERROR
+    assert code == exitcodes.HARNESS_ERROR
     assert "py312-flask31-admin22-sqla20-fsa31" in out.split("Flask-Admin's own tests")[1]
     assert "upstream: error 1" in out
 
@@ -249,7 +250,7 @@ def test_an_unknown_suite_is_refused(
 ) -> None:
     with pytest.raises(SystemExit) as stopped:
         main(["run", "--matrix", str(small_matrix_path), "--suite", value])
-    assert stopped.value.code == EXIT_BAD_INPUT
+    assert stopped.value.code == exitcodes.USAGE
     assert "known suites are scoping, upstream" in capsys.readouterr().err
 
 

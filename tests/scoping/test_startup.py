@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flask_admin_compat.checks import ids
+
 from .stack import Startup
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from flask_admin_compat.checks.probe import Answer, Prober
+
 from .discover import ViewInfo
-from .probe import Answer, Prober
 
 #: Query builders asked which Session they build on (the query is built, never executed).
 QUERY_BUILDERS = ("get_query", "get_count_query")

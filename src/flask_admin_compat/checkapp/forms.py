@@ -7,18 +7,15 @@ what the page already holds (a CSRF token, defaults, an edited row's values) is 
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
+
+from flask_admin_compat.checks.pages import Field, form_fields, page_messages
 
 #: Flask-Admin's blank option of a QuerySelectField.
 BLANK_OPTIONS = ("", "__None")
-#: Submit controls are not data: Flask-Admin's named ones (_add_another) change the redirect.
-BUTTONS = ("submit", "button", "image", "reset")
 TEXT_TYPES = ("text", "search", "tel", "password", "")
 #: Flask-Admin's date widgets are text inputs with a data-role and a fixed format.
 DATE_ROLES = {
@@ -27,84 +24,6 @@ DATE_ROLES = {
     "timepicker": "00:00:00",
 }
 MARK = "check-app"
-MESSAGE_ELEMENT = re.compile(
-    r'<(?P<tag>div|span|p)[^>]*class="[^"]*'
-    r'(?:alert-(?:error|danger|warning)|help-block|help-inline|invalid-feedback)[^"]*"[^>]*>'
-    r"(?P<text>.*?)</(?P=tag)>",
-    re.DOTALL,
-)
-TAG = re.compile(r"<[^>]+>")
-#: The dismiss button inside a flashed message, whose "x" is not part of what it says.
-CLOSE_BUTTON = re.compile(r'<(?P<tag>a|button)[^>]*class="close"[^>]*>.*?</(?P=tag)>', re.DOTALL)
-EXCERPT = 300
-
-
-@dataclass
-class Field:
-    """One control of a form as the page rendered it."""
-
-    name: str
-    tag: str
-    attrs: dict[str, str]
-    value: str = ""
-    options: list[str] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str:
-        return self.attrs.get("type", "").lower() if self.tag == "input" else self.tag
-
-    @property
-    def required(self) -> bool:
-        if self.attrs.get("data-role") == "select2-ajax":
-            return "data-allow-blank" not in self.attrs
-        return "required" in self.attrs
-
-
-class _FormParser(HTMLParser):
-    """Collects the controls of the page's POST forms."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.fields: list[Field] = []
-        self._in_form = False
-        self._current: Field | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        named = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._in_form = named.get("method", "").lower() == "post"
-        elif not self._in_form:
-            return
-        elif tag == "input" and named.get("name"):
-            kind = named.get("type", "").lower()
-            if kind in BUTTONS or (kind in ("checkbox", "radio") and "checked" not in named):
-                return
-            self.fields.append(Field(named["name"], tag, named, named.get("value", "")))
-        elif tag in ("select", "textarea") and named.get("name"):
-            self._current = Field(named["name"], tag, named)
-            self.fields.append(self._current)
-        elif tag == "option" and self._current is not None and self._current.tag == "select":
-            value = named.get("value", "")
-            self._current.options.append(value)
-            if "selected" in named:
-                self._current.value = value
-
-    def handle_data(self, data: str) -> None:
-        if self._current is not None and self._current.tag == "textarea":
-            self._current.value += data
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._in_form = False
-        elif tag in ("select", "textarea"):
-            self._current = None
-
-
-def form_fields(page: str) -> list[Field]:
-    parser = _FormParser()
-    parser.feed(page)
-    parser.close()
-    return parser.fields
 
 
 #: Asks the view's ajax lookup URL and returns the first id it offers ("" if none).
@@ -187,18 +106,3 @@ def flashed_errors(page: str, filled: Filled) -> str:
         return f"{said}nothing to fill in for required {', '.join(filled.unfilled)}"
     sent = ", ".join(sorted(k for k in filled.data if k != "csrf_token"))
     return f"{said or 'the form came back'} (sent: {sent or 'no fields'})"
-
-
-def page_messages(page: str) -> list[str]:
-    """Flashed messages and field errors on an admin page, as plain text.
-
-    Matched by the class names Flask-Admin's bootstrap 2, 3 and 4 templates give them (as the
-    scoping suite's probes do).
-    """
-    found = []
-    for match in MESSAGE_ELEMENT.finditer(page):
-        inner = CLOSE_BUTTON.sub(" ", match.group("text"))
-        text = " ".join(html.unescape(TAG.sub(" ", inner)).split())
-        if text:
-            found.append(text[:EXCERPT])
-    return found

@@ -37,6 +37,21 @@ def load_app(import_path: str) -> flask.Flask:
         ) from None
 
 
+def guarded(hook: LoginHook) -> LoginHook:
+    """The user's login hook, its failure a usage problem (its own words, one line)."""
+
+    def login(client: Any) -> object:
+        try:
+            return hook(client)
+        except Exception as exc:  # noqa: BLE001 - the user's hook: any failure is theirs
+            said = next(iter(str(exc).strip().splitlines()), "")
+            raise UsageProblem(
+                f"the login hook raised {type(exc).__name__}: {said}".rstrip(": ")
+            ) from None
+
+    return login
+
+
 def load_callable(spec: str, *, option: str = "--login") -> LoginHook:
     """``MODULE:CALLABLE`` (a dotted attribute allowed) imported from the current folder."""
     module_name, _, attr = spec.partition(":")

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .command import Target
     from .report import CheckResult, ViewReport
+    from .target import Checking, Target
 
 MARKER = "admin_scoping"
 ROOT_NAME = "admin-scoping"
@@ -77,8 +77,8 @@ class Runner:
     """Builds the app once, runs each view's checks once, hands their results to the items."""
 
     def __init__(self, config: pytest.Config, app_spec: str) -> None:
-        from .command import load_target
         from .loading import UsageProblem
+        from .target import load_target
 
         self.config = config
         try:
@@ -92,7 +92,7 @@ class Runner:
             raise pytest.UsageError(f"--admin-scoping-app: {exc}") from None
         self._reports: dict[str, ViewReport] = {}
         self._errors: dict[str, Exception] = {}
-        self._prober: Any = None
+        self._checking: Checking | None = None
 
     def login(self, client: Any) -> None:
         if self.target.login is not None:
@@ -120,34 +120,23 @@ class Runner:
         return found
 
     def _run(self, endpoint: str) -> ViewReport:
-        from sqlalchemy.orm import close_all_sessions
-
-        from .checks import run_view
-        from .observe import Observer
-        from .probe import Prober
+        from .target import Checking
         from .threads import in_fresh_thread
 
-        if self._prober is None:
-            observer = Observer()
-            observer.install(self.target.app)
-            self._prober = Prober(self.target.app, observer, self.login)
+        if self._checking is None:
+            self._checking = Checking(self.target, self.login)
+        checking = self._checking
         info = next(v for v in self.target.views if v.endpoint == endpoint)
-
-        def work() -> ViewReport:
-            try:
-                return run_view(self._prober, info, writes=self.writes)
-            finally:
-                # As check-app does between views: the next view starts from a clean slate.
-                close_all_sessions()
-
-        return in_fresh_thread(work, name=f"admin-scoping-{endpoint}")
+        return in_fresh_thread(
+            lambda: checking.check(info, self.writes), name=f"admin-scoping-{endpoint}"
+        )
 
     def close(self) -> None:
-        from .command import release
+        from .target import release
 
-        if self._prober is not None:
-            self._prober.observer.uninstall(self.target.app)
-            self._prober = None
+        if self._checking is not None:
+            self._checking.close()
+            self._checking = None
         release(self.target)
 
 
@@ -170,12 +159,14 @@ class ScopingItem(pytest.Item):
         ]
 
     def runtest(self) -> None:
+        from flask_admin_compat.checks import ids
+
         result = self.runner.result(self.info.endpoint, self.check)
-        if result.status == "skip":
-            pytest.skip(result.why)
-        if result.status == "fail":
+        if result.outcome == ids.SKIPPED:
+            pytest.skip(result.message)
+        if result.outcome == ids.FAILED:
             cause = [f"cause: {result.cause}"] if result.cause else []
-            raise ScopingFailure("\n".join([result.why, *cause, *result.details]))
+            raise ScopingFailure("\n".join([result.message, *cause, *result.finding.details]))
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         from .loading import UsageProblem

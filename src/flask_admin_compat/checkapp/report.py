@@ -1,32 +1,44 @@
-"""The check-app report: per view, per check; rendered as a text table and as JSON."""
+"""The check-app report: per view, per check; rendered as a text table and as JSON.
+
+A check's result is the engine's :class:`~flask_admin_compat.checks.judge.Finding` (its
+outcome in the same words as ``result.json`` and pytest), with the cause check-app's
+diagnosis names when it can tell.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Literal
 
-Status = Literal["pass", "fail", "skip"]
-PER_REQUEST = "per-request"
-TEARDOWN = "teardown"
-ISOLATION_AFTER_ERROR = "isolation-after-error"
-CONCURRENCY = "concurrency"
+from flask_admin_compat.checks import ids
+from flask_admin_compat.checks.judge import Finding
+
 #: Every check, in report order; isolation-after-error only runs with --writes.
-CHECKS = (PER_REQUEST, TEARDOWN, ISOLATION_AFTER_ERROR, CONCURRENCY)
-READ_CHECKS = (PER_REQUEST, TEARDOWN, CONCURRENCY)
-MARKS: dict[Status, str] = {"pass": "✓", "fail": "✗", "skip": "-"}
-REPORT_VERSION = 1
+CHECKS = (ids.PER_REQUEST, ids.TEARDOWN, ids.ISOLATION_AFTER_ERROR, ids.CONCURRENCY)
+READ_CHECKS = (ids.PER_REQUEST, ids.TEARDOWN, ids.CONCURRENCY)
+MARKS: dict[str, str] = {ids.PASSED: "✓", ids.FAILED: "✗", ids.SKIPPED: "-", ids.ERROR: "!"}
+REPORT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    check: str
-    status: Status
-    #: The first line of why (empty for a pass).
-    why: str = ""
-    details: tuple[str, ...] = ()
+    """One check of one view: what the engine found, and the cause when it can be told."""
+
+    finding: Finding
     #: The registration pattern or override that caused a failure, when it can be told.
     cause: str = ""
+
+    @property
+    def check(self) -> str:
+        return self.finding.check
+
+    @property
+    def outcome(self) -> str:
+        return self.finding.outcome
+
+    @property
+    def message(self) -> str:
+        return self.finding.message
 
 
 @dataclass(frozen=True)
@@ -43,12 +55,12 @@ class ViewReport:
 
     @property
     def failed(self) -> bool:
-        return any(c.status == "fail" for c in self.checks)
+        return any(c.outcome == ids.FAILED for c in self.checks)
 
     @property
     def checked(self) -> bool:
         """At least one check reached a verdict (all skipped: the view was never checked)."""
-        return any(c.status != "skip" for c in self.checks)
+        return any(c.outcome != ids.SKIPPED for c in self.checks)
 
     def result(self, check: str) -> CheckResult | None:
         return next((c for c in self.checks if c.check == check), None)
@@ -80,41 +92,55 @@ def render_views(report: AppReport) -> str:
     """A table per view: a mark per check, the first line of why, and the cause under it."""
     blocks = []
     for view in report.views:
-        where = view.defined_at
-        lines = [f"{view.endpoint}  {view.url}  {view.view_class}  ({where})"]
+        lines = [f"{view.endpoint}  {view.url}  {view.view_class}  ({view.defined_at})"]
         lines.append(f"  model {view.model}, built over {view.built_over}")
         width = max(len(c.check) for c in view.checks) if view.checks else 0
-        for check in view.checks:
-            why = f"  {check.why}" if check.why else ""
-            lines.append(f"  {MARKS[check.status]} {check.check:<{width}}{why}".rstrip())
-            if check.cause:
-                lines.append(f"      cause: {check.cause}")
-            lines.extend(f"      {detail}" for detail in check.details)
+        for result in view.checks:
+            why = f"  {result.message}" if result.message else ""
+            lines.append(f"  {MARKS[result.outcome]} {result.check:<{width}}{why}".rstrip())
+            if result.cause:
+                lines.append(f"      cause: {result.cause}")
+            lines.extend(f"      {detail}" for detail in result.finding.details)
         lines.extend(f"  note: {note}" for note in view.notes)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
 
 
 def summary_text(report: AppReport) -> str:
-    counts = {status: 0 for status in MARKS}
+    counts = dict.fromkeys(ids.OUTCOMES, 0)
     for view in report.views:
-        for check in view.checks:
-            counts[check.status] += 1
+        for result in view.checks:
+            counts[result.outcome] += 1
     failing = [v.endpoint for v in report.views if v.failed]
     unchecked = [v.endpoint for v in report.views if not v.checked]
-    said = f"{len(report.views)} view(s): {counts['pass']} passed, {counts['fail']} failed"
-    said += f", {counts['skip']} skipped"
+    said = f"{len(report.views)} view(s): {counts[ids.PASSED]} passed, {counts[ids.FAILED]} failed"
+    said += f", {counts[ids.SKIPPED]} skipped"
     named = [f"failing: {', '.join(failing)}"] if failing else []
     named += [f"not checked: {', '.join(unchecked)}"] if unchecked else []
     return said + (f" ({'; '.join(named)})" if named else "")
 
 
+def check_json(result: CheckResult) -> dict[str, object]:
+    finding = asdict(result.finding)
+    return {**finding, "surfaces_na": dict(result.finding.surfaces_na), "cause": result.cause}
+
+
 def to_json(report: AppReport) -> str:
-    """The same report as JSON, one document."""
-    data = asdict(report)
-    data["version"] = REPORT_VERSION
-    data["versions"] = dict(report.versions)
-    data["failed"] = report.failed
-    for view, raw in zip(report.views, data["views"], strict=True):
-        raw["failed"] = view.failed
+    """The same report as JSON, one document (``schema/checkapp-v2.schema.json``)."""
+    data = {
+        "version": REPORT_VERSION,
+        "app": report.app,
+        "databases": list(report.databases),
+        "versions": dict(report.versions),
+        "writes": report.writes,
+        "failed": report.failed,
+        "views": [
+            {
+                **{k: v for k, v in asdict(view).items() if k != "checks"},
+                "checks": [check_json(result) for result in view.checks],
+                "failed": view.failed,
+            }
+            for view in report.views
+        ],
+    }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,6 +1,7 @@
-"""``--writes``: create, edit and delete a row of the check's own, and isolation after an error.
+"""``--writes``: create, edit and delete rows of the check's own, and isolation after an error.
 
-Safe by construction: a view is only written to when the tables its model maps are empty
+Each write surface is reached twice (two rows made, two edit saves, two deletes): a save
+path that keeps its Session is only seen serving the second. Safe by construction: a view is only written to when the tables its model maps are empty
 (unless the user confirms with ``--yes``), every row made is one the check made itself, and
 the rows are counted through a connection of the check's own, never the view's Session.
 """
@@ -19,19 +20,24 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import object_session
 
-from .checks import OWN_ROW_DETAILS, OWN_ROW_EDIT_FORM, Requests, WriteStep
+from flask_admin_compat.checks import ids, judge
+from flask_admin_compat.checks import surfaces as s
+from flask_admin_compat.checks.judge import Finding
+from flask_admin_compat.checks.pages import form_fields
+from flask_admin_compat.checks.probe import Answer
+from flask_admin_compat.checks.walk import Walker
+
 from .discover import ViewInfo
-from .forms import Filled, fill, first_lookup_id, flashed_errors, form_fields
+from .forms import Filled, fill, first_lookup_id, flashed_errors
 from .loading import UsageProblem
-from .probe import Answer, Prober
-from .report import ISOLATION_AFTER_ERROR, CheckResult
+from .walk import WriteStep, Wrote, edit_surface
 
 #: Run inside the create request by the isolation check: breaks its transaction mid-flight.
 BROKEN_SQL = "SELECT * FROM check_app_no_such_table"
 FLASK_ADMIN_LOGGER = "flask-admin"
 
-if TYPE_CHECKING:  # command imports this module lazily; no cycle at runtime
-    from .command import Target
+if TYPE_CHECKING:
+    from .target import Target
 
 
 @dataclass(frozen=True)
@@ -85,46 +91,53 @@ def plan(target: Target, *, confirmed: bool) -> WriteStep:
     return functools.partial(write_view, rows=rows)
 
 
-def write_view(
-    prober: Prober, info: ViewInfo, *, rows: dict[str, Rows]
-) -> tuple[Requests, CheckResult]:
-    """Create, edit and delete a row; then isolation after an error. Requests and its verdict."""
+#: Rows each view's writes make (and edit, and delete), so every write surface is reached twice.
+ROWS_MADE = 2
+
+
+def write_view(walker: Walker, info: ViewInfo, *, rows: dict[str, Rows]) -> Wrote:
+    """Create, edit and delete rows; then isolation after an error."""
     if not info.can_create:
         why = "the view cannot create rows (can_create is off)"
-        return Requests((), (f"writes not sent: {why}",)), CheckResult(
-            ISOLATION_AFTER_ERROR, "skip", why
-        )
+        return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why), (f"writes not sent: {why}",))
     counter = rows.get(info.endpoint)
     if counter is None:
         why = "its model's table was not found in any engine of the app"
-        return Requests((), (f"writes not sent: {why}",)), CheckResult(
-            ISOLATION_AFTER_ERROR, "skip", why
-        )
+        return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why), (f"writes not sent: {why}",))
     before = counter.count()
-    answers: list[Answer] = []
+    made: list[str] = []
     notes: list[str] = []
-    created = _create(prober, info, "create", answers)
-    if created.pk is None:
-        why = f"could not create a row through the form: {_why_not_created(created)}"
-        return Requests(tuple(answers), tuple(notes)), CheckResult(
-            ISOLATION_AFTER_ERROR, "skip", why
-        )
-    pk = created.pk
+    for _ in range(ROWS_MADE):
+        created = _create(walker, info)
+        if created.pk is None:
+            if not made:
+                why = f"could not create a row through the form: {_why_not_created(created)}"
+                return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why))
+            notes.append(f"the second row was not created: {_why_not_created(created)}")
+            break
+        made.append(created.pk)
+    opened: list[str] = []
     if info.can_view_details:
-        answers.append(prober.get(OWN_ROW_DETAILS, f"{info.base_url}details/?id={pk}"))
+        for pk in made:
+            walker.visit(s.DETAILS, "GET", f"{info.base_url}details/?id={pk}")
+        opened.append("details")
     if info.can_edit:
-        _edit(prober, info, pk, answers, notes)
-    _delete(prober, info, pk, counter, before, answers, notes)
-    isolation = _isolation(prober, info, counter, answers, notes)
-    return Requests(tuple(answers), tuple(notes)), isolation
+        for pk in (made * ROWS_MADE)[:ROWS_MADE]:
+            _edit(walker, info, pk, notes)
+        opened.append("edit")
+    for pk in made:
+        _delete(walker, info, pk, counter, notes)
+    if counter.count() != before:
+        notes.append(f"rows of {counter.table.name} are left: the deletes did not remove them")
+    isolation = _isolation(walker, info, counter, notes)
+    return Wrote(isolation, tuple(notes), tuple(opened))
 
 
-def _lookup(prober: Prober, answers: list[Answer], url: str) -> str:
+def _lookup(walker: Walker, url: str) -> str:
     if not url:
         return ""
-    answer = prober.get("ajax-fill", url + ("&" if "?" in url else "?") + "query=")
-    answers.append(answer)
-    return first_lookup_id(answer.body)
+    answer = walker.visit(s.AJAX_LOOKUP, "GET", url + ("&" if "?" in url else "?") + "query=")
+    return first_lookup_id(answer.body) if answer is not None else ""
 
 
 @dataclass(frozen=True)
@@ -136,23 +149,23 @@ class Created:
     pk: str | None
 
 
-def _create(prober: Prober, info: ViewInfo, label: str, answers: list[Answer]) -> Created:
+def _create(walker: Walker, info: ViewInfo) -> Created:
     """GET the create form, POST it filled; the new row's id from the redirect to its edit page."""
-    page = prober.get(f"{label}-form", info.base_url + "new/")
-    answers.append(page)
-    filled = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=False)
+    page = walker.visit(s.CREATE, "GET", info.base_url + "new/")
+    assert page is not None  # a view that can create offers the create surface
+    filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=False)
     # _continue_editing makes Flask-Admin redirect to the new row's edit page, naming its id.
     sent = {**filled.data, "_continue_editing": "1"}
-    created = prober.post(label, info.base_url + "new/", sent)
-    answers.append(created)
+    created = walker.visit(s.CREATE, "POST", info.base_url + "new/", sent)
+    assert created is not None
     return Created(created, filled, _pk_from(created.location))
 
 
 def _pk_from(location: str) -> str | None:
     if "/edit/" not in location:
         return None
-    ids = parse_qs(urlsplit(location).query).get("id")
-    return ids[0] if ids else None
+    ids_ = parse_qs(urlsplit(location).query).get("id")
+    return ids_[0] if ids_ else None
 
 
 def _why_not_created(created: Created) -> str:
@@ -164,40 +177,28 @@ def _why_not_created(created: Created) -> str:
     return f"{answer.describe()} to {answer.location or 'nowhere'}"
 
 
-def _edit(prober: Prober, info: ViewInfo, pk: str, answers: list[Answer], notes: list[str]) -> None:
+def _edit(walker: Walker, info: ViewInfo, pk: str, notes: list[str]) -> None:
     url = f"{info.base_url}edit/?id={pk}"
-    page = prober.get(OWN_ROW_EDIT_FORM, url)
-    answers.append(page)
-    if not page.ok:
+    surface = edit_surface(info)
+    page = walker.visit(surface, "GET", url)
+    if page is None or not page.ok:
         return
-    filled = fill(page.body, lookup=functools.partial(_lookup, prober, answers), change=True)
-    saved = prober.post("edit", url, filled.data)
-    answers.append(saved)
-    if saved.status == 200:
+    filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=True)
+    saved = walker.visit(surface, "POST", url, filled.data)
+    if saved is not None and saved.status == 200:
         notes.append(f"the edit of row {pk} was not saved: {flashed_errors(saved.body, filled)}")
 
 
-def _delete(
-    prober: Prober,
-    info: ViewInfo,
-    pk: str,
-    counter: Rows,
-    before: int,
-    answers: list[Answer],
-    notes: list[str],
-) -> None:
+def _delete(walker: Walker, info: ViewInfo, pk: str, counter: Rows, notes: list[str]) -> None:
     if not info.can_delete:
         notes.append(
             f"row {pk} of {counter.table.name} is left: the view cannot delete (can_delete is off)"
         )
         return
-    listing = prober.get("list-own-row", info.base_url)
-    answers.append(listing)
-    token = _csrf_token(listing.body)
+    listing = walker.visit(s.LIST, "GET", info.base_url)
+    token = _csrf_token(listing.body) if listing is not None else ""
     data = {"id": pk, "url": info.base_url, **({"csrf_token": token} if token else {})}
-    answers.append(prober.post("delete", info.base_url + "delete/", data))
-    if counter.count() != before:
-        notes.append(f"row {pk} of {counter.table.name} is left: the delete did not remove it")
+    walker.visit(s.DELETE, "POST", info.base_url + "delete/", data)
 
 
 def _csrf_token(page: str) -> str:
@@ -232,43 +233,51 @@ def _failing_change(view: Any) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _isolation(
-    prober: Prober, info: ViewInfo, counter: Rows, answers: list[Answer], notes: list[str]
-) -> CheckResult:
-    """After a request failed mid-transaction, the next ones neither fail nor see its row."""
+def _failed(why: str, failure: str) -> Finding:
+    return Finding(ids.ISOLATION_AFTER_ERROR, ids.FAILED, why, (s.CREATE, s.LIST), (s.CREATE,),
+                   details=(failure,))  # fmt: skip
+
+
+def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) -> Finding:
+    """After a request failed mid-transaction, the next ones neither fail nor see its row.
+
+    The failed create is sent outside the walk: what it leaves is this check's to judge.
+    """
+    from flask_admin_compat.checks.observe import leftovers
+
+    prober = walker.prober
     before = counter.count()
     with _failing_change(info.view):
-        failed = _create(prober, info, "failing-create", []).answer
+        page = prober.send("GET", info.base_url + "new/", label="failing-create-form")
+        filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=False)
+        failed = prober.send("POST", info.base_url + "new/", label="failing-create",
+                             data={**filled.data, "_continue_editing": "1"})  # fmt: skip
     failure = f"(the create that failed mid-transaction: {failed.describe()})"
-    if failed.left:
-        return CheckResult(
-            ISOLATION_AFTER_ERROR, "fail", f"after the failed create, {failed.left[0]}", (failure,)
-        )
+    left = [
+        f"a Session it used {' and '.join(found)}"
+        for found in map(leftovers, failed.sessions)
+        if found
+    ]
+    if left:
+        return _failed(f"after the failed create, {left[0]}", failure)
     if counter.count() != before:
         notes.append(f"the failed create's row is left in {counter.table.name}")
-        return CheckResult(
-            ISOLATION_AFTER_ERROR, "fail", "the failed create's row was written anyway", (failure,)
-        )
-    following = prober.get("after-failure", info.base_url)
-    answers.append(following)
+        return _failed("the failed create's row was written anyway", failure)
+    following = walker.visit(s.LIST, "GET", info.base_url)
+    assert following is not None
     if not following.ok:
         why = f"after a request failed mid-transaction, the next one failed: {following.describe()}"
-        return CheckResult(ISOLATION_AFTER_ERROR, "fail", why, (failure,))
-    if any(s is o for s in following.sessions for o in failed.sessions):
-        return CheckResult(
-            ISOLATION_AFTER_ERROR,
-            "fail",
-            "the request after the failure used the failed request's Session",
-            (failure,),
-        )
-    created = _create(prober, info, "create-after-failure", answers)
+        return _failed(why, failure)
+    if judge.shared_sessions(following.sessions, failed.sessions):
+        return _failed("the request after the failure used the failed request's Session", failure)
+    created = _create(walker, info)
     written = counter.count() == before + 1
     if created.pk is not None:
-        _delete(prober, info, created.pk, counter, before, answers, notes)
+        _delete(walker, info, created.pk, counter, notes)
     if created.pk is None or not written:
         why = (
             "after a request failed mid-transaction, creating a row did not work: "
             f"{_why_not_created(created)}"
         )
-        return CheckResult(ISOLATION_AFTER_ERROR, "fail", why, (failure,))
-    return CheckResult(ISOLATION_AFTER_ERROR, "pass")
+        return _failed(why, failure)
+    return Finding(ids.ISOLATION_AFTER_ERROR, ids.PASSED, "", (s.CREATE, s.LIST))

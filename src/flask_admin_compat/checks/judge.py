@@ -18,7 +18,7 @@ from . import surfaces as s
 from .describe import describe_exception
 from .observe import Shared
 from .probe import Answer
-from .walk import Visit, Walked
+from .walk import Walked
 
 #: How many examples of one kind of problem a message quotes before "and N more".
 EXAMPLES = 2
@@ -85,12 +85,21 @@ def _pair_words(pair: tuple[str, ...]) -> str:
     return s.joined(pair) if len(pair) > 1 else f"two {pair[0]} requests"
 
 
-def per_request(walked: Walked, shared: Sequence[Shared], where: Mapping[str, str]) -> Finding:
+def per_request(
+    walked: Walked,
+    shared: Sequence[Shared],
+    where: Mapping[str, str],
+    *,
+    every_surface_queries: bool = True,
+) -> Finding:
     """No Session object served two requests, over the app's whole life.
 
     ``shared`` comes from the observer's ledger (every request of the app so far, any check,
     any thread); ``where`` names each request by its probe (``GET /admin/post/``). A request
     that failed is still judged on its Sessions; that it failed is crud's finding.
+    ``every_surface_queries``: the app is known to query on every surface it was walked over
+    (the suite's fixture), so a surface that ran no query is a failure; on an unknown app
+    (check-app) such a surface is only left unjudged, and nothing queried at all fails.
     """
     problems: list[str] = []
     failed: list[str] = []
@@ -108,6 +117,12 @@ def per_request(walked: Walked, shared: Sequence[Shared], where: Mapping[str, st
             ": a view keeps a session beyond its request instead of a fresh one per request"
         )
     blind = _blind(walked)
+    exercised = list(walked.exercised)
+    if not every_surface_queries:
+        exercised = [name for name in exercised if name not in blind]
+        if walked.visits and not exercised:
+            problems.append("no request ran a query through a Session")
+        blind = []
     problems += [
         f"the {name} requests ran no query through a session: "
         + quoted([v.answer.describe() for v in walked.visits if v.surface == name])
@@ -115,7 +130,7 @@ def per_request(walked: Walked, shared: Sequence[Shared], where: Mapping[str, st
     ]
     if not walked.visits:
         problems.append("no admin surface could be visited")
-    return finding(ids.PER_REQUEST, problems, exercised=walked.exercised,
+    return finding(ids.PER_REQUEST, problems, exercised=exercised,
                    failed=[*failed, *blind], unavailable=walked.unavailable)  # fmt: skip
 
 
@@ -124,16 +139,19 @@ def _blind(walked: Walked) -> list[str]:
     return [name for name in walked.exercised if name not in used]
 
 
-def teardown(walked: Walked) -> Finding:
-    """Each request's Sessions end clean: no objects, no transaction, no connection out."""
+def teardown(walked: Walked, *, every_surface_queries: bool = True) -> Finding:
+    """Each request's Sessions end clean: no objects, no transaction, no connection out.
+
+    ``every_surface_queries`` as for :func:`per_request`.
+    """
     dirty: dict[str, list[str]] = {}
     for visit in walked.visits:
         if visit.leftovers:
             said = f"after {visit.where}: {', '.join(visit.leftovers)}"
             dirty.setdefault(visit.surface, []).append(said)
-    blind = _blind(walked)
+    blind = _blind(walked) if every_surface_queries else []
     problems: list[str] = []
-    if walked.visits and len(blind) == len(walked.exercised):
+    if walked.visits and len(_blind(walked)) == len(walked.exercised):
         problems.append("none of the admin requests ran a query through a session")
     elif dirty:
         problems.append(
@@ -282,7 +300,11 @@ def concurrency_problems(
     if shared:
         problems.append(
             "requests running at once shared one Session: "
-            + ", ".join(s.joined({a, b}) if a != b else f"two {a} requests" for a, b in shared)
+            + ", ".join(
+                dict.fromkeys(
+                    s.joined({a, b}) if a != b else f"two {a} requests" for a, b in shared
+                )
+            )
         )
         failed += [name for pair in shared for name in pair]
     return problems, failed

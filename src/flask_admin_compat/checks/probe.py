@@ -109,9 +109,7 @@ class Prober:
     def probe_name(self, label: str) -> str:
         return f"{label}-{next(self._numbers)}"
 
-    def send(
-        self, method: str, path: str, *, label: str, data: FormData | None = None
-    ) -> Answer:
+    def send(self, method: str, path: str, *, label: str, data: FormData | None = None) -> Answer:
         """Send one request and return what it answered and which Sessions served it."""
         if flask.has_app_context() and _pushed_for(self.app):
             raise OuterContext(

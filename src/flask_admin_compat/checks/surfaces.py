@@ -43,7 +43,9 @@ def _searchable(view: Any) -> str:
 
 
 def _filterable(view: Any) -> str:
-    return "" if getattr(view, "_filters", None) else "the list view has no filters (column_filters)"
+    return (
+        "" if getattr(view, "_filters", None) else "the list view has no filters (column_filters)"
+    )
 
 
 def _sortable(view: Any) -> str:

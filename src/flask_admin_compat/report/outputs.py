@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from flask_admin_compat import __version__
+from flask_admin_compat import __version__, exitcodes
 from flask_admin_compat.grid.diff import with_changes
 from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
@@ -24,13 +24,6 @@ from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult
-
-EXIT_OK = 0
-EXIT_REGRESSION = 1
-EXIT_USAGE = 2
-#: The grid was written, but some result could not be used as it stands (unreadable, or in
-#: another cell's folder): the reports folder needs a look, so a script must not see success.
-EXIT_DAMAGED = 3
 
 
 class Renderer(Protocol):
@@ -71,12 +64,12 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
         found = cells_dir.is_dir()
         if not found and request.matrix_cells is None:
             _say(f"no cells folder at {cells_dir}; run `nox -s matrix` first")
-            return EXIT_USAGE
+            return exitcodes.USAGE
         # With the matrix, no folder at all is a fresh clone: the grid carries every cell.
         collected = collect(cells_dir, grid_dir=out_dir) if found else ()
     except OSError as exc:
         _say(f"cannot read the cells folder: {exc}")
-        return EXIT_DAMAGED
+        return exitcodes.DAMAGED
     collected = (*collected, *_unwritten(request.this_run, collected, cells_dir, out_dir))
     problems = merge_problems(collected)
     for problem in problems:
@@ -99,7 +92,7 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
         written = write_outputs(grid, out_dir)
     except OSError as exc:
         _say(f"cannot write the grid, none of its files replaced: {exc}")
-        return EXIT_DAMAGED
+        return exitcodes.DAMAGED
     _summarise(grid, written, seconds=time.perf_counter() - started, out=sys.stdout)
     changes = grid.changes
     if changes is not None and changes.regressions:
@@ -107,8 +100,8 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
             broke = f"; broke: {', '.join(change.checks)}" if change.checks else ""
             _say(f"regression: {change.cell_id}: {change.before} -> {change.after}{broke}")
         if request.fail_on_regression:
-            return EXIT_REGRESSION
-    return EXIT_DAMAGED if problems else EXIT_OK
+            return exitcodes.REGRESSION
+    return exitcodes.DAMAGED if problems else exitcodes.OK
 
 
 def _say(line: str) -> None:

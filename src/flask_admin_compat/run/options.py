@@ -22,7 +22,6 @@ from flask_admin_compat.run.locks import LockCache
 from flask_admin_compat.run.process import Reaper
 from flask_admin_compat.run.pythons import DownloadPython
 
-
 #: The engine of checks the scoping suite runs, below the checkout's root: part of the
 #: suite's content (tests/scoping/pytest.ini puts ``src`` on the cell's path).
 ENGINE_DIR = Path("src", "flask_admin_compat", "checks")

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.model import GridError, read_grid
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
 from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
@@ -46,12 +47,6 @@ from flask_admin_compat.run.postgres import server_for_cells
 from flask_admin_compat.run.process import Reaper, end_leftovers
 from flask_admin_compat.run.pythons import DownloadPython
 from flask_admin_compat.run.upstream_plan import DATABASE_URL, deps_text, load_deps
-
-EXIT_OK = 0
-EXIT_HARNESS_ERROR = 1  # some cell could not be measured: the harness failed, not the stack
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 130
-EXIT_BUSY = 75  # sysexits' EX_TEMPFAIL: another run holds the checkout; try again later
 
 
 @dataclass(frozen=True)
@@ -153,13 +148,13 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
                 "wait for it to end, or run again with --wait",
                 file=sys.stderr,
             )
-            return EXIT_BUSY
+            return exitcodes.BUSY
         except OSError as exc:
             print(f"error: cannot take the run lock {layout.run_lock}: {exc}", file=sys.stderr)
-            return EXIT_HARNESS_ERROR
+            return exitcodes.HARNESS_ERROR
         except KeyboardInterrupt:  # Ctrl-C while waiting (--wait): nothing was started
             print("\ninterrupted while waiting for the other run", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return exitcodes.INTERRUPTED
         end_crashed_runs_leftovers(layout)
         return _run_matrix(matrix, layout, request, out=out)
 
@@ -184,7 +179,7 @@ def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[
         if not cells:  # more shards than cells: an empty shard has nothing to do
             assert request.shard is not None
             out.write(f"shard {request.shard.index}/{request.shard.count} has no cells\n")
-            return EXIT_OK
+            return exitcodes.OK
         suites = request.suites or matrix.settings.suites
         options = run_options(matrix, layout, request, cells, snapshot, suites)
         to_run = plan_suites(cells, layout, options, suites, force=request.force)
@@ -211,8 +206,8 @@ def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[
             matrix_cells={c.id: c.requested for c in every_cell}, this_run=tuple(results)
         )
         merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
-        harness_failed = harness_failed or merged != EXIT_OK
-    return EXIT_HARNESS_ERROR if harness_failed else EXIT_OK
+        harness_failed = harness_failed or merged != exitcodes.OK
+    return exitcodes.HARNESS_ERROR if harness_failed else exitcodes.OK
 
 
 def ask_index(matrix: Matrix, layout: Layout, request: RunRequest) -> IndexSnapshot:
@@ -226,10 +221,12 @@ def ask_index(matrix: Matrix, layout: Layout, request: RunRequest) -> IndexSnaps
             refresh=request.refresh_index,
         )
     except IndexUnavailable as exc:
-        raise Stop(EXIT_HARNESS_ERROR, f"error: the package index did not answer: {exc}") from None
+        raise Stop(
+            exitcodes.HARNESS_ERROR, f"error: the package index did not answer: {exc}"
+        ) from None
     problems = check_against_index(matrix, snapshot, exclude_newer=exclude_newer)
     if problems and exclude_newer is None:
-        raise Stop(EXIT_BAD_INPUT, *(f"error: {problem}" for problem in problems))
+        raise Stop(exitcodes.USAGE, *(f"error: {problem}" for problem in problems))
     for problem in problems:
         # As of a past date a spec may name a release that did not exist yet: its cells run
         # and the resolver says so (uninstallable), as a grid made on that date would have.
@@ -255,7 +252,7 @@ def choose_cells(matrix: Matrix, snapshot: IndexSnapshot, request: RunRequest) -
     for rule in unused_rules(matrix, all_cells):
         print(f"warning: {matrix.path}: exclude[{rule.index}] matches no cell", file=sys.stderr)
     if not cells:
-        raise Stop(EXIT_BAD_INPUT, "error: no cell matches the selection")
+        raise Stop(exitcodes.USAGE, "error: no cell matches the selection")
     return cells
 
 
@@ -397,7 +394,7 @@ def run_cells(
             )
     except KeyboardInterrupt:
         raise Stop(
-            EXIT_INTERRUPTED, "\ninterrupted: finished cells are kept; run again to go on"
+            exitcodes.INTERRUPTED, "\ninterrupted: finished cells are kept; run again to go on"
         ) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
