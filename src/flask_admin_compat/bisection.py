@@ -289,7 +289,7 @@ def run_bisect(
 
     def probe(version: Version) -> CellResult:
         pinned = probe_cell(cell, package, version)
-        options = run_options(matrix, layout, run_request, [pinned], snapshot, (SCOPING,))
+        options = run_options(matrix, layout, run_request, [pinned], snapshot, (SCOPING,), {})
         to_run = plan_suites([pinned], layout, options, (SCOPING,), force=False)
         finished, kept = run_cells([pinned], layout, options, to_run, matrix, run_request, out=out)
         result = ([f.result for f in finished] + kept)[0]

@@ -369,6 +369,8 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         from flask_admin_compat.run.session import Layout, RunRequest, run_matrix
     except ModuleNotFoundError as exc:
         return _without_runner("run", exc)
+    from flask_admin_compat.grid.model import carried_results
+    from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 
     matrix = _matrix(args.matrix)
     if matrix is None:
@@ -389,10 +391,19 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         wait=args.wait,
     )
     try:
-        return run_matrix(matrix, layout, request, out=out)
+        ran = run_matrix(matrix, layout, request, out=out,
+                         carried=carried_results(layout.grid_file))  # fmt: skip
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exitcodes.USAGE
+    if not ran.merge:
+        return ran.code
+    # The next step, at the command's level: the grid is the matrix, every cell of it, those
+    # this run did not reach carried from the grid being replaced, and this run's results
+    # that no folder would take.
+    merge_request = MergeRequest(matrix_cells=dict(ran.matrix_cells), this_run=ran.results)
+    merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
+    return ran.code if merged == exitcodes.OK else exitcodes.HARNESS_ERROR
 
 
 def _merge(args: argparse.Namespace, out: IO[str]) -> int:

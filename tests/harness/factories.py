@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from flask_admin_compat.checks.ids import Outcome
 from flask_admin_compat.grid.model import Changes, Grid, GridCell, LogRef
 from flask_admin_compat.results.model import (
     CellResult,
     CheckOutcome,
-    Outcome,
     PythonInfo,
     UpstreamResult,
     Verdict,

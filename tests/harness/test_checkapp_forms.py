@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_admin_compat.checkapp.walk import row_links
-
 from flask_admin_compat.checkapp.forms import fill, first_lookup_id, flashed_errors
+from flask_admin_compat.checkapp.walk import row_links
 
 CREATE_PAGE = """
 <form action="" method="GET" class="search"><input name="search" value=""></form>

@@ -9,17 +9,12 @@ from pathlib import Path
 from factories import make_grid, make_result
 from test_scoping_suite import run_suite
 
+from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
 from flask_admin_compat.grid.model import GridCell, grid_from_json, render_json
 from flask_admin_compat.report.html import hover_text
 from flask_admin_compat.report.markdown import cell_markdown
-from flask_admin_compat.results.deprecation import parse_deprecations, read_deprecations
-from flask_admin_compat.results.model import (
-    CHECK_IDS,
-    PATTERN_IDS,
-    CheckOutcome,
-    read_result,
-    write_result,
-)
+from flask_admin_compat.results.model import CheckOutcome, read_result, write_result
+from flask_admin_compat.results.records import parse_records, read_records
 from flask_admin_compat.results.verdict import judge
 
 SESSION_WARNING = (
@@ -72,23 +67,24 @@ def test_no_flag_on_a_verdict_that_recommends_nothing() -> None:
     assert judgement.deprecation is None
 
 
-JUNIT = """<?xml version="1.0"?><testsuites><testsuite>
-<testcase classname="test_checks" name="test_construct[lazy-proxy]"><properties>
-<property name="check" value="construct"/><property name="pattern" value="lazy-proxy"/>
-<property name="deprecation" value="DeprecationWarning: going"/>
-<property name="warning" value="UserWarning: not a deprecation"/></properties></testcase>
-<testcase classname="test_checks" name="test_crud[lazy-proxy]"><properties>
-<property name="check" value="crud"/><property name="pattern" value="lazy-proxy"/>
-<property name="deprecation" value="DeprecationWarning: going"/></properties></testcase>
-<testcase classname="test_checks" name="test_crud[db-at-setup]"><properties>
-<property name="check" value="crud"/><property name="pattern" value="db-at-setup"/>
-</properties></testcase>
-</testsuite></testsuites>"""
+def outcome_line(check: str, pattern: str, *props: tuple[str, str]) -> str:
+    properties = [["check", check], ["pattern", pattern], *map(list, props)]
+    return json.dumps({"format": 1, "event": "outcome", "nodeid": f"test_checks.py::{check}",
+                       "check": check, "pattern": pattern, "outcome": "passed",
+                       "properties": properties})  # fmt: skip
 
 
-def test_the_junit_properties_give_each_patterns_deprecations() -> None:
-    assert parse_deprecations(JUNIT) == {"lazy-proxy": ("DeprecationWarning: going",)}
-    assert parse_deprecations("<not xml") == {}
+RECORDS = "\n".join([
+    outcome_line("construct", "lazy-proxy", ("deprecation", "DeprecationWarning: going"),
+                 ("warning", "UserWarning: not a deprecation")),
+    outcome_line("crud", "lazy-proxy", ("deprecation", "DeprecationWarning: going")),
+    outcome_line("crud", "db-at-setup"),
+])  # fmt: skip
+
+
+def test_the_records_give_each_patterns_deprecations() -> None:
+    found = parse_records(RECORDS).deprecations
+    assert found == {"lazy-proxy": ("DeprecationWarning: going",)}
 
 
 def test_the_flag_and_its_words_survive_result_and_grid_files(tmp_path: Path) -> None:
@@ -113,7 +109,7 @@ def test_the_suite_reports_flask_admins_deprecation_per_pattern(tmp_path: Path) 
     # This environment has Flask-Admin 2.1+ and Flask-SQLAlchemy: passing db.session (the
     # session-at-setup and lazy-proxy patterns) warns, passing db does not.
     run_suite(tmp_path)
-    found = read_deprecations(tmp_path / "scoping.xml")
+    found = read_records(tmp_path / "records.jsonl").deprecations
     assert set(found) == {"session-at-setup", "lazy-proxy"}
     for texts in found.values():
         assert any("will be removed in version 3.0" in t for t in texts)

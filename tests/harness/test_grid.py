@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from factories import PROJECT_ROOT, make_grid_cell, make_result
 
+from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
 from flask_admin_compat.grid.diff import diff, with_changes
 from flask_admin_compat.grid.merge import (
     Collected,
@@ -33,14 +34,7 @@ from flask_admin_compat.grid.model import (
     write_grid,
 )
 from flask_admin_compat.report.view import layout
-from flask_admin_compat.results.model import (
-    CHECK_IDS,
-    PATTERN_IDS,
-    CellResult,
-    CheckOutcome,
-    PythonInfo,
-    write_result,
-)
+from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
 
 NOW = "2025-06-01T12:00:00+00:00"
 

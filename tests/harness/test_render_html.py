@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 
 from factories import make_grid_cell
 
+from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.report.html import hover_text, render_html
-from flask_admin_compat.results.model import CHECK_IDS, PATTERN_IDS, CheckOutcome
+from flask_admin_compat.results.model import CheckOutcome
 
 HOSTILE = "</script><script>alert('x')</script><img src=x onerror=alert(1)> & \" '"
 

@@ -56,7 +56,9 @@ def test_check(check, pattern, record_property):
 def project(tmp_path: Path) -> Path:
     suite = tmp_path / "tests" / "scoping"
     suite.mkdir(parents=True)
-    (suite / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\n", encoding="utf-8")
+    src = Path(__file__).parents[2] / "src"  # the stand-in reports through the records plugin
+    ini = f"[pytest]\npythonpath = {src}\naddopts = -p flask_admin_compat.checks.records\n"
+    (suite / "pytest.ini").write_text(ini, encoding="utf-8")
     (suite / "test_stand_in.py").write_text(SUITE, encoding="utf-8")
     (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
     return tmp_path

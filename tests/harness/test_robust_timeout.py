@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from flask_admin_compat import __version__
+from flask_admin_compat.checks import records
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.freshness import fingerprint
 from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY
@@ -17,14 +18,31 @@ from flask_admin_compat.run import cell as runner
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed
 
-FAILING_JUNIT = """<?xml version="1.0"?>
-<testsuites><testsuite name="pytest" tests="1">
-<testcase classname="test_x" name="test_check[per-request-db-at-setup]" time="0.1">
-<properties><property name="check" value="per-request"/>
-<property name="pattern" value="db-at-setup"/></properties>
-<failure message="two requests shared one session">boom</failure>
-</testcase></testsuite></testsuites>
-"""
+NODE = "test_checks.py::test_per_request[db-at-setup]"
+
+
+def write_killed_records(path: Path) -> None:
+    """What a suite killed in its re-run of a failed check leaves: construct finished,
+    per-request's first attempt failed, its second started and never ended."""
+    writer = records.RecordWriter(path)
+    construct = "test_checks.py::test_construct[db-at-setup]"
+    props = [["check", "construct"], ["pattern", "db-at-setup"]]
+    writer.write(records.START, nodeid=construct, check="construct", pattern="db-at-setup",
+                 attempt=1)  # fmt: skip
+    writer.write(records.OUTCOME, nodeid=construct, check="construct", pattern="db-at-setup",
+                 attempt=1, outcome="passed", message="", duration_s=0.1,
+                 properties=props)  # fmt: skip
+    props = [["check", "per-request"], ["pattern", "db-at-setup"]]
+    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup",
+                 attempt=1)  # fmt: skip
+    writer.write(records.OUTCOME, nodeid=NODE, check="per-request", pattern="db-at-setup",
+                 attempt=1, outcome="failed", message="two requests shared one session",
+                 duration_s=0.1, properties=props)  # fmt: skip
+    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup",
+                 attempt=2)  # fmt: skip
+    writer.close()
+    with path.open("a", encoding="utf-8") as cut:  # the kill cut the last line short
+        cut.write('{"format": 1, "event": "outc')
 
 
 def _cell() -> Cell:
@@ -63,10 +81,11 @@ def test_a_rerun_that_runs_out_of_time_is_an_error_not_a_verdict(
 ) -> None:
     # Failed checks are re-run inside the first pytest: one killed at the deadline while it
     # re-runs has written the first attempts' report, and still gets no verdict from them.
-    def pytest_run(venv: Path, options: RunOptions, junit: Path, *, extra: Any, **_: Any) -> Any:
+    def pytest_run(
+        venv: Path, options: RunOptions, junit: Path, *, records_path: Path, extra: Any, **_: Any
+    ) -> Any:
         stubbed.append("rerun" if extra else "first")
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        junit.write_text(FAILING_JUNIT, encoding="utf-8")
+        write_killed_records(records_path)
         return Completed(("pytest",), None, "1 failed", 5.0)
 
     monkeypatch.setattr(runner, "run_pytest", pytest_run)
@@ -74,8 +93,15 @@ def test_a_rerun_that_runs_out_of_time_is_an_error_not_a_verdict(
     result = runner.run_cell(cell, _options(tmp_path, timeout_s=30))
     assert stubbed == ["first"]  # no second pytest: the re-run is the first one's
     assert result.verdict == "error"
-    assert result.reason == "timed out after 30 s"
-    assert read_result(tmp_path / "cells" / cell.id / "result.json").verdict == "error"
+    assert result.reason == "timed out in per-request (db-at-setup) after 30 s"
+    # The checks that finished are kept, the interrupted one with its finished attempt.
+    kept = {(c.pattern, c.check): c for c in result.checks}
+    assert kept["db-at-setup", "construct"].outcome == "passed"
+    assert kept["db-at-setup", "per-request"].attempts == ("failed",)
+    written = read_result(tmp_path / "cells" / cell.id / "result.json")
+    assert written.verdict == "error"
+    assert written.checks == result.checks
+    assert (tmp_path / "cells" / cell.id / "records.jsonl").is_file()
 
 
 def test_an_install_cut_short_by_the_deadline_is_timed_out(

@@ -59,7 +59,7 @@ def test_durations_come_from_the_committed_grid(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_a_shard_leaves_the_grid_for_the_merge(tmp_path: Path) -> None:
     """Shards run one after another in one checkout must all balance on the same grid.json."""
-    from test_runner import INTERRUPT_MATRIX, PYTEST_INI, REPORTING_TEST
+    from test_run_cell import INTERRUPT_MATRIX, PYTEST_INI, REPORTING_TEST
 
     suite = tmp_path / "tests" / "scoping"
     suite.mkdir(parents=True)

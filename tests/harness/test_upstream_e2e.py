@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_runner import REPORTING_TEST
+from test_run_cell import PYTEST_INI, REPORTING_TEST
 
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY, FLASK_SQLALCHEMY_LITE
@@ -45,7 +45,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> RunOptions:
     root = tmp_path_factory.mktemp("project")
     suite = root / "tests" / "scoping"
     suite.mkdir(parents=True)
-    (suite / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\n")
+    (suite / "pytest.ini").write_text(PYTEST_INI)
     (suite / "test_ok.py").write_text(PASSING_SUITE)
     return RunOptions(
         repo_root=root,

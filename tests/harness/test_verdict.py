@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask_admin_compat.results.model import CHECK_IDS, PATTERN_IDS, CheckOutcome
+from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
+from flask_admin_compat.results.model import CheckOutcome
 from flask_admin_compat.results.verdict import documented_pattern, judge, missing_checks
 
 

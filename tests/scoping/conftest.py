@@ -22,6 +22,9 @@ from flask_admin_compat.checks import ids, records
 from . import deprecations
 from .stack import Startup, start
 
+#: Each check's start and outcome as JSON lines, as they happen (``--records PATH``).
+pytest_plugins = ["flask_admin_compat.checks.records"]
+
 if TYPE_CHECKING:
     from flask_admin_compat.checks.judge import Finding
     from flask_admin_compat.checks.walk import Walked
@@ -39,70 +42,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # A plugin of its own, not hooks imported here: its runtest wrapper must wrap this file's
     # own pytest_runtest_protocol (the in-process re-run), not replace it.
     config.pluginmanager.register(deprecations, "scoping-deprecations")
-    path = config.getoption(records.RECORDS_OPTION)
-    if path:
-        config.pluginmanager.register(RecordsPlugin(Path(path)), "scoping-records")
-
-
-class RecordsPlugin:
-    """Writes each check's start and outcome as it happens (:mod:`~flask_admin_compat.checks.records`).
-
-    A cell killed at its timeout keeps every check that finished, and the harness names the
-    one that was running; the JUnit report, written at the end, would hold nothing.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.writer = records.RecordWriter(path)
-        #: Per test: the phase that decided its attempt (a failed or skipped setup or call),
-        #: and the seconds its phases took so far.
-        self._decided: dict[str, pytest.TestReport] = {}
-        self._seconds: dict[str, float] = {}
-
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        check, pattern = tags(item)
-        self.writer.write(records.START, nodeid=item.nodeid, check=check, pattern=pattern,
-                          attempt=attempt_of(item))  # fmt: skip
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Written when an attempt's teardown ends: its properties are final then."""
-        nodeid = report.nodeid
-        self._seconds[nodeid] = self._seconds.get(nodeid, 0.0) + report.duration
-        if report.when != "teardown":
-            if not report.passed:
-                self._decided.setdefault(nodeid, report)
-            return
-        decided = self._decided.pop(nodeid, None)
-        outcome, message = outcome_of(decided if decided is not None else report)
-        props = dict(report.user_properties)
-        self.writer.write(
-            records.OUTCOME, nodeid=nodeid, check=str(props.get(records.CHECK, "")),
-            pattern=str(props.get(records.PATTERN, ids.ANY_PATTERN)),
-            attempt=int(str(props.get(records.ATTEMPT, 1))), outcome=outcome, message=message,
-            duration_s=round(self._seconds.pop(nodeid, 0.0), 4),
-            properties=[[str(k), str(v)] for k, v in report.user_properties],
-        )  # fmt: skip
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.writer.close()
-
-
-def outcome_of(report: pytest.TestReport) -> tuple[ids.Outcome, str]:
-    """pytest's outcome in the checks' words, and the message a person reads first."""
-    if report.skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        return ids.SKIPPED, str(reason).removeprefix("Skipped: ")
-    if report.passed:
-        return ids.PASSED, ""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    message = str(getattr(crash, "message", "") or report.longreprtext)
-    if report.when == "call":
-        return ids.FAILED, message.removeprefix("AssertionError: ")
-    return ids.ERROR, message
-
-
-def tags(item: pytest.Item) -> tuple[str, str]:
-    props = dict(item.user_properties)
-    return str(props.get(records.CHECK, "")), str(props.get(records.PATTERN, ids.ANY_PATTERN))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -120,12 +59,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="make one Flask-Admin surface keep the first Session it resolves (e.g. "
         "ajax-lookup, batch-delete, export; or only its saves: edit-save, inline-save; "
         "tests/scoping/fakes/surface_pin.py), the backend left sound",
-    )
-    parser.addoption(
-        records.RECORDS_OPTION,
-        default=None,
-        metavar="PATH",
-        help="write each check's start and outcome to PATH as JSON lines, as they happen",
     )
 
 

@@ -107,7 +107,7 @@ def render_views(report: AppReport) -> str:
 
 
 def summary_text(report: AppReport) -> str:
-    counts = dict.fromkeys(ids.OUTCOMES, 0)
+    counts: dict[str, int] = dict.fromkeys(ids.OUTCOMES, 0)
     for view in report.views:
         for result in view.checks:
             counts[result.outcome] += 1

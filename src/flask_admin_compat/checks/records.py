@@ -68,3 +68,92 @@ class RecordWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+# The pytest plugin that writes them -------------------------------------------------------
+# A suite loads it with ``pytest_plugins = ["flask_admin_compat.checks.records"]`` in its
+# conftest.py; it stays inert unless ``--records PATH`` is given. pytest is imported only for
+# annotations: this module is also the harness's, which reads the names above.
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption(
+        RECORDS_OPTION,
+        default=None,
+        metavar="PATH",
+        help="write each check's start and outcome to PATH as JSON lines, as they happen",
+    )
+
+
+def pytest_configure(config: Any) -> None:
+    path = config.getoption(RECORDS_OPTION)
+    if path:
+        config.pluginmanager.register(Recorder(RecordWriter(Path(path))), "scoping-records")
+
+
+class Recorder:
+    """Writes a start line as each attempt of a check begins, an outcome line as it ends.
+
+    The outcome is written when the attempt's teardown has reported, when its properties
+    (evidence, Flask-Admin's warnings) are final; the phase that decided it is the first that
+    did not pass (a failed or skipped setup or call), else the teardown.
+    """
+
+    def __init__(self, writer: RecordWriter) -> None:
+        self.writer = writer
+        self._decided: dict[str, Any] = {}
+        self._seconds: dict[str, float] = {}
+
+    def pytest_runtest_setup(self, item: Any) -> None:
+        props = dict(item.user_properties)
+        self.writer.write(
+            START,
+            nodeid=item.nodeid,
+            check=str(props.get(CHECK, "")),
+            pattern=str(props.get(PATTERN, "*")),
+            attempt=int(str(props.get(ATTEMPT, 1))),
+        )
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        nodeid = report.nodeid
+        self._seconds[nodeid] = self._seconds.get(nodeid, 0.0) + report.duration
+        if report.when != "teardown":
+            if not report.passed:
+                self._decided.setdefault(nodeid, report)
+            return
+        decided = self._decided.pop(nodeid, None)
+        outcome, message = outcome_of(decided if decided is not None else report)
+        props = dict(report.user_properties)
+        self.writer.write(
+            OUTCOME,
+            nodeid=nodeid,
+            check=str(props.get(CHECK, "")),
+            pattern=str(props.get(PATTERN, "*")),
+            attempt=int(str(props.get(ATTEMPT, 1))),
+            outcome=outcome,
+            message=message,
+            duration_s=round(self._seconds.pop(nodeid, 0.0), 4),
+            properties=[[str(k), str(v)] for k, v in report.user_properties],
+        )
+
+    def pytest_unconfigure(self, config: Any) -> None:
+        self.writer.close()
+
+
+def outcome_of(report: Any) -> tuple[str, str]:
+    """pytest's outcome in the checks' words, and the message a person reads first.
+
+    As pytest's JUnit report words them: a skip's reason, a failure's crash line (without the
+    ``AssertionError:`` the suite's own messages do not need), an error's.
+    """
+    if report.skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        return "skipped", str(reason).removeprefix("Skipped: ")
+    if report.passed:
+        return "passed", ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or report.longreprtext)
+    if report.when == "call":
+        return "failed", message.removeprefix("AssertionError: ")
+    return "error", message

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from packaging.version import InvalidVersion, Version
 
+from flask_admin_compat.checks.ids import ANY_PATTERN, Outcome
 from flask_admin_compat.jsonio import (
     FileProblem,
     read_document,
@@ -24,11 +25,9 @@ from flask_admin_compat.jsonio import (
     write_text_atomic,
 )
 from flask_admin_compat.results.model import (
-    ANY_PATTERN,
     VERDICTS,
     CellResult,
     CheckOutcome,
-    Outcome,
     PythonInfo,
     UpstreamResult,
     Verdict,
@@ -522,3 +521,18 @@ def check_label(check: str, patterns: Iterable[str]) -> str:
     """``per-request (session-at-setup, db-at-setup)``; the stack-wide pattern ``*`` is unnamed."""
     named = [p for p in dict.fromkeys(patterns) if p != ANY_PATTERN]
     return f"{check} ({', '.join(named)})" if named else check
+
+
+def carried_results(grid_file: Path) -> dict[str, CellResult]:
+    """Each cell's result in the grid being replaced; none when it is missing or unusable.
+
+    A run keeps these for the cells it does not reach (and orders its pool by their
+    durations); the merge names an unusable grid itself, at the end.
+    """
+    if not grid_file.is_file():
+        return {}
+    try:
+        grid = read_grid(grid_file)
+    except GridError:
+        return {}
+    return {c.cell_id: c.result for c in grid.cells if c.unreadable is None}

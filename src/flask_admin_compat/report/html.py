@@ -16,6 +16,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from flask_admin_compat.checks.ids import ANY_PATTERN
 from flask_admin_compat.grid.model import (
     DEPRECATED,
     FLAKY,
@@ -42,7 +43,10 @@ from flask_admin_compat.report.view import (
     upstream_failing,
     upstream_tally,
 )
-from flask_admin_compat.results.model import ANY_PATTERN, VERDICTS, first_line
+from flask_admin_compat.results.model import (
+    VERDICTS,
+    first_line,
+)
 
 #: Symbols present in common system fonts (DejaVu), so the page reads the same without colour
 #: and without an emoji font.

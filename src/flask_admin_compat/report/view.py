@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_admin_compat.checks.ids import ANY_PATTERN, PATTERN_IDS
 from flask_admin_compat.grid.model import (
     COLUMN_AXES,
     ROW_AXES,
@@ -24,8 +25,6 @@ from flask_admin_compat.matrix.cells import prefix
 from flask_admin_compat.matrix.matrix import BACKENDS
 from flask_admin_compat.matrix.specs import SpecError, parse_spec
 from flask_admin_compat.results.model import (
-    ANY_PATTERN,
-    PATTERN_IDS,
     UpstreamResult,
     check_rank,
 )

@@ -1,8 +1,7 @@
-"""Check and pattern outcomes of the scoping suite, read back from its JUnit XML report.
+"""Flask-Admin's own tests, read back from their JUnit XML report: counts and failures.
 
-The suite (tests/scoping) tags every test with two JUnit properties, ``check`` and
-``pattern``; this module is the harness's only reader of that report, so the suite and the
-harness agree on nothing but these property names and the ids below.
+The scoping suite's outcomes are read from its records instead (:mod:`.records`), which
+survive a killed run; JUnit is what upstream's suite, run as it is, can give.
 """
 
 from __future__ import annotations
@@ -12,10 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from flask_admin_compat.results.model import (
-    ANY_PATTERN,
-    CheckOutcome,
     FailureOutcome,
-    Outcome,
     UpstreamCounts,
     UpstreamFailure,
     UpstreamReport,
@@ -26,84 +22,6 @@ MESSAGE_LIMIT = 2000
 
 class JUnitError(ValueError):
     """The JUnit report is missing, unreadable or not the suite's."""
-
-
-#: The suite's surface evidence properties (tests/scoping/surfaces.py spells them the same).
-SURFACES_PROPERTY = "surfaces"
-FAILED_SURFACES_PROPERTY = "failed_surfaces"
-SURFACES_NA_PROPERTY = "surfaces_na"
-
-
-def parse_junit(xml_text: str) -> list[CheckOutcome]:
-    """Read the suite's outcomes from JUnit XML text; tests without a ``check`` are ignored.
-
-    The suite re-runs a failed check in the same process, and each attempt is a test case of
-    its own: attempts of one (pattern, check) fold into one outcome, first attempt first.
-    """
-    try:
-        root = ET.fromstring(xml_text)
-    except ET.ParseError as exc:
-        raise JUnitError(f"JUnit XML is not well-formed: {exc}") from exc
-    outcomes: dict[tuple[str, str], CheckOutcome] = {}
-    for case in root.iter("testcase"):
-        props = {p.get("name"): p.get("value", "") for p in case.iter("property")}
-        check = props.get("check")
-        if not check:
-            continue
-        outcome, message = _case_outcome(case)
-        read = CheckOutcome(
-            pattern=props.get("pattern") or ANY_PATTERN,
-            check=check,
-            outcome=outcome,
-            message=message[:MESSAGE_LIMIT],
-            duration_s=float(case.get("time") or 0.0),
-            attempts=(outcome,),
-            nodeid=f"{case.get('classname', '')}::{case.get('name', '')}",
-            surfaces=_names(props.get(SURFACES_PROPERTY)),
-            failed_surfaces=_names(props.get(FAILED_SURFACES_PROPERTY)),
-            surfaces_na=_reasons(props.get(SURFACES_NA_PROPERTY)),
-        )
-        earlier = outcomes.get(read.key)
-        outcomes[read.key] = earlier.then(read) if earlier is not None else read
-    return list(outcomes.values())
-
-
-def _names(value: str | None) -> tuple[str, ...]:
-    """``list,ajax lookup`` -> ("list", "ajax lookup")."""
-    return tuple(name.strip() for name in (value or "").split(",") if name.strip())
-
-
-def _reasons(value: str | None) -> dict[str, str]:
-    """``ajax lookup: no form_ajax_refs; export: no can_export`` -> {surface: reason}."""
-    pairs = (item.partition(": ") for item in (value or "").split("; ") if item.strip())
-    return {name.strip(): reason.strip() for name, _, reason in pairs}
-
-
-def read_junit(path: Path) -> list[CheckOutcome]:
-    """Like :func:`parse_junit`, from a file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise JUnitError(f"{path}: cannot read the JUnit report: {exc.strerror}") from exc
-    return parse_junit(text)
-
-
-def _case_outcome(case: ET.Element) -> tuple[Outcome, str]:
-    for tag, outcome in (("failure", "failed"), ("error", "error"), ("skipped", "skipped")):
-        node = case.find(tag)
-        if node is not None:
-            return outcome, _first_words(node)  # type: ignore[return-value]
-    return "passed", ""
-
-
-def _first_words(node: ET.Element) -> str:
-    """The assertion's own message where pytest gave one, else the start of the traceback.
-
-    The suite words its assertions for users, so the ``AssertionError:`` pytest puts before
-    them is dropped; any other exception keeps its name, which says what went wrong.
-    """
-    message = (node.get("message") or "").strip().removeprefix("AssertionError: ")
-    return message or (node.text or "").strip()
 
 
 #: A failure keeps its first lines only: enough to recognise it, small enough for a grid cell.

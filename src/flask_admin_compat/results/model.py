@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from flask_admin_compat.checks import ids
-
-# Re-exported: the harness's modules read the engine's words through the result model.
-from flask_admin_compat.checks.ids import ANY_PATTERN, CHECK_IDS, PATTERN_IDS, Outcome  # noqa: F401
+from flask_admin_compat.checks.ids import CHECK_IDS, Outcome
 from flask_admin_compat.jsonio import (
     FileProblem,
     read_document,

@@ -105,10 +105,10 @@ def _outcome(event: Mapping[str, Any]) -> CheckOutcome:
     return CheckOutcome(
         pattern=str(event.get("pattern") or ids.ANY_PATTERN),
         check=str(event["check"]),
-        outcome=outcome if outcome in ids.OUTCOMES else ids.ERROR,  # type: ignore[arg-type]
+        outcome=outcome if outcome in ids.OUTCOMES else ids.ERROR,
         message=str(event.get("message", ""))[:MESSAGE_LIMIT],
         duration_s=float(event.get("duration_s", 0.0)),
-        attempts=(outcome,) if outcome in ids.OUTCOMES else (ids.ERROR,),  # type: ignore[arg-type]
+        attempts=(outcome,) if outcome in ids.OUTCOMES else (ids.ERROR,),
         nodeid=str(event.get("nodeid", "")),
         surfaces=records.split_names(props.get(records.SURFACES)),
         failed_surfaces=records.split_names(props.get(records.FAILED_SURFACES)),

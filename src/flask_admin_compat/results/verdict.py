@@ -16,10 +16,9 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
 from flask_admin_compat.results.junit import _TRAILING_PATH
 from flask_admin_compat.results.model import (
-    CHECK_IDS,
-    PATTERN_IDS,
     STARTUP_CHECK,
     CheckOutcome,
     UpstreamFailure,

@@ -220,7 +220,9 @@ def _run(
                        durations=with_total(durations, t0))  # fmt: skip
     database_url = None
     if cell.database == POSTGRESQL:
-        prepared = prepare_postgres(cell, options, venv, log=log, deadline=deadline, env=env)
+        prepared = prepare_postgres(cell, options.postgres, venv, missing=options.postgres_missing,
+                                    reaper=options.reaper, log=log, deadline=deadline,
+                                    env=env)  # fmt: skip
         if isinstance(prepared, Problem) and out_of_time(deadline):
             return _timed_out(cell, options, started_at, python, durations, t0)
         if isinstance(prepared, Problem):

@@ -24,8 +24,7 @@ from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 from flask_admin_compat.matrix.cells import Cell
-from flask_admin_compat.run.options import RunOptions
-from flask_admin_compat.run.process import run_logged, tail, time_left
+from flask_admin_compat.run.process import Reaper, run_logged, tail, time_left
 
 SERVER_USER = "postgres"
 START_TIMEOUT_S = 60
@@ -237,9 +236,11 @@ engine.dispose()
 
 def prepare_postgres(
     cell: Cell,
-    options: RunOptions,
+    server: Server | None,
     venv: Path,
     *,
+    missing: str,
+    reaper: Reaper | None,
     log: IO[str],
     deadline: float,
     env: Mapping[str, str],
@@ -249,13 +250,13 @@ def prepare_postgres(
     The driver is the one the cell's SQLAlchemy reads ``postgresql://`` as (feature
     detection: psycopg2 for 1.4 and 2.0, psycopg 3 for 2.1), installed with the cell's lock
     as constraints so that no version under test moves; it shows in the installed versions.
+    ``missing`` says why there is no server, when there is none.
     """
-    server = options.postgres
     if server is None:
-        return Problem(options.postgres_missing)
+        return Problem(missing)
     python = str(venv / "bin" / "python")
     probe = run_logged([python, "-c", DRIVER_PROBE], log=log, timeout_s=time_left(deadline),
-                       reaper=options.reaper)  # fmt: skip
+                       reaper=reaper)  # fmt: skip
     words = probe.output.split()
     if probe.returncode != 0 or len(words) != 2 or words[0] not in POSTGRES_DRIVERS:
         return Problem(f"no PostgreSQL driver known for this SQLAlchemy: {tail(probe.output)}")
@@ -264,14 +265,14 @@ def prepare_postgres(
         added = run_logged(
             ["uv", "pip", "install", "--quiet", "--python", python,
              "--constraint", str(venv / "requirements.lock"), POSTGRES_DRIVERS[driver]],
-            log=log, timeout_s=time_left(deadline), env=env, reaper=options.reaper,
+            log=log, timeout_s=time_left(deadline), env=env, reaper=reaper,
         )  # fmt: skip
         if added.returncode != 0:
             return Problem(f"the PostgreSQL driver {driver} did not install: {tail(added.output)}")
     name = database_name(cell.id)
     made = run_logged(
         [python, "-c", CREATE_DATABASE, server.url_for(server.maintenance_database, driver=driver), name],
-        log=log, timeout_s=time_left(deadline), reaper=options.reaper,
+        log=log, timeout_s=time_left(deadline), reaper=reaper,
     )  # fmt: skip
     if made.returncode != 0:
         return Problem(f"could not create the cell's database on the server: {tail(made.output)}")

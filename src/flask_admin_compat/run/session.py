@@ -15,14 +15,13 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
 from flask_admin_compat import exitcodes
-from flask_admin_compat.grid.model import GridError, read_grid
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
 from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
 from flask_admin_compat.matrix.index import (
@@ -35,7 +34,6 @@ from flask_admin_compat.matrix.matrix import POSTGRESQL, SCOPING, SUITES, UPSTRE
 from flask_admin_compat.matrix.select import choose
 from flask_admin_compat.matrix.series import series_cache_for, write_series_cache
 from flask_admin_compat.matrix.shard import Shard, durations_from_grid, pick
-from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult, read_result
 from flask_admin_compat.run.bytecode import BytecodeStore
 from flask_admin_compat.run.cell import run_cell
@@ -126,8 +124,35 @@ class Stop(Exception):
         self.lines = lines
 
 
-def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
-    """Run the chosen cells of ``matrix``, write their results and merge the grid.
+@dataclass(frozen=True)
+class Ran:
+    """What a run did, for the step after it (the merge, at the command's level).
+
+    ``merge`` is false when there is nothing to merge: the run stopped before its cells, or
+    it ran one shard (the next shard balances on the durations in grid.json, so rewriting it
+    between shards would change the partition: measured, 80 of 180 cells ran twice, 6
+    never).
+    """
+
+    code: int
+    results: tuple[CellResult, ...] = ()
+    #: Every cell of the matrix, id -> requested specs: the grid is exactly these.
+    matrix_cells: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    merge: bool = False
+
+
+def run_matrix(
+    matrix: Matrix,
+    layout: Layout,
+    request: RunRequest,
+    *,
+    out: IO[str],
+    carried: Mapping[str, CellResult],
+) -> Ran:
+    """Run the chosen cells of ``matrix`` and write their results; the grid is not touched.
+
+    ``carried``: each cell's result in the grid being replaced (a cell whose folder is gone
+    keeps it, and its duration orders the pool).
 
     One run at a time per checkout: a second one refuses, naming the first (or waits for
     it, with ``--wait``), since both would share the cells' environments and reports.
@@ -148,15 +173,15 @@ def run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[s
                 "wait for it to end, or run again with --wait",
                 file=sys.stderr,
             )
-            return exitcodes.BUSY
+            return Ran(exitcodes.BUSY)
         except OSError as exc:
             print(f"error: cannot take the run lock {layout.run_lock}: {exc}", file=sys.stderr)
-            return exitcodes.HARNESS_ERROR
+            return Ran(exitcodes.HARNESS_ERROR)
         except KeyboardInterrupt:  # Ctrl-C while waiting (--wait): nothing was started
             print("\ninterrupted while waiting for the other run", file=sys.stderr)
-            return exitcodes.INTERRUPTED
+            return Ran(exitcodes.INTERRUPTED)
         end_crashed_runs_leftovers(layout)
-        return _run_matrix(matrix, layout, request, out=out)
+        return _run_matrix(matrix, layout, request, out=out, carried=carried)
 
 
 def end_crashed_runs_leftovers(layout: Layout) -> None:
@@ -170,7 +195,14 @@ def end_crashed_runs_leftovers(layout: Layout) -> None:
         print(f"note: ended a command left running by a run that died: {what}", file=sys.stderr)
 
 
-def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[str]) -> int:
+def _run_matrix(
+    matrix: Matrix,
+    layout: Layout,
+    request: RunRequest,
+    *,
+    out: IO[str],
+    carried: Mapping[str, CellResult],
+) -> Ran:
     try:
         snapshot = ask_index(matrix, layout, request)
         every_cell = matrix_cells(matrix, snapshot, request)
@@ -179,15 +211,15 @@ def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[
         if not cells:  # more shards than cells: an empty shard has nothing to do
             assert request.shard is not None
             out.write(f"shard {request.shard.index}/{request.shard.count} has no cells\n")
-            return exitcodes.OK
+            return Ran(exitcodes.OK)
         suites = request.suites or matrix.settings.suites
-        options = run_options(matrix, layout, request, cells, snapshot, suites)
+        options = run_options(matrix, layout, request, cells, snapshot, suites, carried)
         to_run = plan_suites(cells, layout, options, suites, force=request.force)
         finished, kept = run_cells(cells, layout, options, to_run, matrix, request, out=out)
     except Stop as stop:
         for line in stop.lines:
             print(line, file=sys.stderr)
-        return stop.code
+        return Ran(stop.code)
     results = [f.result for f in finished] + kept
     out.write(summary(results, finished=finished))
     out.flush()
@@ -195,19 +227,14 @@ def _run_matrix(matrix: Matrix, layout: Layout, request: RunRequest, *, out: IO[
         r.verdict == "error" or (r.upstream is not None and r.upstream.status == "error")
         for r in results
     )
-    if request.shard is None:
+    return Ran(
+        exitcodes.HARNESS_ERROR if harness_failed else exitcodes.OK,
+        tuple(results),
+        {c.id: c.requested for c in every_cell},
         # The grid covers every cell on disk, not only this run's, so a run of a few cells
-        # (-k) refreshes its rows and keeps the others. A shard leaves the grid alone: the
-        # next shard balances on the durations in grid.json, so rewriting it between shards
-        # would change the partition (measured: 80 of 180 cells ran twice, 6 never).
-        # The grid is the matrix: every cell of it, those this run did not reach carried
-        # from the grid being replaced, and this run's results that no folder would take.
-        merge_request = MergeRequest(
-            matrix_cells={c.id: c.requested for c in every_cell}, this_run=tuple(results)
-        )
-        merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
-        harness_failed = harness_failed or merged != exitcodes.OK
-    return exitcodes.HARNESS_ERROR if harness_failed else exitcodes.OK
+        # (-k) refreshes its rows and keeps the others; a shard leaves the grid alone.
+        merge=request.shard is None,
+    )
 
 
 def ask_index(matrix: Matrix, layout: Layout, request: RunRequest) -> IndexSnapshot:
@@ -271,6 +298,7 @@ def run_options(
     cells: Sequence[Cell],
     snapshot: IndexSnapshot,
     suites: Sequence[str],
+    carried: Mapping[str, CellResult],
 ) -> RunOptions:
     """Everything the cells of this run share, their freshness keys included."""
     exclude_newer = request.exclude_newer
@@ -307,7 +335,7 @@ def run_options(
         else {},
         upstream_deps=load_deps() if upstream else None,
         database_url=database_url,
-        carried=carried_results(layout.grid_file),
+        carried=carried,
         lock_cache=LockCache(
             layout.locks_dir,
             generation(
@@ -320,17 +348,6 @@ def run_options(
         bytecode=BytecodeStore(layout.bytecode_dir),
         templates_dir=layout.templates_dir,
     )
-
-
-def carried_results(grid_file: Path) -> dict[str, CellResult]:
-    """Each cell's result in the grid being replaced; none when it is missing or unusable."""
-    if not grid_file.is_file():
-        return {}
-    try:
-        grid = read_grid(grid_file)
-    except GridError:
-        return {}  # the merge names the problem at the end of the run
-    return {c.cell_id: c.result for c in grid.cells if c.unreadable is None}
 
 
 def plan_suites(

@@ -24,7 +24,11 @@ from flask_admin_compat.run.options import RunOptions
 
 pytestmark = pytest.mark.e2e
 
-PYTEST_INI = "[pytest]\njunit_family = xunit1\n"
+#: A stand-in suite reports as the real one does: through the engine's records plugin.
+PYTEST_INI = (
+    f"[pytest]\njunit_family = xunit1\npythonpath = {Path(__file__).parents[2] / 'src'}\n"
+    "addopts = -p flask_admin_compat.checks.records\n"
+)
 REPORTING_TEST = """
 import pytest
 CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]

@@ -1,4 +1,4 @@
-"""Reading the suite's outcomes back from JUnit XML, and telling flaky from failing."""
+"""Reading the suite's records back (results/records.py), and telling flaky from failing."""
 
 from __future__ import annotations
 
@@ -11,34 +11,41 @@ from factories import make_grid, make_grid_cell, make_outcome, make_result
 from flask_admin_compat.grid.model import FailedCheck, grid_to_json, group_failures, validate_grid
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
-from flask_admin_compat.results.junit import JUnitError, parse_junit
 from flask_admin_compat.results.model import (
     SCHEMA_VERSION,
     CheckOutcome,
     read_result,
     write_result,
 )
+from flask_admin_compat.results.records import RecordsError, parse_records
 
-JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" tests="4">
- <testcase classname="test_scoping" name="test_stack_starts" time="0.10">
-  <properties><property name="check" value="startup"/><property name="pattern" value="*"/></properties>
- </testcase>
- <testcase classname="test_scoping" name="test_per_request[db-at-setup]" time="0.20">
-  <properties><property name="check" value="per-request"/><property name="pattern" value="db-at-setup"/></properties>
-  <failure message="AssertionError: both requests used one Session &lt;script&gt;">traceback</failure>
- </testcase>
- <testcase classname="test_scoping" name="test_crud[lazy-proxy]" time="0.05">
-  <properties><property name="check" value="crud"/><property name="pattern" value="lazy-proxy"/></properties>
-  <skipped message="view could not be built with this pattern: TypeError"/>
- </testcase>
- <testcase classname="test_other" name="test_unrelated" time="0.01"/>
-</testsuite></testsuites>
-"""
+
+def line(event: str, nodeid: str, check: str, pattern: str, **fields: object) -> str:
+    """One record as the suite's plugin writes it."""
+    return json.dumps({"format": 1, "event": event, "nodeid": nodeid, "check": check,
+                       "pattern": pattern, **fields})  # fmt: skip
+
+
+def ended(nodeid: str, check: str, pattern: str, outcome: str, message: str = "", *,
+          seconds: float = 0.1, attempt: int = 1, **props: str) -> str:  # fmt: skip
+    properties = [["check", check], ["pattern", pattern], *([k, v] for k, v in props.items())]
+    start = line("start", nodeid, check, pattern, attempt=attempt)
+    return start + "\n" + line("outcome", nodeid, check, pattern, attempt=attempt,
+                               outcome=outcome, message=message, duration_s=seconds,
+                               properties=properties)  # fmt: skip
+
+
+RECORDS = "\n".join([
+    ended("test_startup.py::test_stack_starts", "startup", "*", "passed"),
+    ended("test_checks.py::test_per_request[db-at-setup]", "per-request", "db-at-setup",
+          "failed", "both requests used one Session <script>", seconds=0.2),
+    ended("test_checks.py::test_crud[lazy-proxy]", "crud", "lazy-proxy", "skipped",
+          "view could not be built with this pattern: TypeError", seconds=0.05),
+]) + "\n"  # fmt: skip
 
 
 def test_outcomes_and_messages_are_read() -> None:
-    outcomes = parse_junit(JUNIT)
+    outcomes = parse_records(RECORDS).outcomes
     assert [(o.pattern, o.check, o.outcome) for o in outcomes] == [
         ("*", "startup", "passed"),
         ("db-at-setup", "per-request", "failed"),
@@ -48,10 +55,20 @@ def test_outcomes_and_messages_are_read() -> None:
     assert outcomes[1].duration_s == pytest.approx(0.2)
 
 
-@pytest.mark.parametrize("text", ["", "<testsuites><testcase", "not xml"])
-def test_broken_report_is_an_error(text: str) -> None:
-    with pytest.raises(JUnitError):
-        parse_junit(text)
+@pytest.mark.parametrize("text", ["not json\n{}\n", '{"format": 99}\n', "[1, 2]\n{}\n"])
+def test_records_that_are_not_the_suites_are_an_error(text: str) -> None:
+    with pytest.raises(RecordsError):
+        parse_records(text)
+
+
+def test_a_kill_leaves_the_finished_checks_and_names_the_one_running() -> None:
+    running = line("start", "test_checks.py::test_teardown[lazy-proxy]", "teardown",
+                   "lazy-proxy", attempt=1)  # fmt: skip
+    read = parse_records(RECORDS + running + "\n" + '{"format": 1, "event": "outc')
+    assert [o.check for o in read.outcomes] == ["startup", "per-request", "crud"]
+    assert read.running is not None
+    assert read.running.describe() == "teardown (lazy-proxy)"
+    assert parse_records(RECORDS).running is None
 
 
 def _outcome(result: str, check: str = "teardown") -> CheckOutcome:
@@ -73,31 +90,21 @@ def test_a_check_that_fails_twice_is_failing_not_flaky() -> None:
     assert merged.attempts == ("failed", "failed")
 
 
-RERUN_JUNIT = """<?xml version="1.0" encoding="utf-8"?>
-<testsuites><testsuite name="pytest" tests="3">
- <testcase classname="test_checks" name="test_per_request[db-at-setup]" time="0.30">
-  <properties><property name="check" value="per-request"/><property name="pattern" value="db-at-setup"/>
-   <property name="surfaces" value="list,create,ajax lookup"/>
-   <property name="failed_surfaces" value="ajax lookup,create"/>
-   <property name="surfaces_na" value="export: no CSV export (can_export)"/></properties>
-  <failure message="AssertionError: ajax lookup and create shared one Session (...)">tb</failure>
- </testcase>
- <testcase classname="test_checks" name="test_per_request[db-at-setup]" time="0.20">
-  <properties><property name="check" value="per-request"/><property name="pattern" value="db-at-setup"/>
-   <property name="attempt" value="2"/>
-   <property name="surfaces" value="list,create,ajax lookup"/>
-   <property name="failed_surfaces" value=""/>
-   <property name="surfaces_na" value="export: no CSV export (can_export)"/></properties>
- </testcase>
- <testcase classname="test_checks" name="test_crud[db-at-setup]" time="0.10">
-  <properties><property name="check" value="crud"/><property name="pattern" value="db-at-setup"/></properties>
- </testcase>
-</testsuite></testsuites>
-"""
+NODE = "test_checks.py::test_per_request[db-at-setup]"
+EVIDENCE = {"surfaces": "list,create,ajax lookup",
+            "surfaces_na": "export: no CSV export (can_export)"}  # fmt: skip
+RERUN_RECORDS = "\n".join([
+    ended(NODE, "per-request", "db-at-setup", "failed",
+          "ajax lookup and create shared one Session (...)", seconds=0.3,
+          failed_surfaces="ajax lookup,create", **EVIDENCE),
+    ended(NODE, "per-request", "db-at-setup", "passed", seconds=0.2, attempt=2,
+          failed_surfaces="", **EVIDENCE),
+    ended("test_checks.py::test_crud[db-at-setup]", "crud", "db-at-setup", "passed"),
+])  # fmt: skip
 
 
 def test_surface_evidence_is_read_from_the_suites_properties() -> None:
-    per_request, crud = parse_junit(RERUN_JUNIT)
+    per_request, crud = parse_records(RERUN_RECORDS).outcomes
     assert per_request.surfaces == ("list", "create", "ajax lookup")
     assert per_request.failed_surfaces == ("ajax lookup", "create")
     assert per_request.surfaces_na == {"export": "no CSV export (can_export)"}
@@ -106,7 +113,7 @@ def test_surface_evidence_is_read_from_the_suites_properties() -> None:
 
 
 def test_attempts_in_one_report_fold_into_one_flaky_outcome() -> None:
-    outcomes = parse_junit(RERUN_JUNIT)
+    outcomes = parse_records(RERUN_RECORDS).outcomes
     assert [o.key for o in outcomes] == [("db-at-setup", "per-request"), ("db-at-setup", "crud")]
     per_request = outcomes[0]
     assert per_request.attempts == ("failed", "passed")
