@@ -42,7 +42,7 @@ def write_matrix(tmp_path: Path):  # type: ignore[no-untyped-def]
 class _SimpleIndex(http.server.BaseHTTPRequestHandler):
     """A PEP 691 index on loopback: /<name>/ lists the releases given to :func:`fake_index`."""
 
-    releases: dict[str, list[tuple[str, str]]] = {}  # noqa: RUF012 - set per server below
+    releases: dict[str, list[tuple[str, ...]]] = {}  # noqa: RUF012 - set per server below
     requests: list[str] = []  # noqa: RUF012
 
     def do_GET(self) -> None:
@@ -77,11 +77,12 @@ def fake_index() -> Iterator[Callable[[dict[str, list[tuple[str, str]]]], tuple[
     servers: list[http.server.ThreadingHTTPServer] = []
 
     def serve(releases: dict[str, list[tuple[str, str]]]) -> tuple[str, list[str]]:
-        handler = type("Handler", (_SimpleIndex,), {"releases": releases, "requests": []})
+        requests: list[str] = []
+        handler = type("Handler", (_SimpleIndex,), {"releases": releases, "requests": requests})
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}", handler.requests
+        return f"http://127.0.0.1:{server.server_port}", requests
 
     yield serve
     for server in servers:

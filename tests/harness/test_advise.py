@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import make_grid_cell
@@ -23,13 +24,14 @@ from flask_admin_compat.advise import (
     read_installed,
     render_advice,
 )
+from flask_admin_compat.checks.ids import Outcome
 from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import FailedCheck, Grid, GridCell, axis_order, write_grid
-from flask_admin_compat.results.model import CheckOutcome
+from flask_admin_compat.results.model import CheckOutcome, Verdict
 
 ROOT = Path(__file__).parents[2]
-PASS = "passed"
-FAIL = "failed"
+PASS: Outcome = "passed"
+FAIL: Outcome = "failed"
 
 
 def main(argv: list[str]) -> int:
@@ -37,18 +39,18 @@ def main(argv: list[str]) -> int:
     return cli_main(["advise", *argv])
 
 
-def checks(**outcomes: str) -> tuple[CheckOutcome, ...]:
+def checks(**outcomes: Outcome) -> tuple[CheckOutcome, ...]:
     """per_request=FAIL -> the per-request check failed under session-at-setup."""
     every = {"per_request": PASS, "teardown": PASS, **outcomes}
     return tuple(
         CheckOutcome(
             "session-at-setup",
             name.replace("_", "-"),
-            result,  # type: ignore[arg-type]
+            result,
             "AssertionError: one session for two requests" if result == FAIL else "",
             0.1,
             (result,),
-        )  # type: ignore[arg-type]
+        )
         for name, result in every.items()
     )
 
@@ -56,12 +58,12 @@ def checks(**outcomes: str) -> tuple[CheckOutcome, ...]:
 def cell(
     flask: str,
     admin: str,
-    verdict: str = "compatible",
+    verdict: Verdict = "compatible",
     *,
     python: str = "3.12",
     backend: tuple[str, str] = ("flask-sqlalchemy", "3.1.*"),
-    outcomes: dict[str, str] | None = None,
-    **kwargs: object,
+    outcomes: dict[str, Outcome] | None = None,
+    **kwargs: Any,
 ) -> GridCell:
     requested = {
         "python": python,

@@ -14,7 +14,6 @@ from flask_admin_compat.bisection import (
     BisectError,
     ProbeFailed,
     default_range,
-    differences,
     first_change,
     probe_cell,
     releases_between,
@@ -22,6 +21,7 @@ from flask_admin_compat.bisection import (
 from flask_admin_compat.cli import main
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.specs import VersionSpec
+from flask_admin_compat.results.compare import differences
 from flask_admin_compat.results.model import CellResult, CheckOutcome, Verdict
 
 V = Version

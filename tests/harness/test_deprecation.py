@@ -35,8 +35,9 @@ def _outcomes(failing: dict[str, str]) -> list[CheckOutcome]:
 
 
 def test_a_workaround_flask_admin_deprecates_is_flagged_with_its_words() -> None:
-    outcomes = _outcomes({"session-at-setup": "construct", "db-at-setup": "construct",
-                          "in-app-context": "teardown"})  # fmt: skip
+    outcomes = _outcomes(
+        {"session-at-setup": "construct", "db-at-setup": "construct", "in-app-context": "teardown"}
+    )
     judgement = judge(
         outcomes, installed=INSTALLED_22, deprecations={"lazy-proxy": (SESSION_WARNING,)}
     )
@@ -69,17 +70,31 @@ def test_no_flag_on_a_verdict_that_recommends_nothing() -> None:
 
 def outcome_line(check: str, pattern: str, *props: tuple[str, str]) -> str:
     properties = [["check", check], ["pattern", pattern], *map(list, props)]
-    return json.dumps({"format": 1, "event": "outcome", "nodeid": f"test_checks.py::{check}",
-                       "check": check, "pattern": pattern, "outcome": "passed",
-                       "properties": properties})  # fmt: skip
+    return json.dumps(
+        {
+            "format": 1,
+            "event": "outcome",
+            "nodeid": f"test_checks.py::{check}",
+            "check": check,
+            "pattern": pattern,
+            "outcome": "passed",
+            "properties": properties,
+        }
+    )
 
 
-RECORDS = "\n".join([
-    outcome_line("construct", "lazy-proxy", ("deprecation", "DeprecationWarning: going"),
-                 ("warning", "UserWarning: not a deprecation")),
-    outcome_line("crud", "lazy-proxy", ("deprecation", "DeprecationWarning: going")),
-    outcome_line("crud", "db-at-setup"),
-])  # fmt: skip
+RECORDS = "\n".join(
+    [
+        outcome_line(
+            "construct",
+            "lazy-proxy",
+            ("deprecation", "DeprecationWarning: going"),
+            ("warning", "UserWarning: not a deprecation"),
+        ),
+        outcome_line("crud", "lazy-proxy", ("deprecation", "DeprecationWarning: going")),
+        outcome_line("crud", "db-at-setup"),
+    ]
+)
 
 
 def test_the_records_give_each_patterns_deprecations() -> None:

@@ -34,12 +34,20 @@ from flask_admin_compat.grid.model import (
     write_grid,
 )
 from flask_admin_compat.report.view import layout
-from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
+from flask_admin_compat.results.model import (
+    CellResult,
+    CheckOutcome,
+    PythonInfo,
+    Verdict,
+    write_result,
+)
 
 NOW = "2025-06-01T12:00:00+00:00"
 
 
-def requested(flask: str = "3.1.*", admin: str = "2.2.*", sqla: str = "2.0.*", **extra: str):
+def requested(
+    flask: str = "3.1.*", admin: str = "2.2.*", sqla: str = "2.0.*", **extra: str
+) -> dict[str, str]:
     return {
         "python": "3.12",
         "flask": flask,
@@ -69,7 +77,7 @@ def outcome(
 
 def result(
     req: dict[str, str],
-    verdict: str = "compatible",
+    verdict: Verdict = "compatible",
     *,
     reason: str = "all checks passed",
     checks: tuple[CheckOutcome, ...] = (),

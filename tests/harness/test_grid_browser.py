@@ -15,7 +15,7 @@ from factories import make_grid_cell
 
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.report.html import render_html
-from flask_admin_compat.results.model import CheckOutcome
+from flask_admin_compat.results.model import CheckOutcome, Verdict
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,7 +51,7 @@ def outcomes(failing: dict[str, str] | None = None) -> tuple[CheckOutcome, ...]:
 
 def make_grid() -> Grid:
     cells: list[GridCell] = []
-    verdicts = {
+    verdicts: dict[tuple[str, str], Verdict] = {
         ("3.0.*", "2.1.*"): "compatible",
         ("3.0.*", "2.2.*"): "compatible",
         ("3.1.*", "2.1.*"): "incompatible",
@@ -126,9 +126,12 @@ def page(browser: Any, tmp_path: Path) -> Iterator[tuple[Any, list[str]]]:
     page = context.new_page()
     trouble: list[str] = []
     page.on("pageerror", lambda exc: trouble.append(f"page error: {exc}"))
-    page.on(
-        "dialog", lambda dialog: (trouble.append(f"dialog: {dialog.message}"), dialog.dismiss())
-    )
+
+    def on_dialog(dialog: Any) -> None:
+        trouble.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on(
         "request",
         lambda request: (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.version import Version
@@ -14,7 +15,7 @@ from flask_admin_compat.matrix.index import check_against_index, fetch_snapshot
 from flask_admin_compat.matrix.matrix import EachPatch, InstallSet, MatrixError, load_matrix
 from flask_admin_compat.matrix.series import list_cells, read_series_cache, write_series_cache
 
-FakeIndex = Callable[[dict[str, list[tuple[str, ...]]]], tuple[str, list[str]]]
+FakeIndex = Callable[[dict[str, list[tuple[Any, ...]]]], tuple[str, list[str]]]
 
 TWO_TABLES = """
 [backends]

@@ -13,7 +13,7 @@ from factories import make_result
 from flask_admin_compat import exitcodes
 from flask_admin_compat.cli import main as cli_main
 from flask_admin_compat.grid.model import read_grid
-from flask_admin_compat.results.model import CheckOutcome, PythonInfo, write_result
+from flask_admin_compat.results.model import CheckOutcome, PythonInfo, Verdict, write_result
 
 ROOT = Path(__file__).parents[2]
 
@@ -27,7 +27,7 @@ def write_cell(
     cells: Path,
     cell_id: str,
     flask: str,
-    verdict: str = "compatible",
+    verdict: Verdict = "compatible",
     *,
     failing: str | None = None,
     flask_installed: str = "3.1.0",

@@ -36,7 +36,7 @@ def test_server_starts_serves_a_database_per_cell_and_is_removed() -> None:
         urls = [create_database(server, database_name(cid)) for cid in ("cell-a", "cell-b")]
         for url in urls:
             done = subprocess.run(
-                [str(server.bindir / "psql"), url, "-tAc", "select current_database()"],
+                [str((server.bindir or Path()) / "psql"), url, "-tAc", "select current_database()"],
                 capture_output=True, text=True, check=True,
             )  # fmt: skip
             assert done.stdout.strip() == url.rsplit("/", 1)[1]

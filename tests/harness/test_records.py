@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import make_grid, make_grid_cell, make_outcome, make_result
 
+from flask_admin_compat.checks.ids import Outcome
 from flask_admin_compat.grid.model import FailedCheck, grid_to_json, group_failures, validate_grid
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
@@ -22,26 +24,72 @@ from flask_admin_compat.results.records import RecordsError, parse_records
 
 def line(event: str, nodeid: str, check: str, pattern: str, **fields: object) -> str:
     """One record as the suite's plugin writes it."""
-    return json.dumps({"format": 1, "event": event, "nodeid": nodeid, "check": check,
-                       "pattern": pattern, **fields})  # fmt: skip
+    return json.dumps(
+        {
+            "format": 1,
+            "event": event,
+            "nodeid": nodeid,
+            "check": check,
+            "pattern": pattern,
+            **fields,
+        }
+    )
 
 
-def ended(nodeid: str, check: str, pattern: str, outcome: str, message: str = "", *,
-          seconds: float = 0.1, attempt: int = 1, **props: str) -> str:  # fmt: skip
+def ended(
+    nodeid: str,
+    check: str,
+    pattern: str,
+    outcome: str,
+    message: str = "",
+    *,
+    seconds: float = 0.1,
+    attempt: int = 1,
+    **props: Any,
+) -> str:
     properties = [["check", check], ["pattern", pattern], *([k, v] for k, v in props.items())]
     start = line("start", nodeid, check, pattern, attempt=attempt)
-    return start + "\n" + line("outcome", nodeid, check, pattern, attempt=attempt,
-                               outcome=outcome, message=message, duration_s=seconds,
-                               properties=properties)  # fmt: skip
+    return (
+        start
+        + "\n"
+        + line(
+            "outcome",
+            nodeid,
+            check,
+            pattern,
+            attempt=attempt,
+            outcome=outcome,
+            message=message,
+            duration_s=seconds,
+            properties=properties,
+        )
+    )
 
 
-RECORDS = "\n".join([
-    ended("test_startup.py::test_stack_starts", "startup", "*", "passed"),
-    ended("test_checks.py::test_per_request[db-at-setup]", "per-request", "db-at-setup",
-          "failed", "both requests used one Session <script>", seconds=0.2),
-    ended("test_checks.py::test_crud[lazy-proxy]", "crud", "lazy-proxy", "skipped",
-          "view could not be built with this pattern: TypeError", seconds=0.05),
-]) + "\n"  # fmt: skip
+RECORDS = (
+    "\n".join(
+        [
+            ended("test_startup.py::test_stack_starts", "startup", "*", "passed"),
+            ended(
+                "test_checks.py::test_per_request[db-at-setup]",
+                "per-request",
+                "db-at-setup",
+                "failed",
+                "both requests used one Session <script>",
+                seconds=0.2,
+            ),
+            ended(
+                "test_checks.py::test_crud[lazy-proxy]",
+                "crud",
+                "lazy-proxy",
+                "skipped",
+                "view could not be built with this pattern: TypeError",
+                seconds=0.05,
+            ),
+        ]
+    )
+    + "\n"
+)
 
 
 def test_outcomes_and_messages_are_read() -> None:
@@ -62,8 +110,9 @@ def test_records_that_are_not_the_suites_are_an_error(text: str) -> None:
 
 
 def test_a_kill_leaves_the_finished_checks_and_names_the_one_running() -> None:
-    running = line("start", "test_checks.py::test_teardown[lazy-proxy]", "teardown",
-                   "lazy-proxy", attempt=1)  # fmt: skip
+    running = line(
+        "start", "test_checks.py::test_teardown[lazy-proxy]", "teardown", "lazy-proxy", attempt=1
+    )
     read = parse_records(RECORDS + running + "\n" + '{"format": 1, "event": "outc')
     assert [o.check for o in read.outcomes] == ["startup", "per-request", "crud"]
     assert read.running is not None
@@ -71,10 +120,10 @@ def test_a_kill_leaves_the_finished_checks_and_names_the_one_running() -> None:
     assert parse_records(RECORDS).running is None
 
 
-def _outcome(result: str, check: str = "teardown") -> CheckOutcome:
+def _outcome(result: Outcome, check: str = "teardown") -> CheckOutcome:
     return CheckOutcome(
         "db-at-setup", check, result, "m" if result == "failed" else "", 0.1, (result,)
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_a_check_that_fails_then_passes_is_flaky_and_counts_as_failed() -> None:
@@ -91,16 +140,35 @@ def test_a_check_that_fails_twice_is_failing_not_flaky() -> None:
 
 
 NODE = "test_checks.py::test_per_request[db-at-setup]"
-EVIDENCE = {"surfaces": "list,create,ajax lookup",
-            "surfaces_na": "export: no CSV export (can_export)"}  # fmt: skip
-RERUN_RECORDS = "\n".join([
-    ended(NODE, "per-request", "db-at-setup", "failed",
-          "ajax lookup and create shared one Session (...)", seconds=0.3,
-          failed_surfaces="ajax lookup,create", **EVIDENCE),
-    ended(NODE, "per-request", "db-at-setup", "passed", seconds=0.2, attempt=2,
-          failed_surfaces="", **EVIDENCE),
-    ended("test_checks.py::test_crud[db-at-setup]", "crud", "db-at-setup", "passed"),
-])  # fmt: skip
+EVIDENCE: dict[str, Any] = {
+    "surfaces": "list,create,ajax lookup",
+    "surfaces_na": "export: no CSV export (can_export)",
+}
+RERUN_RECORDS = "\n".join(
+    [
+        ended(
+            NODE,
+            "per-request",
+            "db-at-setup",
+            "failed",
+            "ajax lookup and create shared one Session (...)",
+            seconds=0.3,
+            failed_surfaces="ajax lookup,create",
+            **EVIDENCE,
+        ),
+        ended(
+            NODE,
+            "per-request",
+            "db-at-setup",
+            "passed",
+            seconds=0.2,
+            attempt=2,
+            failed_surfaces="",
+            **EVIDENCE,
+        ),
+        ended("test_checks.py::test_crud[db-at-setup]", "crud", "db-at-setup", "passed"),
+    ]
+)
 
 
 def test_surface_evidence_is_read_from_the_suites_properties() -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from factories import make_grid_cell
 
 from flask_admin_compat.checks.ids import CHECK_IDS, PATTERN_IDS
 from flask_admin_compat.grid.model import CellChange, Changes, Grid, GridCell, LogRef
 from flask_admin_compat.report.html import hover_text, render_html
-from flask_admin_compat.results.model import CheckOutcome
+from flask_admin_compat.results.model import CheckOutcome, Verdict
 
 HOSTILE = "</script><script>alert('x')</script><img src=x onerror=alert(1)> & \" '"
 
@@ -27,11 +28,11 @@ def req(flask: str, admin: str, backend: str = "flask-sqlalchemy") -> dict[str, 
 
 
 def cell(
-    cell_id: str, requested: dict[str, str], verdict: str = "compatible", **kwargs: object
+    cell_id: str, requested: dict[str, str], verdict: Verdict = "compatible", **kwargs: Any
 ) -> GridCell:
     return make_grid_cell(
         cell_id, requested, verdict, reason=kwargs.pop("reason", ""), result_path="r", **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 def failed(check: str, message: str, pattern: str = "session-at-setup") -> CheckOutcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from factories import make_grid_cell
@@ -24,7 +25,7 @@ from flask_admin_compat.report.markdown import (
     md_text,
     render_markdown,
 )
-from flask_admin_compat.results.model import CheckOutcome
+from flask_admin_compat.results.model import CheckOutcome, Verdict
 
 HOSTILE = "<script>alert('x')</script> | `tick` **bold** [link](javascript:x) @here #1 ~~s~~"
 
@@ -48,12 +49,12 @@ def req(
 def cell(
     cell_id: str,
     requested: dict[str, str],
-    verdict: str = "compatible",
+    verdict: Verdict = "compatible",
     *,
     reason: str = "",
     checks: tuple[CheckOutcome, ...] = (),
     log: LogRef | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> GridCell:
     return make_grid_cell(
         cell_id,

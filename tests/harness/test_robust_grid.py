@@ -21,7 +21,9 @@ from flask_admin_compat.jsonio import write_texts_atomic
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.results.model import CellResult, PythonInfo, read_result, write_result
 from flask_admin_compat.run import cell as runner
+from flask_admin_compat.run.env import Resolution
 from flask_admin_compat.run.options import RunOptions
+from flask_admin_compat.run.process import now_iso
 
 INDEX = {
     "flask": [("3.0.3", "2024-04-07T00:00:00Z"), ("3.1.0", "2024-11-13T00:00:00Z")],
@@ -49,7 +51,7 @@ def stub_suite(
     ran: list[str] = []
 
     def resolve(cell: Cell, options: RunOptions, **_: object) -> Any:
-        return runner.Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.0\n")
+        return Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.0\n")
 
     def suite(cell: Cell, options: RunOptions, resolution: Any, **kwargs: Any) -> CellResult:
         ran.append(cell.id)
@@ -59,7 +61,7 @@ def stub_suite(
             reason=f"stub run {len(ran)}",
             fingerprint=options.fingerprint_of.get(cell.id, ""),
             started_at=kwargs["started_at"],
-            finished_at=runner.now_iso(),
+            finished_at=now_iso(),
         )
 
     monkeypatch.setattr(runner, "resolve_cell", resolve)
@@ -108,7 +110,7 @@ def test_an_unwritable_cell_folder_is_an_error_with_the_reason(
     monkeypatch: pytest.MonkeyPatch, stub_suite: list[str], tmp_path: Path
 ) -> None:
     # As root no folder is unwritable, so the refusal the OS would give is given here.
-    real = runner.write_result
+    real = write_result  # the one runner.run_cell calls, patched below where it is looked up
 
     def refuse(cell_dir: Path, result: CellResult) -> Path:
         if cell_dir.name == F30:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -15,6 +15,7 @@ from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY
 from flask_admin_compat.matrix.specs import parse_spec
 from flask_admin_compat.results.model import PythonInfo, read_result
 from flask_admin_compat.run import cell as runner
+from flask_admin_compat.run.env import Resolution
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed
 
@@ -27,19 +28,34 @@ def write_killed_records(path: Path) -> None:
     writer = records.RecordWriter(path)
     construct = "test_checks.py::test_construct[db-at-setup]"
     props = [["check", "construct"], ["pattern", "db-at-setup"]]
-    writer.write(records.START, nodeid=construct, check="construct", pattern="db-at-setup",
-                 attempt=1)  # fmt: skip
-    writer.write(records.OUTCOME, nodeid=construct, check="construct", pattern="db-at-setup",
-                 attempt=1, outcome="passed", message="", duration_s=0.1,
-                 properties=props)  # fmt: skip
+    writer.write(
+        records.START, nodeid=construct, check="construct", pattern="db-at-setup", attempt=1
+    )
+    writer.write(
+        records.OUTCOME,
+        nodeid=construct,
+        check="construct",
+        pattern="db-at-setup",
+        attempt=1,
+        outcome="passed",
+        message="",
+        duration_s=0.1,
+        properties=props,
+    )
     props = [["check", "per-request"], ["pattern", "db-at-setup"]]
-    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup",
-                 attempt=1)  # fmt: skip
-    writer.write(records.OUTCOME, nodeid=NODE, check="per-request", pattern="db-at-setup",
-                 attempt=1, outcome="failed", message="two requests shared one session",
-                 duration_s=0.1, properties=props)  # fmt: skip
-    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup",
-                 attempt=2)  # fmt: skip
+    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup", attempt=1)
+    writer.write(
+        records.OUTCOME,
+        nodeid=NODE,
+        check="per-request",
+        pattern="db-at-setup",
+        attempt=1,
+        outcome="failed",
+        message="two requests shared one session",
+        duration_s=0.1,
+        properties=props,
+    )
+    writer.write(records.START, nodeid=NODE, check="per-request", pattern="db-at-setup", attempt=2)
     writer.close()
     with path.open("a", encoding="utf-8") as cut:  # the kill cut the last line short
         cut.write('{"format": 1, "event": "outc')
@@ -61,8 +77,8 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     calls: list[str] = []
 
     def resolve(cell: Cell, options: RunOptions, **_: object) -> Any:
-        return runner.Resolution(
-            PythonInfo("3.12"), found=object(), lock="flask==3.1.0\n", duration_s=0.1
+        return Resolution(
+            PythonInfo("3.12"), found=cast(Any, object()), lock="flask==3.1.0\n", duration_s=0.1
         )
 
     monkeypatch.setattr(runner, "resolve_cell", resolve)
@@ -72,8 +88,12 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
 
 
 def _options(tmp_path: Path, timeout_s: float = 60) -> RunOptions:
-    return RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
-                      venvs_dir=tmp_path / "venvs", timeout_s=timeout_s)  # fmt: skip
+    return RunOptions(
+        repo_root=tmp_path,
+        cells_dir=tmp_path / "cells",
+        venvs_dir=tmp_path / "venvs",
+        timeout_s=timeout_s,
+    )
 
 
 def test_a_rerun_that_runs_out_of_time_is_an_error_not_a_verdict(

@@ -18,7 +18,7 @@ import pytest
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import FLASK_SQLALCHEMY
 from flask_admin_compat.matrix.specs import parse_spec
-from flask_admin_compat.results.model import read_result
+from flask_admin_compat.results.model import CellResult, read_result
 from flask_admin_compat.run.cell import run_cell
 from flask_admin_compat.run.options import RunOptions
 
@@ -68,7 +68,7 @@ def _run(
     *,
     timeout_s: float = 120,
     cell: Cell | None = None,
-):  # type: ignore[no-untyped-def]
+) -> tuple[CellResult, Path]:
     suite = tmp_path / "tests" / "scoping"
     suite.mkdir(parents=True)
     (suite / "pytest.ini").write_text(PYTEST_INI)

@@ -13,6 +13,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import jinja2
 import pytest
@@ -36,7 +37,9 @@ def _load() -> ModuleType:
 template_cache = _load()
 
 
-def _environment(folder: Path, cache: object, source: str, **options: object) -> jinja2.Environment:
+def _environment(
+    folder: Path, cache: jinja2.BytecodeCache | None, source: str, **options: Any
+) -> jinja2.Environment:
     """An environment whose ``page.html`` is ``source``, in a folder of its own."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "page.html").write_text(source, encoding="utf-8")
@@ -49,7 +52,7 @@ def _never_compile(environment: jinja2.Environment) -> None:
     def compile_refused(*args: object, **kwargs: object) -> None:
         raise AssertionError("compiled a template the cache holds")
 
-    environment.compile = compile_refused  # type: ignore[method-assign]
+    environment.compile = compile_refused  # type: ignore[method-assign,assignment]
 
 
 def test_a_new_environment_renders_with_what_another_compiled(tmp_path: Path) -> None:

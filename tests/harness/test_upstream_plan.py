@@ -33,6 +33,7 @@ from flask_admin_compat.results.model import (
 from flask_admin_compat.run import cell as runner
 from flask_admin_compat.run import session
 from flask_admin_compat.run.cell import run_cell
+from flask_admin_compat.run.env import Resolution
 from flask_admin_compat.run.options import CellInterrupted, RunOptions
 
 BOTH = {"scoping": "s1", "upstream": "u1"}
@@ -289,7 +290,7 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
 
     def resolve(cell: Cell, options: RunOptions, **_: object) -> Any:
         stubs.ran.append("resolve")
-        return runner.Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.1\n")
+        return Resolution(PythonInfo("3.12"), lock="flask-admin==2.2.1\n")
 
     def scoping(cell: Cell, options: RunOptions, resolution: Any, **_: object) -> CellResult:
         stubs.ran.append("scoping")

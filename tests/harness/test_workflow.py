@@ -21,7 +21,14 @@ import pytest
 from factories import PROJECT_ROOT, RESOURCES, make_result
 from ruamel.yaml import YAML
 
-from flask_admin_compat.results.model import CellResult, CheckOutcome, PythonInfo, write_result
+from flask_admin_compat.checks.ids import Outcome
+from flask_admin_compat.results.model import (
+    CellResult,
+    CheckOutcome,
+    PythonInfo,
+    Verdict,
+    write_result,
+)
 
 WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "compat.yml"
 RUN_URL = "https://github.example/owner/repo/actions/runs/42"
@@ -378,8 +385,8 @@ def test_a_grid_is_complete_only_when_every_shard_finished(runner: StepRunner) -
     assert runner("merge", "complete", EXPECTED="3")[1] == {"complete": "true"}
 
 
-def _result(cell_id: str, verdict: str, outcome: str) -> CellResult:
-    check = CheckOutcome("db-at-setup", "per-request", outcome, "", 0.1, (outcome,))  # type: ignore[arg-type]
+def _result(cell_id: str, verdict: Verdict, outcome: Outcome) -> CellResult:
+    check = CheckOutcome("db-at-setup", "per-request", outcome, "", 0.1, (outcome,))
     return make_result(
         cell_id=cell_id,
         requested={"python": "3.12", "flask": "3.1.*", "flask-admin": "2.2.*"},

@@ -39,8 +39,15 @@ def test_construct(stack_app: PatternApp, report: Report) -> None:
         if stack_app.construct_error
         else []
     )
-    report(judge.finding(ids.CONSTRUCT, problems, exercised=available, failed=available,
-                         unavailable=stack_app.unavailable))  # fmt: skip
+    report(
+        judge.finding(
+            ids.CONSTRUCT,
+            problems,
+            exercised=available,
+            failed=available,
+            unavailable=stack_app.unavailable,
+        )
+    )
 
 
 @pytest.mark.check(ids.TEARDOWN)
@@ -98,8 +105,15 @@ def test_isolation_after_error(admin_app: PatternApp, report: Report) -> None:
         )
     failed_on = [s.LIST] if not listing.ok else []
     failed_on += [s.CREATE] if names != ["isolation-new", taken] else []
-    report(judge.finding(ids.ISOLATION_AFTER_ERROR, problems, exercised=[s.CREATE, s.LIST],
-                         failed=failed_on, unavailable=admin_app.unavailable))  # fmt: skip
+    report(
+        judge.finding(
+            ids.ISOLATION_AFTER_ERROR,
+            problems,
+            exercised=[s.CREATE, s.LIST],
+            failed=failed_on,
+            unavailable=admin_app.unavailable,
+        )
+    )
 
 
 @pytest.mark.check(ids.CONCURRENCY)
@@ -132,12 +146,22 @@ def test_concurrency(admin_app: PatternApp, report: Report) -> None:
 
     url, send = admin_app.url, admin_app.send
     writers = [
-        (s.CREATE, lambda: send("POST", url("author", "new"), "concurrency-writer-create",
-                                {"name": pending_author})),
-        (s.EDIT, lambda: send("POST", url("post", "edit", f"id={post_id}"),
-                              "concurrency-writer-edit",
-                              {"title": pending_title, "author": str(seed)})),
-    ]  # fmt: skip
+        (
+            s.CREATE,
+            lambda: send(
+                "POST", url("author", "new"), "concurrency-writer-create", {"name": pending_author}
+            ),
+        ),
+        (
+            s.EDIT,
+            lambda: send(
+                "POST",
+                url("post", "edit", f"id={post_id}"),
+                "concurrency-writer-edit",
+                {"title": pending_title, "author": str(seed)},
+            ),
+        ),
+    ]
     readers = [
         (surface, reader(admin_app, path, f"concurrency-{surface}"))
         for surface, path in (
@@ -162,8 +186,11 @@ def test_concurrency(admin_app: PatternApp, report: Report) -> None:
         also.append((s.CREATE, "the writer's author was not committed"))
     if (post_id, pending_title, seed) not in database.posts():
         also.append((s.EDIT, "the writer's post edit was not committed"))
-    report(judge.concurrency(answers, (pending_author, pending_title),
-                             unavailable=admin_app.unavailable, also=also))  # fmt: skip
+    report(
+        judge.concurrency(
+            answers, (pending_author, pending_title), unavailable=admin_app.unavailable, also=also
+        )
+    )
 
 
 def reader(admin_app: PatternApp, path: str, label: str) -> Callable[[], Answer]:
@@ -201,8 +228,15 @@ def test_fresh_reads(admin_app: PatternApp, report: Report) -> None:
                 "after a change committed outside the admin by another connection, the "
                 "admin's next author list was stale: " + "; ".join(stale)
             )
-    report(judge.finding(ids.FRESH_READS, problems, exercised=[s.LIST], failed=[s.LIST],
-                         unavailable=admin_app.unavailable))  # fmt: skip
+    report(
+        judge.finding(
+            ids.FRESH_READS,
+            problems,
+            exercised=[s.LIST],
+            failed=[s.LIST],
+            unavailable=admin_app.unavailable,
+        )
+    )
 
 
 @pytest.mark.check(ids.PER_REQUEST)

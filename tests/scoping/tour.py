@@ -38,8 +38,9 @@ def walk(app: PatternApp, label: str) -> Walked:
     database = app.database
     authors = {name: database.add_author(name) for name in AUTHORS}
     posts = {title: database.add_post(title, authors[title.split("-")[0]]) for title in POSTS}
-    walker = Walker(app.prober, app.pool, label, unavailable=app.unavailable,
-                    server_idle=app.server_idle)  # fmt: skip
+    walker = Walker(
+        app.prober, app.pool, label, unavailable=app.unavailable, server_idle=app.server_idle
+    )
     _reads(walker, app, posts)
     _writes(walker, app, authors, posts)
     _ajax_inline_export(walker, app, authors)
@@ -64,19 +65,39 @@ def _reads(walker: Walker, app: PatternApp, posts: dict[str, int]) -> None:
     v(s.SEARCH, "GET", url(s.SEARCH, term="grace"), expect=shows("grace-2", hidden=("linus-1",)))
     key = filter_key(app.views.post) if app.views is not None else None
     if key is not None:
-        v(s.FILTER, "GET", url(s.FILTER, key=key, value="linus"),
-          expect=shows("linus-1", hidden=("ada-1",)))  # fmt: skip
-        v(s.FILTER, "GET", url(s.FILTER, key=key, value="grace"),
-          expect=shows("grace-1", hidden=("linus-2",)))  # fmt: skip
+        v(
+            s.FILTER,
+            "GET",
+            url(s.FILTER, key=key, value="linus"),
+            expect=shows("linus-1", hidden=("ada-1",)),
+        )
+        v(
+            s.FILTER,
+            "GET",
+            url(s.FILTER, key=key, value="grace"),
+            expect=shows("grace-1", hidden=("linus-2",)),
+        )
     # Sorted by title (column 0): the first page of four, descending then ascending.
-    v(s.SORT, "GET", url(s.SORT, column=0, extra="desc=1"),
-      expect=shows("linus-2", hidden=("ada-1",)))  # fmt: skip
+    v(
+        s.SORT,
+        "GET",
+        url(s.SORT, column=0, extra="desc=1"),
+        expect=shows("linus-2", hidden=("ada-1",)),
+    )
     v(s.SORT, "GET", url(s.SORT, column=0), expect=shows("ada-1", hidden=("linus-2",)))
     # The second page: what is on it depends on the count query and the offset.
-    v(s.PAGINATION, "GET", url(s.PAGINATION, page=1, extra="sort=0"),
-      expect=shows("linus-1", "linus-2", hidden=("ada-1",)))  # fmt: skip
-    v(s.PAGINATION, "GET", url(s.PAGINATION, page=1, extra="sort=0&desc=1"),
-      expect=shows("ada-1", "ada-2", hidden=("linus-2",)))  # fmt: skip
+    v(
+        s.PAGINATION,
+        "GET",
+        url(s.PAGINATION, page=1, extra="sort=0"),
+        expect=shows("linus-1", "linus-2", hidden=("ada-1",)),
+    )
+    v(
+        s.PAGINATION,
+        "GET",
+        url(s.PAGINATION, page=1, extra="sort=0&desc=1"),
+        expect=shows("ada-1", "ada-2", hidden=("linus-2",)),
+    )
     v(s.DETAILS, "GET", url(s.DETAILS, id=posts["ada-1"]), expect=shows("ada-1"))
     v(s.DETAILS, "GET", url(s.DETAILS, id=posts["grace-1"]), expect=shows("grace-1"))
 
@@ -113,8 +134,13 @@ def _writes(
     # create: the relationship select's query on the form and on its POST; the Unique
     # validator twice, as a release that captured its session at setup shows only then.
     v(s.CREATE, "GET", url(s.CREATE), expect=shows("grace", "linus"))
-    v(s.CREATE, "POST", url(s.CREATE), {"title": "crud-first", "author": str(authors["ada"])},
-      effect=post_is("crud-first", "ada"))  # fmt: skip
+    v(
+        s.CREATE,
+        "POST",
+        url(s.CREATE),
+        {"title": "crud-first", "author": str(authors["ada"])},
+        effect=post_is("crud-first", "ada"),
+    )
     for name in ("crud-author-1", "crud-author-2"):
         v(s.CREATE, "POST", url(s.CREATE, "author"), {"name": name}, effect=author_saved(name))
     first = next((i for i, t, _ in database.posts() if t == "crud-first"), None)
@@ -122,22 +148,44 @@ def _writes(
         edit = url(s.EDIT, id=first)
         v(s.EDIT, "GET", edit, expect=shows("crud-first"))
         # Saved twice: a save path that keeps its Session is seen serving the second save.
-        v(s.EDIT, "POST", edit, {"title": "crud-edited", "author": str(authors["grace"])},
-          effect=post_is("crud-edited", "grace"))  # fmt: skip
-        v(s.EDIT, "POST", edit, {"title": "crud-edited-again", "author": str(authors["linus"])},
-          effect=post_is("crud-edited-again", "linus"))  # fmt: skip
+        v(
+            s.EDIT,
+            "POST",
+            edit,
+            {"title": "crud-edited", "author": str(authors["grace"])},
+            effect=post_is("crud-edited", "grace"),
+        )
+        v(
+            s.EDIT,
+            "POST",
+            edit,
+            {"title": "crud-edited-again", "author": str(authors["linus"])},
+            effect=post_is("crud-edited-again", "linus"),
+        )
         # A new request to the list shows the edit, and no longer shows the deleted post.
-        v(s.SEARCH, "GET", url(s.SEARCH, term="crud"),
-          expect=shows("crud-edited-again", hidden=("crud-first",)))  # fmt: skip
+        v(
+            s.SEARCH,
+            "GET",
+            url(s.SEARCH, term="crud"),
+            expect=shows("crud-edited-again", hidden=("crud-first",)),
+        )
         v(s.DELETE, "POST", url(s.DELETE), {"id": str(first)}, effect=gone("crud-edited-again"))
-        v(s.SEARCH, "GET", url(s.SEARCH, term="crud"),
-          expect=shows(hidden=("crud-edited-again",)))  # fmt: skip
+        v(s.SEARCH, "GET", url(s.SEARCH, term="crud"), expect=shows(hidden=("crud-edited-again",)))
     v(s.DELETE, "POST", url(s.DELETE), {"id": str(posts["linus-1"])}, effect=gone("linus-1"))
-    v(s.BATCH_DELETE, "POST", url(s.BATCH_DELETE),
-      [("action", "delete"), ("rowid", str(posts["linus-2"])), ("rowid", str(posts["grace-2"]))],
-      effect=gone("linus-2", "grace-2"))  # fmt: skip
-    v(s.BATCH_DELETE, "POST", url(s.BATCH_DELETE),
-      [("action", "delete"), ("rowid", str(posts["grace-1"]))], effect=gone("grace-1"))  # fmt: skip
+    v(
+        s.BATCH_DELETE,
+        "POST",
+        url(s.BATCH_DELETE),
+        [("action", "delete"), ("rowid", str(posts["linus-2"])), ("rowid", str(posts["grace-2"]))],
+        effect=gone("linus-2", "grace-2"),
+    )
+    v(
+        s.BATCH_DELETE,
+        "POST",
+        url(s.BATCH_DELETE),
+        [("action", "delete"), ("rowid", str(posts["grace-1"]))],
+        effect=gone("grace-1"),
+    )
 
 
 def _ajax_inline_export(walker: Walker, app: PatternApp, authors: dict[str, int]) -> None:
@@ -145,8 +193,12 @@ def _ajax_inline_export(walker: Walker, app: PatternApp, authors: dict[str, int]
     lookup = s.BY_NAME[s.AJAX_LOOKUP]
     ajax_base = app.base_url("postajax")
     v(s.AJAX_LOOKUP, "GET", lookup.url(ajax_base, field="author", query="ad"), expect=shows("ada"))
-    v(s.AJAX_LOOKUP, "GET", lookup.url(ajax_base, field="author", query="gr"),
-      expect=shows("grace"))  # fmt: skip
+    v(
+        s.AJAX_LOOKUP,
+        "GET",
+        lookup.url(ajax_base, field="author", query="gr"),
+        expect=shows("grace"),
+    )
 
     def via_ajax() -> str:
         rows = [(t, a) for _, t, a in database.posts() if t == "via-ajax"]
@@ -155,25 +207,43 @@ def _ajax_inline_export(walker: Walker, app: PatternApp, authors: dict[str, int]
         return f"the post chosen through the ajax select was not saved as asked (rows: {rows})"
 
     # The ajax select's POST loads the chosen author through the loader's session.
-    v(s.AJAX_LOOKUP, "POST", _url(app, s.CREATE, "postajax"),
-      {"title": "via-ajax", "author": str(authors["ada"])}, effect=via_ajax)  # fmt: skip
+    v(
+        s.AJAX_LOOKUP,
+        "POST",
+        _url(app, s.CREATE, "postajax"),
+        {"title": "via-ajax", "author": str(authors["ada"])},
+        effect=via_ajax,
+    )
 
     # Two inline saves: each renames the author and changes its posts through the inline form.
     edit = _url(app, s.INLINE_MODELS, "author", id=authors["ada"])
     for name, drop, added, wanted in (
         ("ada-renamed", "ada-2", "ada-inline-new", ["ada-1", "ada-inline-new", "via-ajax"]),
-        ("ada-renamed-again", "ada-1", "ada-inline-newer",
-         ["ada-inline-new", "ada-inline-newer", "via-ajax"]),
-    ):  # fmt: skip
+        (
+            "ada-renamed-again",
+            "ada-1",
+            "ada-inline-newer",
+            ["ada-inline-new", "ada-inline-newer", "via-ajax"],
+        ),
+    ):
         form = v(s.INLINE_MODELS, "GET", edit, expect=shows(*wanted_before(wanted, added, drop)))
         if form is None or not form.ok:
             break
-        v(s.INLINE_MODELS, "POST", edit, inline_form(form.body, name, drop, added),
-          effect=inline_saved(app, authors["ada"], name, wanted))  # fmt: skip
+        v(
+            s.INLINE_MODELS,
+            "POST",
+            edit,
+            inline_form(form.body, name, drop, added),
+            effect=inline_saved(app, authors["ada"], name, wanted),
+        )
     export = s.BY_NAME[s.EXPORT]
     v(s.EXPORT, "GET", export.url(app.base_url("post")), expect=shows("via-ajax"))
-    v(s.EXPORT, "GET", export.url(app.base_url("post"), extra="search=ada"),
-      expect=shows("ada-inline-new"))  # fmt: skip
+    v(
+        s.EXPORT,
+        "GET",
+        export.url(app.base_url("post"), extra="search=ada"),
+        expect=shows("ada-inline-new"),
+    )
 
 
 def wanted_before(wanted: list[str], added: str, dropped: str) -> list[str]:

@@ -98,7 +98,7 @@ def describe_session(obj: object) -> str:
 def sqla_views(app: flask.Flask) -> list[ViewInfo]:
     """Every SQLAlchemy ModelView of every Admin on the app, in registration order."""
     try:
-        from flask_admin.contrib.sqla import ModelView  # type: ignore[import-untyped]
+        from flask_admin.contrib.sqla import ModelView
     except ImportError as exc:
         raise UsageProblem(f"cannot import flask_admin.contrib.sqla: {exc}") from None
     found: list[ViewInfo] = []

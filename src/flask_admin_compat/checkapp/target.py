@@ -86,13 +86,15 @@ class Checking:
         self.observer.install()
         # Every engine's pool, those discovery never found included.
         self.pool = PoolCount(Pool)
-        self.prober = Prober(target.app, self.observer,
-                             login=guarded(login) if login else None, keep_cookies=True)  # fmt: skip
+        self.prober = Prober(
+            target.app, self.observer, login=guarded(login) if login else None, keep_cookies=True
+        )
 
     def walker(self, info: discover.ViewInfo) -> Walker:
         offered = s.unavailable(dict.fromkeys(s.SURFACES, info.view))
-        return Walker(self.prober, self.pool, info.endpoint, unavailable=offered,
-                      close_after_each=False)  # fmt: skip
+        return Walker(
+            self.prober, self.pool, info.endpoint, unavailable=offered, close_after_each=False
+        )
 
     def check(self, info: discover.ViewInfo, writes: WriteStep | None) -> ViewReport:
         try:

@@ -161,10 +161,14 @@ def concurrency(walker: Walker, info: ViewInfo) -> CheckResult:
         return CheckResult(finding)
     answered = [a for _, a, _ in answers if isinstance(a, Answer)]
     shared = next(
-        ((one, other, session) for i, one in enumerate(answered) for other in answered[i + 1 :]
-         for session in judge.shared_sessions(one.sessions, other.sessions)),
+        (
+            (one, other, session)
+            for i, one in enumerate(answered)
+            for other in answered[i + 1 :]
+            for session in judge.shared_sessions(one.sessions, other.sessions)
+        ),
         None,
-    )  # fmt: skip
+    )
     if shared is None:
         return CheckResult(finding)
     first, second, session = shared

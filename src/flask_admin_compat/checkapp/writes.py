@@ -234,8 +234,14 @@ def _failing_change(view: Any) -> Iterator[None]:
 
 
 def _failed(why: str, failure: str) -> Finding:
-    return Finding(ids.ISOLATION_AFTER_ERROR, ids.FAILED, why, (s.CREATE, s.LIST), (s.CREATE,),
-                   details=(failure,))  # fmt: skip
+    return Finding(
+        ids.ISOLATION_AFTER_ERROR,
+        ids.FAILED,
+        why,
+        (s.CREATE, s.LIST),
+        (s.CREATE,),
+        details=(failure,),
+    )
 
 
 def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) -> Finding:
@@ -250,8 +256,12 @@ def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) 
     with _failing_change(info.view):
         page = prober.send("GET", info.base_url + "new/", label="failing-create-form")
         filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=False)
-        failed = prober.send("POST", info.base_url + "new/", label="failing-create",
-                             data={**filled.data, "_continue_editing": "1"})  # fmt: skip
+        failed = prober.send(
+            "POST",
+            info.base_url + "new/",
+            label="failing-create",
+            data={**filled.data, "_continue_editing": "1"},
+        )
     failure = f"(the create that failed mid-transaction: {failed.describe()})"
     left = [
         f"a Session it used {' and '.join(found)}"

@@ -107,11 +107,14 @@ def per_request(
     for kept in shared:
         surfaces = tuple(s.in_order(use.surface or "an unclassified request" for use in kept.uses))
         said = [where.get(use.probe, use.probe) for use in kept.uses]
-        by_pair.setdefault(surfaces, []).append(" and ".join(said[:2]) + (
-            f" (+{len(said) - 2} more)" if len(said) > 2 else ""))  # fmt: skip
+        by_pair.setdefault(surfaces, []).append(
+            " and ".join(said[:2]) + (f" (+{len(said) - 2} more)" if len(said) > 2 else "")
+        )
         failed += surfaces
-    problems = [f"{_pair_words(pair)} shared one Session ({quoted(examples)})"
-                for pair, examples in by_pair.items()]  # fmt: skip
+    problems = [
+        f"{_pair_words(pair)} shared one Session ({quoted(examples)})"
+        for pair, examples in by_pair.items()
+    ]
     if problems:
         problems[-1] += (
             ": a view keeps a session beyond its request instead of a fresh one per request"
@@ -130,8 +133,13 @@ def per_request(
     ]
     if not walked.visits:
         problems.append("no admin surface could be visited")
-    return finding(ids.PER_REQUEST, problems, exercised=exercised,
-                   failed=[*failed, *blind], unavailable=walked.unavailable)  # fmt: skip
+    return finding(
+        ids.PER_REQUEST,
+        problems,
+        exercised=exercised,
+        failed=[*failed, *blind],
+        unavailable=walked.unavailable,
+    )
 
 
 def _blind(walked: Walked) -> list[str]:
@@ -162,8 +170,13 @@ def teardown(walked: Walked, *, every_surface_queries: bool = True) -> Finding:
         problems.append(
             f"the {s.joined(blind)} requests ran no query through a session: nothing to judge"
         )
-    return finding(ids.TEARDOWN, problems, exercised=walked.exercised,
-                   failed=[*dirty, *blind], unavailable=walked.unavailable)  # fmt: skip
+    return finding(
+        ids.TEARDOWN,
+        problems,
+        exercised=walked.exercised,
+        failed=[*dirty, *blind],
+        unavailable=walked.unavailable,
+    )
 
 
 def crud(walked: Walked) -> Finding:
@@ -173,9 +186,14 @@ def crud(walked: Walked) -> Finding:
         if visit.effect:
             wrong.setdefault(visit.surface, []).append(visit.effect)
     problems = [f"{surface}: {quoted(said)}" for surface, said in wrong.items()]
-    return finding(ids.CRUD, ["; ".join(problems)] if problems else [],
-                   exercised=walked.exercised, failed=wrong, unavailable=walked.unavailable,
-                   prefix=f"the admin's {s.joined(wrong)} did not do what was asked: ")  # fmt: skip
+    return finding(
+        ids.CRUD,
+        ["; ".join(problems)] if problems else [],
+        exercised=walked.exercised,
+        failed=wrong,
+        unavailable=walked.unavailable,
+        prefix=f"the admin's {s.joined(wrong)} did not do what was asked: ",
+    )
 
 
 # Requests at once ------------------------------------------------------------------------
@@ -215,11 +233,13 @@ def run_concurrently(
     late = {True: "a reader did not finish in time", False: "a writer did not finish in time"}
     outcomes: list[Concurrent] = []
     for is_reader, threads in ((False, writer_threads), (True, reader_threads)):
-        outcomes += [(surface, box[0] if box else late[is_reader], is_reader)
-                     for surface, _, box in threads]  # fmt: skip
+        outcomes += [
+            (surface, box[0] if box else late[is_reader], is_reader) for surface, _, box in threads
+        ]
     if not reached:
-        outcomes.append((writer_threads[-1][0], "the writer never reached its open transaction",
-                         False))  # fmt: skip
+        outcomes.append(
+            (writer_threads[-1][0], "the writer never reached its open transaction", False)
+        )
     return outcomes
 
 
@@ -323,5 +343,6 @@ def concurrency(
     problems += [problem for _, problem in also]
     failed += [surface for surface, _ in also]
     exercised = [surface for surface, _, _ in outcomes]
-    return finding(ids.CONCURRENCY, problems, exercised=exercised, failed=failed,
-                   unavailable=unavailable)  # fmt: skip
+    return finding(
+        ids.CONCURRENCY, problems, exercised=exercised, failed=failed, unavailable=unavailable
+    )

@@ -103,8 +103,7 @@ class Walker:
             return None
         pool_before = self.pool.outstanding
         idle_before = self.server_idle() or 0
-        answer = self.prober.send(method, path, label=f"{self.label}-{len(self.visits)}",
-                                  data=data)  # fmt: skip
+        answer = self.prober.send(method, path, label=f"{self.label}-{len(self.visits)}", data=data)
         found = [item for session in answer.sessions for item in leftovers(session)]
         pool_after = self.pool.outstanding
         if pool_after > pool_before:
