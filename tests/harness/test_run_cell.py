@@ -121,7 +121,8 @@ def test_a_hung_suite_is_killed_and_recorded(tmp_path: Path, venvs: Path) -> Non
     hang = {"test_hang.py": "import time\ndef test_hang():\n    time.sleep(600)\n"}
     result, _ = _run(tmp_path, venvs, hang, timeout_s=8)
     assert result.verdict == "error"
-    assert result.reason == "timed out after 8 s"
+    # The records name what was running: a test with no check tag, by its node id.
+    assert result.reason == "timed out in test_hang.py::test_hang after 8 s"
 
 
 def test_a_check_that_fails_once_is_flaky_and_not_compatible(tmp_path: Path, venvs: Path) -> None:

@@ -27,12 +27,15 @@ class RecordsError(ValueError):
 
 @dataclass(frozen=True)
 class Running:
-    """The check an interrupted run was in: its id and pattern."""
+    """The check an interrupted run was in: its id and pattern (a test with none: its node)."""
 
     check: str
     pattern: str
+    nodeid: str = ""
 
     def describe(self) -> str:
+        if not self.check:
+            return self.nodeid
         return self.check if self.pattern == ids.ANY_PATTERN else f"{self.check} ({self.pattern})"
 
 
@@ -55,7 +58,7 @@ def parse_records(text: str) -> SuiteRecords:
     for event in _events(text):
         nodeid = str(event.get("nodeid", ""))
         if event.get("event") == records.START:
-            open_attempts[nodeid] = Running(str(event["check"]), str(event["pattern"]))
+            open_attempts[nodeid] = Running(str(event["check"]), str(event["pattern"]), nodeid)
             continue
         if event.get("event") != records.OUTCOME or not event.get("check"):
             continue
