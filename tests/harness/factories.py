@@ -6,7 +6,10 @@ test reads as the one thing it varies. Also the paths tests share (never ``from 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import base64
+import hashlib
+import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from flask_admin_compat.checks.ids import Outcome
@@ -140,3 +143,56 @@ def make_grid_cell(
 def make_grid(*cells: GridCell, changes: Changes | None = None) -> Grid:
     """A grid of these cells, as merged at one fixed moment."""
     return Grid(GENERATED_AT, HARNESS_VERSION, cells, changes=changes)
+
+
+# -- unreleased builds: a real Flask-Admin wheel, re-packed (and patched) as a maintainer would
+
+#: A scoping fault baked into Flask-Admin 2.2.1 (``flask_admin/contrib/sqla/_compat.py``): every
+#: view keeps the first Session it resolves, for good, on every surface that queries through
+#: ``_get_deprecated_session``: list, details, create, edit, delete, export.
+KEEPS_FIRST_SESSION = """
+
+_first_session_of = {}
+_resolve_session = _get_deprecated_session
+
+
+def _get_deprecated_session(session):  # the fault: the first Session resolved, kept for good
+    if session is None:
+        return None
+    if id(session) not in _first_session_of:
+        resolved = _resolve_session(session)
+        if isinstance(resolved, sqlalchemy.orm.scoping.scoped_session):
+            resolved = resolved()
+        _first_session_of[id(session)] = resolved
+    return _first_session_of[id(session)]
+"""
+FAULTY_MODULE = "flask_admin/contrib/sqla/_compat.py"
+
+
+def repack_wheel(
+    source: Path, folder: Path, *, patches: Mapping[str, Callable[[str], str]] | None = None
+) -> Path:
+    """``source`` re-zipped into ``folder`` under its own name, files patched, RECORD rewritten.
+
+    The result is a valid wheel with the same name and version as the release, and different
+    bytes where a patch changed a file: what a maintainer's local build of a fix looks like.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    patches = dict(patches or {})
+    records: list[str] = []
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        names = old.namelist()
+        (record,) = [n for n in names if n.endswith(".dist-info/RECORD")]
+        for name in names:
+            if name == record:
+                continue
+            data = old.read(name)
+            if name in patches:
+                data = patches.pop(name)(data.decode("utf-8")).encode("utf-8")
+            new.writestr(name, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            records.append(f"{name},sha256={digest.decode()},{len(data)}")
+        new.writestr(record, "\n".join([*records, f"{record},,"]) + "\n")
+    assert not patches, f"not in the wheel: {sorted(patches)}"
+    return target

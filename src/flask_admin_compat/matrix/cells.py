@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from packaging.version import Version
 
+from flask_admin_compat.matrix.builds import Build, describe
 from flask_admin_compat.matrix.matrix import (
     BACKEND,
     DATABASE,
@@ -87,6 +88,11 @@ class Cell:
         return tuple(f"{name}{spec.requirement_suffix}" for name, spec in self.packages)
 
     @property
+    def builds(self) -> tuple[tuple[str, Build], ...]:
+        """The unreleased builds this cell installs, by package (none for most cells)."""
+        return tuple((name, spec.build) for name, spec in self.packages if spec.build is not None)
+
+    @property
     def tags(self) -> tuple[str, ...]:
         """nox tags: one per axis value (``flask-3.1``), and the backend's short name."""
         tags = [f"py-{self.python.tag_fragment}"]
@@ -107,7 +113,8 @@ class Cell:
     def description(self) -> str:
         """One line for ``nox -l``: the pins this cell asks for."""
         pins = ", ".join(
-            f"{'with ' if name in self.beside else ''}{name} {spec.text}"
+            f"{'with ' if name in self.beside else ''}{name} "
+            + (describe(spec.build) if spec.build is not None else spec.text)
             for name, spec in self.packages
         )
         on = "" if self.database == SQLITE else f", on {self.database}"
@@ -115,6 +122,21 @@ class Cell:
 
 
 DATABASE_SUFFIXES: Mapping[str, str] = {POSTGRESQL: "pg"}
+
+
+def with_spec(cell: Cell, package: str, spec: VersionSpec) -> Cell:
+    """The cell with ``package`` asked for as ``spec`` (added before the backend when new).
+
+    How ``bisect`` pins one release and ``compare`` puts a build where the release was; the
+    result is never excluded, since it is asked for by name.
+    """
+    names = [name for name, _ in cell.packages]
+    if package in names:
+        packages = tuple((n, spec if n == package else s) for n, s in cell.packages)
+    else:
+        at = names.index(cell.backend)
+        packages = (*cell.packages[:at], (package, spec), *cell.packages[at:])
+    return replace(cell, packages=packages, excluded_by=None)
 
 
 def prefix(package: str) -> str:

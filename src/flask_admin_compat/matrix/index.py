@@ -290,7 +290,7 @@ def check_against_index(
                 f"{backends_key}.{name}" if name in dict(table.backends) else f"{table.key}.{name}"
             )
             versions = snapshot.versions(name, exclude_newer=exclude_newer)
-            if not versions:
+            if not versions and any(spec_of(v) != _build_only(v) for v in values):
                 problems.append(f"{matrix.path}: {key}: no release of {name} on the index")
                 continue
             for i, value in enumerate(values):
@@ -300,12 +300,18 @@ def check_against_index(
     for include in matrix.includes:
         for name, spec in (*include.values, *include.beside):
             versions = snapshot.versions(name, exclude_newer=exclude_newer)
-            if name != PYTHON and not any(spec.admits(v) for v in versions):
+            if name != PYTHON and spec.build is None and not any(spec.admits(v) for v in versions):
                 problems.append(
                     f"{matrix.path}: include[{include.index}].{name} = {spec.text!r}: "
                     "no such release on the index"
                 )
     return list(dict.fromkeys(problems))
+
+
+def _build_only(value: BackendValue) -> object:
+    """The value itself when it is an unreleased build (which needs no index), else None."""
+    spec = spec_of(value)
+    return spec if isinstance(spec, VersionSpec) and spec.build is not None else None
 
 
 def _value_problems(
@@ -318,7 +324,9 @@ def _value_problems(
 ) -> list[str]:
     spec = spec_of(value)
     problems = []
-    if isinstance(spec, VersionSpec) and not any(spec.admits(v) for v in versions):
+    if isinstance(spec, VersionSpec) and spec.build is not None:
+        pass  # an unreleased build is no release: its run pins it (matrix/build_pins)
+    elif isinstance(spec, VersionSpec) and not any(spec.admits(v) for v in versions):
         problems.append(f"{matrix.path}: {key} = {spec.text!r}: no such release on the index")
     elif isinstance(spec, EachMinor | EachPatch) and not any(v >= spec.floor for v in versions):
         problems.append(f"{matrix.path}: {key}: no release since {spec.floor}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,14 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from flask_admin_compat.jsonio import SchemaProblem, schema_problem, value_at
-from flask_admin_compat.matrix.specs import SpecError, VersionSpec, parse_spec, parse_specifier
+from flask_admin_compat.matrix.builds import BuildError, is_build_value, parse_build
+from flask_admin_compat.matrix.specs import (
+    SpecError,
+    VersionSpec,
+    build_spec,
+    parse_spec,
+    parse_specifier,
+)
 
 PYTHON = "python"
 FLASK = "flask"
@@ -268,7 +276,9 @@ def _table(item: dict[str, Any], key: str, *, path: Path, default_backends: Back
         if name in _TABLE_KEYS:
             continue
         _check_package_name(name, key=f"{key}.{name}", path=path)
-        parse: Callable[[Any, str], AxisValue] = _python if name == PYTHON else _axis_value
+        parse: Callable[[Any, str], AxisValue] = (
+            _python if name == PYTHON else partial(_axis_value, path=path)
+        )
         axes.append((name, _distinct(values, key=f"{key}.{name}", path=path, parse=parse)))
     order = {axis: i for i, axis in enumerate(REQUIRED_AXES)}
     axes.sort(key=lambda axis: order.get(axis[0], len(order)))
@@ -282,9 +292,9 @@ def _table(item: dict[str, Any], key: str, *, path: Path, default_backends: Back
 def _backends(table: dict[str, Any], *, key: str, path: Path) -> BackendAxes:
     def parse(name: str) -> Callable[[Any, str], BackendValue]:
         def one(value: Any, item_key: str) -> BackendValue:
-            if isinstance(value, dict) and "each" not in value:
+            if isinstance(value, dict) and "each" not in value and not is_build_value(value):
                 return _install_set(value, backend=name, key=item_key, path=path)
-            return _axis_value(value, item_key)
+            return _axis_value(value, item_key, path=path)
 
         return one
 
@@ -303,7 +313,7 @@ def _install_set(value: dict[str, Any], *, backend: str, key: str, path: Path) -
         if package == backend:
             raise MatrixError(path, item_key, text, "the backend itself is the set's version")
         beside.append((package, parse_spec(text)))
-    return InstallSet(_axis_value(value["version"], key), tuple(sorted(beside)))
+    return InstallSet(_axis_value(value["version"], key, path=path), tuple(sorted(beside)))
 
 
 def _check_package_name(name: str, *, key: str, path: Path) -> None:
@@ -345,13 +355,20 @@ def _python(value: str, _key: str = "") -> VersionSpec:
     return VersionSpec("exact", value)
 
 
-def _axis_value(value: str | dict[str, Any], _key: str) -> AxisValue:
+def _axis_value(value: str | dict[str, Any], key: str, *, path: Path) -> AxisValue:
     """A value the schema has accepted: a spec string, or a table told apart by its keys.
 
-    ``_key`` says where it is, for the value forms whose checks the schema cannot make.
+    ``key`` says where it is, for the value forms whose checks the schema cannot make: an
+    unreleased build's path must be there (relative to the matrix file, ``path``).
     """
     if isinstance(value, str):
         return parse_spec(value)
+    if is_build_value(value):
+        try:
+            return build_spec(parse_build(value, base=path.resolve().parent))
+        except BuildError as exc:
+            where = f"{key}.{exc.key}" if exc.key else key
+            raise MatrixError(path, where, exc.value, exc.problem) from None
     floor = Version(value["from"])
     if value["each"] == "minor":
         return EachMinor(floor)

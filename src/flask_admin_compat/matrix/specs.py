@@ -17,7 +17,9 @@ from typing import Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-SpecKind = Literal["exact", "series", "latest"]
+from flask_admin_compat.matrix.builds import Build, GitBuild
+
+SpecKind = Literal["exact", "series", "latest", "build"]
 
 # A release segment only: no epoch, no local part, no wildcard in the middle.
 _RELEASE = r"[0-9]+(?:\.[0-9]+)*"
@@ -31,21 +33,35 @@ class SpecError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class VersionSpec:
-    """One requested version of one package: exact, a series, or the newest release."""
+    """One requested version of one package: exact, a series, the newest release, or a build.
+
+    A build (``kind == "build"``) is an unreleased wheel, sdist, source tree or git ref; its
+    ``text`` is its label, and ``build`` says what it is.
+    """
 
     kind: SpecKind
     text: str
+    build: Build | None = None
 
     @property
     def requirement_suffix(self) -> str:
-        """The PEP 440 specifier an installer receives (empty for ``latest``)."""
+        """What follows the name for an installer: a PEP 440 specifier, or a direct reference.
+
+        A build's reference names its commit or its content-addressed copy once a run has
+        pinned it (:mod:`.build_pins`), so that a new commit or new bytes is a new requirement.
+        """
+        if self.build is not None:
+            return f" @ {build_url(self.build)}"
         return "" if self.kind == "latest" else f"=={self.text}"
 
     @property
     def id_fragment(self) -> str:
-        """The spec as it appears in a cell id: digits without dots (``3.0.*`` -> ``30``)."""
-        if self.kind == "latest":
-            return "latest"
+        """The spec as it appears in a cell id: digits without dots (``3.0.*`` -> ``30``).
+
+        A build shows its label (``admin`` + ``fix2835``).
+        """
+        if self.kind in ("latest", "build"):
+            return self.text
         return self.text.removesuffix(".*").replace(".", "")
 
     @property
@@ -56,15 +72,29 @@ class VersionSpec:
     @property
     def floor(self) -> Version | None:
         """The lowest version the spec can mean, for matching exclude rules offline."""
-        if self.kind == "latest":
+        if self.kind in ("latest", "build"):
             return None
         return Version(self.text.removesuffix(".*"))
 
     def admits(self, version: Version) -> bool:
-        """Whether an actual release belongs to this spec."""
+        """Whether an actual release belongs to this spec (never, for a build: it is none)."""
+        if self.kind == "build":
+            return False
         if self.kind == "latest":
             return True
         return version in SpecifierSet(self.requirement_suffix)
+
+
+def build_spec(build: Build) -> VersionSpec:
+    """The spec of an unreleased build: its label stands where a version would."""
+    return VersionSpec("build", build.label, build)
+
+
+def build_url(build: Build) -> str:
+    """The direct reference an installer gets: ``git+URL@COMMIT`` or the file's URL."""
+    if isinstance(build, GitBuild):
+        return f"git+{build.url}@{build.commit or build.ref}"
+    return build.path.as_uri()
 
 
 def parse_spec(text: object) -> VersionSpec:

@@ -23,8 +23,9 @@ from flask_admin_compat.jsonio import (
 )
 
 # 1.1 added the optional `upstream` object (Flask-Admin's own tests); 1.2 the optional surface
-# evidence of each check (`surfaces`, `failed_surfaces`, `surfaces_na`). Older files still read.
-SCHEMA_VERSION = "1.2"
+# evidence of each check (`surfaces`, `failed_surfaces`, `surfaces_na`); 1.3 the optional
+# `builds` (unreleased builds installed). Older files still read.
+SCHEMA_VERSION = "1.3"
 RESULT_FILE = "result.json"
 RESULT_SCHEMA = "result-v1"
 JUNIT_FILE = "junit.xml"
@@ -74,6 +75,8 @@ class CellResult:
     # With the flag "deprecated": the DeprecationWarning Flask-Admin gave while the recommended
     # pattern was built or served, e.g. "... will be removed in version 3.0".
     deprecation: str | None = None
+    # Package to the unreleased build installed for it (label, path + sha256, or git + commit).
+    builds: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 class ResultError(FileProblem):
@@ -108,6 +111,8 @@ def to_json_dict(result: CellResult) -> dict[str, Any]:
         data["upstream"] = upstream_to_json(result.upstream)
     if result.deprecation is not None:  # absent where there is none, as earlier files are
         data["deprecation"] = result.deprecation
+    if result.builds:
+        data["builds"] = {name: dict(record) for name, record in result.builds.items()}
     return data
 
 
@@ -132,6 +137,7 @@ def from_json_dict(data: dict[str, Any]) -> CellResult:
         log=data.get("log"),
         upstream=upstream_from_json(data["upstream"]) if "upstream" in data else None,
         deprecation=data.get("deprecation"),
+        builds={name: dict(record) for name, record in data.get("builds", {}).items()},
     )
 
 

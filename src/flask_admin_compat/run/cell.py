@@ -38,6 +38,7 @@ from flask_admin_compat.results.model import (
     write_result,
 )
 from flask_admin_compat.results.records import RecordsError, SuiteRecords, read_records
+from flask_admin_compat.results.release_flags import builds_installed, release_flags
 from flask_admin_compat.results.verdict import judge, missing_checks
 from flask_admin_compat.run.env import (
     Resolution,
@@ -266,7 +267,8 @@ def _run(
         installed=installed, checks=outcomes, durations=with_total(durations, t0),
         recommended=judgement.recommended_pattern, flaky=judgement.flaky,
     )  # fmt: skip
-    return replace(result, flags=judgement.flags, deprecation=judgement.deprecation)
+    flags = (*judgement.flags, *release_flags(cell, installed))
+    return replace(result, flags=flags, deprecation=judgement.deprecation)
 
 
 def out_of_time(deadline: float) -> bool:
@@ -326,7 +328,8 @@ def _result(
         suite=options.suite,
         installed=dict(installed or {}),
         recommended_pattern=recommended,
-        flags=("flaky",) if flaky else (),
+        flags=(("flaky",) if flaky else ()) + release_flags(cell, installed or {}),
+        builds=builds_installed(cell),
         checks=tuple(checks),
         durations=dict(durations or {}),
         log=log,

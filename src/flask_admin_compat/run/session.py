@@ -22,6 +22,7 @@ from types import FrameType
 from typing import IO
 
 from flask_admin_compat import exitcodes
+from flask_admin_compat.matrix.build_pins import pin_builds
 from flask_admin_compat.matrix.cells import Cell, expand, needs_index, unused_rules
 from flask_admin_compat.matrix.freshness import fingerprints, stale_suites, upstream_fingerprints
 from flask_admin_compat.matrix.index import (
@@ -82,6 +83,11 @@ class Layout:
     @property
     def templates_dir(self) -> Path:
         return self.cache_dir / "templates"
+
+    @property
+    def builds_dir(self) -> Path:
+        """Unreleased builds' bytes, each in a folder named by its sha256 (matrix/build_pins)."""
+        return self.cache_dir / "builds"
 
     @property
     def running_dir(self) -> Path:
@@ -207,7 +213,8 @@ def _run_matrix(
         snapshot = ask_index(matrix, layout, request)
         every_cell = matrix_cells(matrix, snapshot, request)
         cells = choose_cells(matrix, snapshot, request)
-        cells = pick_shard(cells, layout, request.shard)
+        cells = pin_builds(pick_shard(cells, layout, request.shard), store=layout.builds_dir,
+                           matrix=matrix)  # fmt: skip
         if not cells:  # more shards than cells: an empty shard has nothing to do
             assert request.shard is not None
             out.write(f"shard {request.shard.index}/{request.shard.count} has no cells\n")
