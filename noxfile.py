@@ -84,6 +84,14 @@ def advise(session: nox.Session) -> None:
 
 
 @nox.session(venv_backend="none", default=False)
+def compare(session: nox.Session) -> None:
+    """Cells with the release and with a build, side by side (posargs: --with PKG=PATH|git+URL@REF -k EXPR)."""
+    install_harness(session)
+    session.run(*HARNESS, "compare", *WHERE, *download_python(session), *session.posargs,
+                external=True)  # fmt: skip
+
+
+@nox.session(venv_backend="none", default=False)
 def bench(session: nox.Session) -> None:
     """Time the matrix against venv + pip + pytest by hand; writes reports/bench.json."""
     install_harness(session)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.model import Grid
 from flask_admin_compat.jsonio import write_text_atomic
-from flask_admin_compat.matrix.cells import Cell, expand, needs_index
+from flask_admin_compat.matrix.cells import Cell, expand, needs_index, with_spec
 from flask_admin_compat.matrix.index import IndexUnavailable, load_or_fetch_snapshot
 from flask_admin_compat.matrix.matrix import PYTHON, SCOPING, Matrix, MatrixError
 from flask_admin_compat.matrix.specs import VersionSpec
@@ -121,14 +121,7 @@ def releases_between(
 
 def probe_cell(cell: Cell, package: str, version: Version) -> Cell:
     """The cell with ``package`` pinned to exactly ``version`` (added before the backend)."""
-    spec = VersionSpec("exact", str(version))
-    names = [name for name, _ in cell.packages]
-    if package in names:
-        packages = tuple((n, spec if n == package else s) for n, s in cell.packages)
-    else:
-        at = names.index(cell.backend)
-        packages = (*cell.packages[:at], (package, spec), *cell.packages[at:])
-    return replace(cell, packages=packages, excluded_by=None)
+    return with_spec(cell, package, VersionSpec("exact", str(version)))
 
 
 def default_range(

@@ -1,4 +1,4 @@
-"""flask-admin-compat: list and run the matrix's cells, merge their grid, advise on upgrades.
+"""flask-admin-compat: list and run the matrix's cells, merge their grid, advise, compare builds.
 
 Argument parsing and dispatch only: each command's work lives in its own module
 (:mod:`.run.session`, :mod:`.report.outputs`, :mod:`.advise`, :mod:`.checkapp.command` for
@@ -105,6 +105,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     _bisect_arguments(bisect)
     bisect.set_defaults(handler=_bisect)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[where],
+        help="run cells with the release and with an unreleased build, side by side",
+        description="Run each chosen cell twice, with the release its spec names and with "
+        "an unreleased build in that package's place, and say per cell whether the build "
+        "regressed, fixed or left alone each check and surface. Cells are kept under "
+        "REPORTS/compare/cells/. Exits 1 on a regression.",
+    )
+    compare.add_argument(
+        "--with",
+        dest="build",
+        required=True,
+        metavar="PACKAGE=PATH|git+URL@REF",
+        help="the build: a wheel, sdist or source tree, or a git ref of an https: or file: URL",
+    )
+    compare.add_argument("-k", dest="keyword", help="the cells to compare, e.g. 'admin22 and fsa'")
+    _download_python_argument(compare)
+    compare.set_defaults(handler=_compare)
 
     check_app = commands.add_parser(
         "check-app",
@@ -458,6 +478,34 @@ def _bisect(args: argparse.Namespace, out: IO[str]) -> int:
         return exitcodes.USAGE
     request = BisectRequest(args.cell, args.axis, args.good, args.bad, args.download_python)
     return run_bisect(matrix, root, reports, request, out=out)
+
+
+def _compare(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        from flask_admin_compat.compare import CompareRequest, run_compare
+    except ModuleNotFoundError as exc:
+        return _without_runner("compare", exc)
+    from flask_admin_compat.matrix.builds import BuildError, parse_build_argument
+
+    try:
+        package, build = parse_build_argument(args.build, base=Path.cwd())
+    except BuildError as exc:
+        print(f"error: {exc.key} = {exc.value!r}: {exc.problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    matrix = _matrix(args.matrix)
+    if matrix is None:
+        return EXIT_BAD_INPUT
+    if package not in matrix.packages:
+        print(f"error: --with = {args.build!r}: {package} is no package of {args.matrix}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    root, reports = _folders(args)
+    request = CompareRequest(package, build, args.keyword, args.download_python)
+    try:
+        return run_compare(matrix, root, reports, request, out=out)
+    except (MatrixError, KeywordError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 def _matrix_cells(path: Path) -> dict[str, dict[str, str]]:

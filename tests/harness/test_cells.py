@@ -145,7 +145,7 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
     matrix = load_matrix(PROJECT_ROOT / "matrix.toml")
     cells, _ = list_cells(matrix, series_cache=series_cache_for(matrix))
     cell_ids = {c.id for c in cells if not c.excluded_by}
-    assert names == cell_ids | {"matrix", "report", "advise", "bench", "tests", "lint"}
+    assert names == cell_ids | {"matrix", "report", "advise", "compare", "bench", "tests", "lint"}
     (one,) = [ln for ln in lines if ln.split()[1] == "py312-flask31-admin22-sqla20-fsa31"]
     assert one.endswith(
         "-> Python 3.12: flask 3.1.*, flask-admin 2.2.*, sqlalchemy 2.0.*, flask-sqlalchemy 3.1.*"
