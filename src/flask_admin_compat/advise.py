@@ -40,6 +40,7 @@ from flask_admin_compat.matrix.specs import SpecError, parse_spec
 from flask_admin_compat.report.markdown import AXIS_NAMES
 from flask_admin_compat.report.view import failed_by_check
 from flask_admin_compat.results.model import first_line
+from flask_admin_compat.results.release_flags import RELEASE_FLAGS
 
 DEFAULT_GRID = Path("reports") / GRID_FILE
 #: Axes that are not distributions a user installs: a stack that does not name them matches
@@ -341,7 +342,9 @@ def nearest_compatible(grid: Grid, target: Stack) -> Suggestion | None:
     order = axis_order(grid.cells)
     candidates: list[Suggestion] = []
     for cell in grid.cells:
-        if cell.verdict != "compatible" or cell.flaky or not cell.requested:
+        # Never a pre-release or an unreleased build: nothing a user can install as it stands.
+        unreleased = any(flag in cell.flags for flag in RELEASE_FLAGS)
+        if cell.verdict != "compatible" or cell.flaky or unreleased or not cell.requested:
             continue
         changes = tuple(
             Change(axis, spec, tested_version(cell, axis), target.version(axis))

@@ -379,3 +379,17 @@ def test_command_runs_as_a_program(the_grid: Grid, tmp_path: Path) -> None:
     assert done.returncode == exitcodes.OK, done.stderr
     assert "Your stack (standard input)" in done.stdout
     assert "After the upgrade: incompatible" in done.stdout
+
+
+def test_nearest_never_offers_a_pre_release_or_an_unreleased_build() -> None:
+    target = Stack({**MINE.packages, "flask": "3.1.1"}, python="3.12.4")
+    offered = grid(
+        cell("3.1.*", "2.0.*"),  # one move, the only release
+        cell("3.1.*", "2.2.*", "compatible", flags=("pre-release",)),
+        cell("3.1.*", "2.1.*", "compatible", flags=("unreleased",)),
+    )
+    suggestion = nearest_compatible(offered, target)
+    assert suggestion is not None
+    assert suggestion.cell.requested["flask-admin"] == "2.0.*"
+    only_builds = grid(cell("3.1.*", "2.2.*", "compatible", flags=("unreleased",)))
+    assert nearest_compatible(only_builds, target) is None

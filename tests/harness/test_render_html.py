@@ -242,3 +242,15 @@ def test_page_size_stays_small_for_a_full_matrix() -> None:
     ]
     html = render_html(grid(*cells))
     assert len(html.encode()) < 250_000
+
+
+def test_pre_release_and_unreleased_cells_are_marked_as_such() -> None:
+    page = render_html(
+        grid(
+            cell("a", req("3.1.*", "2.2.*")),
+            cell("b", req("3.1.*", "fix2835"), flags=("unreleased",)),
+            cell("c", req("3.1.*", "2.3.0rc1"), flags=("pre-release",)),
+        )
+    )
+    assert page.count("\N{CONSTRUCTION SIGN} unreleased</span>") == 1
+    assert page.count("\N{GREEK SMALL LETTER BETA} pre-release</span>") == 1

@@ -381,3 +381,17 @@ def test_a_deprecated_workaround_says_so_beside_its_pattern() -> None:
         "session is deprecated and will be removed in version 3.0; failed: per-request "
         "(db-at-setup): one session for every request"
     )
+
+
+def test_pre_release_and_unreleased_cells_are_marked_as_such() -> None:
+    text = render_markdown(
+        grid(
+            cell("a", req("3.1.*", "2.2.*")),
+            cell("b", req("3.1.*", "fix2835"), "incompatible", flags=("unreleased",)),
+            cell("c", req("3.1.*", "2.3.0rc1"), flags=("pre-release",)),
+        )
+    )
+    assert "✅ compatible 🅿️ pre-release" in text
+    assert "❌ incompatible 🚧 unreleased" in text
+    # ... also in the details of a cell that is not plainly compatible.
+    assert re.search(r"`b` incompatible 🚧 unreleased", text)

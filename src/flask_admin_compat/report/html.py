@@ -47,6 +47,7 @@ from flask_admin_compat.results.model import (
     VERDICTS,
     first_line,
 )
+from flask_admin_compat.results.release_flags import PRE_RELEASE, RELEASE_FLAGS, UNRELEASED
 
 #: Symbols present in common system fonts (DejaVu), so the page reads the same without colour
 #: and without an emoji font.
@@ -58,6 +59,8 @@ ICONS: Mapping[str, str] = {
     "error": "\N{WARNING SIGN}",
     "excluded": "\N{WHITE CIRCLE}",
     FLAKY: "\N{ALMOST EQUAL TO}",
+    PRE_RELEASE: "\N{GREEK SMALL LETTER BETA}",
+    UNRELEASED: "\N{CONSTRUCTION SIGN}",
     DEPRECATED: "\N{HOURGLASS}",
 }
 #: Flask-Admin's own tests, beside the verdict: an alembic, which DejaVu Sans has too.
@@ -339,6 +342,11 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         notes.append(_e(cell.label.partition(" ")[2].strip("()")))
     if cell.flaky:
         notes.append(f'<span title="{_e(MEANINGS[FLAKY])}">{ICONS[FLAKY]} {FLAKY}</span>')
+    notes += [
+        f'<span title="{_e(MEANINGS[flag])}">{ICONS[flag]} {flag}</span>'
+        for flag in RELEASE_FLAGS
+        if flag in cell.flags
+    ]
     if cell.deprecation:
         notes.append(
             f'<span title="{_e(cell.deprecation)}">{ICONS[DEPRECATED]} {DEPRECATED}</span>'

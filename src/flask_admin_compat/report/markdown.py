@@ -31,6 +31,7 @@ from flask_admin_compat.report.view import (
     upstream_tally,
 )
 from flask_admin_compat.results.model import VERDICTS, first_line
+from flask_admin_compat.results.release_flags import PRE_RELEASE, RELEASE_FLAGS, UNRELEASED
 
 ICONS: Mapping[str, str] = {
     "compatible": "✅",
@@ -41,6 +42,8 @@ ICONS: Mapping[str, str] = {
     "excluded": "\N{HEAVY MINUS SIGN}",
     FLAKY: "🎲",
     DEPRECATED: "⏳",
+    PRE_RELEASE: "🅿️",
+    UNRELEASED: "🚧",
 }
 #: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
 UPSTREAM_ICON = "🧪"
@@ -56,6 +59,9 @@ MEANINGS: Mapping[str, str] = {
     FLAKY: "a check gave different outcomes when re-run; it counts as failed",
     DEPRECATED: "the pattern that works makes Flask-Admin warn it is deprecated (its words in "
     "the details): it may stop working in a coming release",
+    PRE_RELEASE: "a package of the cell installed a pre-release: never offered as the stack to use",
+    UNRELEASED: "the cell installed an unreleased build (a path or a git ref in matrix.toml): "
+    "never offered as the stack to use",
 }
 AXIS_NAMES: Mapping[str, str] = {
     "python": "Python",
@@ -299,6 +305,11 @@ def _cell(cells: tuple[GridCell, ...]) -> str:
     return "<br>".join(cell_markdown(c) for c in cells)
 
 
+def release_marks(cell: GridCell) -> str:
+    """`` 🚧 unreleased``, `` 🅿️ pre-release``: what no user installs from the index as it is."""
+    return "".join(f" {ICONS[flag]} {flag}" for flag in RELEASE_FLAGS if flag in cell.flags)
+
+
 def cell_markdown(cell: GridCell) -> str:
     """Icon and short verdict, linked to the log where it is published.
 
@@ -309,6 +320,7 @@ def cell_markdown(cell: GridCell) -> str:
         text += f" {ICONS[FLAKY]} {FLAKY}"
     if cell.deprecation:
         text += f" {ICONS[DEPRECATED]} {DEPRECATED}"
+    text += release_marks(cell)
     badge = f"<br>{UPSTREAM_ICON} {md_text(upstream_short(cell.upstream))}" if cell.upstream else ""
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
@@ -391,6 +403,7 @@ def detail_line(
     """
     line = f'- <a id="{md_text(cell.cell_id)}"></a>{ICONS[cell.verdict]} {md_code(cell.cell_id)} '
     line += md_text(cell.label) + (f" {ICONS[FLAKY]} {FLAKY}" if cell.flaky else "")
+    line += release_marks(cell)
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
         line += f"; [log]({_url(url)})"
