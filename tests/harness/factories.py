@@ -10,10 +10,14 @@ import base64
 import hashlib
 import zipfile
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+
+from packaging.version import Version
 
 from flask_admin_compat.checks.ids import Outcome
 from flask_admin_compat.grid.model import Changes, Grid, GridCell, LogRef
+from flask_admin_compat.matrix.index import IndexSnapshot, Release
 from flask_admin_compat.results.model import (
     CellResult,
     CheckOutcome,
@@ -143,6 +147,18 @@ def make_grid_cell(
 def make_grid(*cells: GridCell, changes: Changes | None = None) -> Grid:
     """A grid of these cells, as merged at one fixed moment."""
     return Grid(GENERATED_AT, HARNESS_VERSION, cells, changes=changes)
+
+
+def make_snapshot(**packages: list[str]) -> IndexSnapshot:
+    """The index's release lists, by package (``flask_admin=[...]`` for flask-admin)."""
+    return IndexSnapshot(
+        "http://index",
+        datetime(2026, 1, 1, tzinfo=UTC),
+        {
+            name.replace("_", "-"): tuple(Release(Version(v), None) for v in versions)
+            for name, versions in packages.items()
+        },
+    )
 
 
 # -- unreleased builds: a real Flask-Admin wheel, re-packed (and patched) as a maintainer would

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from packaging.version import Version
+from factories import make_snapshot
 
 from flask_admin_compat.matrix.build_pins import commit_of, file_digest, pin_builds, resolve_ref
 from flask_admin_compat.matrix.builds import (
@@ -19,7 +18,7 @@ from flask_admin_compat.matrix.builds import (
 )
 from flask_admin_compat.matrix.cells import Cell, expand
 from flask_admin_compat.matrix.freshness import fingerprints
-from flask_admin_compat.matrix.index import IndexSnapshot, Release, check_against_index
+from flask_admin_compat.matrix.index import IndexSnapshot, check_against_index
 from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
 from flask_admin_compat.results.release_flags import builds_installed, release_flags
 
@@ -57,17 +56,6 @@ def repo(tmp_path: Path) -> Path:
     _git(folder, "commit", "--quiet", "-m", "one")
     _git(folder, "tag", "-a", "v1", "-m", "v1")
     return folder
-
-
-def _snapshot(**packages: list[str]) -> IndexSnapshot:
-    return IndexSnapshot(
-        "http://index",
-        datetime(2026, 1, 1, tzinfo=UTC),
-        {
-            name.replace("_", "-"): tuple(Release(Version(v), None) for v in vs)
-            for name, vs in packages.items()
-        },
-    )
 
 
 def test_two_builds_of_one_version_are_two_cells_named_by_label(
@@ -112,8 +100,9 @@ def test_two_builds_of_one_version_are_two_cells_named_by_label(
          "flask-admin[0].ref", "not a git ref"),
         ('{ git = "https://example.invalid/r", ref = "a b", label = "m" }', "flask-admin[0].ref",
          "not a git ref"),
-        ('{ git = "https://example.invalid/r", label = "m" }', "flask-admin[0]", "written"),
-        ('{ path = "x.whl", label = "fix", ref = "main" }', "flask-admin[0]", "written"),
+        ('{ git = "https://example.invalid/r", label = "m" }', "flask-admin[0].ref", "missing"),
+        ('{ path = "x.whl", label = "fix", ref = "main" }', "flask-admin[0].ref",
+         "unknown key: a path build is { path, label }"),
     ],
 )  # fmt: skip
 def test_bad_build_values_get_one_line_naming_file_key_and_value(
@@ -168,7 +157,7 @@ def test_a_new_commit_on_the_ref_makes_its_cells_stale(
         _matrix_with_admin(f'"2.2.1", {{ git = "{repo.as_uri()}", ref = "main", label = "main" }}')
     )
     matrix = load_matrix(path)
-    snapshot = _snapshot(flask=["3.1.0"], flask_admin=["2.2.1"], sqlalchemy=["2.0.0"])
+    snapshot = make_snapshot(flask=["3.1.0"], flask_admin=["2.2.1"], sqlalchemy=["2.0.0"])
     store = tmp_path / "store"
     suite = tmp_path / "suite"
     suite.mkdir()
@@ -198,7 +187,7 @@ def test_a_new_commit_on_the_ref_makes_its_cells_stale(
         == first["py312-flask31-admin221-sqla20-fsa31"]
     )
     # A new Flask-Admin release changes the release's cell, never the build's.
-    newer = _snapshot(flask=["3.1.0"], flask_admin=["2.2.1", "2.2.2"], sqlalchemy=["2.0.0"])
+    newer = make_snapshot(flask=["3.1.0"], flask_admin=["2.2.1", "2.2.2"], sqlalchemy=["2.0.0"])
     third = keys(newer)
     assert (
         third["py312-flask31-adminmain-sqla20-fsa31"]
@@ -283,7 +272,7 @@ def test_the_index_check_leaves_builds_alone(
 ) -> None:
     path = write_matrix(_matrix_with_admin('{ path = "x.whl", label = "fix" }'))
     (path.parent / "x.whl").write_bytes(b"x")
-    snapshot = _snapshot(
+    snapshot = make_snapshot(
         flask=["3.1.0"], flask_admin=["2.2.1"], sqlalchemy=["2.0.0"], flask_sqlalchemy=["3.1.1"]
     )
     assert check_against_index(load_matrix(path), snapshot, exclude_newer=None) == []
@@ -337,3 +326,14 @@ def test_compare_takes_a_path_or_a_git_ref(
 def test_compare_refuses_bad_builds(tmp_path: Path, text: str) -> None:
     with pytest.raises(BuildError):
         parse_build_argument(text, base=tmp_path)
+
+
+def test_a_backend_value_may_be_a_build_too(write_matrix: Callable[[str], Path]) -> None:
+    text = _matrix_with_admin('"2.2.*"').replace(
+        'flask-sqlalchemy = ["3.1.*"]',
+        'flask-sqlalchemy = ["3.1.*", { path = "fsa", label = "fix" }]',
+    )
+    path = write_matrix(text)
+    (path.parent / "fsa").mkdir()
+    ids = [c.id for c in expand(load_matrix(path))]
+    assert ids == ["py312-flask31-admin22-sqla20-fsa31", "py312-flask31-admin22-sqla20-fsafix"]
