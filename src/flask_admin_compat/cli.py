@@ -126,6 +126,38 @@ def _parser() -> argparse.ArgumentParser:
     _download_python_argument(compare)
     compare.set_defaults(handler=_compare)
 
+    stale = commands.add_parser(
+        "stale",
+        parents=[where],
+        help="list the cells whose result in the committed grid a new release makes stale",
+        description="Ask the index now and print, one a line, the ids of the matrix's cells "
+        "whose result in the committed grid.json no longer stands (a new release of one of "
+        "their packages, a new commit of a build, a changed suite); nothing when the grid has "
+        "seen every release. CI's daily job runs only these (run --cell ID ...).",
+    )
+    stale.add_argument("--grid", type=Path, help="the committed grid (default: REPORTS/grid.json)")
+    stale.add_argument(
+        "--suite",
+        type=_suites,
+        help="the suites the run will ask for, comma-separated (default: the matrix's)",
+    )
+    stale.set_defaults(handler=_stale)
+
+    issues = commands.add_parser(
+        "regression-issues",
+        help="plan CI's GitHub issues for regressions: one per cell family, never duplicated",
+        description="Read the merged grid and the issues `gh issue list --label "
+        "compat-regression --state all --json number,state,body` gave, and write to OUT the "
+        "steps that keep one issue per cell family: open, reopen, update, or close when its "
+        "cells recover (actions.tsv, and a file per title, body and comment).",
+    )
+    issues.add_argument("--grid", type=Path, required=True, help="the merged grid.json")
+    issues.add_argument("--issues", type=Path, required=True, help="gh issue list's JSON")
+    issues.add_argument("--out", type=Path, required=True, help="the folder for the plan")
+    issues.add_argument("--bisect", type=Path, help="bisect --regressions' Markdown, to quote")
+    issues.add_argument("--run-url", default="", help="the CI run's page, linked from issues")
+    issues.set_defaults(handler=_regression_issues)
+
     check_app = commands.add_parser(
         "check-app",
         help="run the scoping checks against the ModelViews of your own Flask-Admin app",
@@ -506,6 +538,35 @@ def _compare(args: argparse.Namespace, out: IO[str]) -> int:
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _stale(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        from flask_admin_compat.stale import run_stale
+    except ModuleNotFoundError as exc:
+        return _without_runner("stale", exc)
+
+    matrix = _matrix(args.matrix)
+    if matrix is None:
+        return EXIT_BAD_INPUT
+    root, reports = _folders(args)
+    suites = args.suite or matrix.settings.suites
+    try:
+        return run_stale(matrix, root, args.grid or reports / "grid.json", suites=suites, out=out)
+    except MatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _regression_issues(args: argparse.Namespace, out: IO[str]) -> int:
+    try:
+        from flask_admin_compat.regression_issues import run_regression_issues
+    except ModuleNotFoundError as exc:
+        return _without_runner("regression-issues", exc)
+
+    return run_regression_issues(
+        args.grid, args.issues, args.out, bisect_file=args.bisect, run_url=args.run_url, out=out
+    )
 
 
 def _matrix_cells(path: Path) -> dict[str, dict[str, str]]:

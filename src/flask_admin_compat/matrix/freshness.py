@@ -117,9 +117,10 @@ def _cell_fingerprint(
         python=cell.python.text,
         suite=suite,
         suite_hash=suite_hash,
-        # A build's own package is no index release: a new one upstream changes nothing in it.
-        index_digest=snapshot.digest(
-            [n for n, s in cell.packages if s.build is None], exclude_newer=exclude_newer
+        # Only the releases each spec admits: a new 3.1.3 changes the 3.1.* cells, not the
+        # 3.0.* ones; a build's own package is no index release, so none of them.
+        index_digest=snapshot.admitted_digest(
+            [(n, s) for n, s in cell.packages if s.build is None], exclude_newer=exclude_newer
         ),
         exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
         pytest_args=pytest_args,

@@ -83,6 +83,22 @@ class IndexSnapshot:
         }
         return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
 
+    def admitted_digest(
+        self, specs: Iterable[tuple[str, VersionSpec]], *, exclude_newer: datetime | None = None
+    ) -> str:
+        """A short hash of the listed versions each spec admits: what a resolver may pick.
+
+        A new 3.1.3 changes it for ``3.1.*`` and ``latest``, never for ``3.0.*`` or ``3.0.3``,
+        so that a new release makes exactly the cells it could change stale.
+        """
+        listing = {
+            f"{name}{spec.requirement_suffix}": [
+                str(v) for v in self.versions(name, exclude_newer=exclude_newer) if spec.admits(v)
+            ]
+            for name, spec in sorted(specs)
+        }
+        return hashlib.sha256(json.dumps(listing).encode()).hexdigest()[:16]
+
     def age_s(self, now: datetime) -> float:
         return (now - self.fetched_at).total_seconds()
 
