@@ -64,7 +64,8 @@ def test_one_issue_per_family_then_updated_never_duplicated_then_closed() -> Non
     (step,) = plan(day3, issues)
     assert (step.action, step.number) == ("update", 1)
     assert "More cells regressed" in step.comment
-    assert f"`{A}`" in step.body and f"`{B}`" in step.body  # both tracked now
+    assert f"`{A}`" in step.body
+    assert f"`{B}`" in step.body
     family_body, other_body = step.body, steps[1].body
     issues = _listed([(1, "OPEN", family_body), (2, "OPEN", other_body)])
 

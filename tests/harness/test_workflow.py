@@ -121,8 +121,10 @@ def test_every_zizmor_ignore_says_why() -> None:
 
 def test_triggers(workflow: dict[str, Any]) -> None:
     on = workflow["on"]
-    assert on["schedule"][0]["cron"]
-    assert set(on["workflow_dispatch"]["inputs"]) == {"filter", "shards"}
+    crons = [entry["cron"] for entry in on["schedule"]]
+    # The weekly full run stays, beside the daily run on release.
+    assert crons == [workflow["env"]["WEEKLY_CRON"], "41 5 * * *"]
+    assert set(on["workflow_dispatch"]["inputs"]) == {"filter", "shards", "flask-admin-ref"}
     paths = set(on["pull_request"]["paths"])
     assert {"matrix.toml", "tests/**", "src/**", "noxfile.py", "pyproject.toml", "uv.lock"} <= paths
     assert "push" not in on
@@ -435,7 +437,7 @@ def test_the_merge_step_fails_when_there_is_nothing_to_merge(runner: StepRunner)
     assert outputs == {}
 
 
-def test_the_regression_issue_gets_the_bisection_of_each_regression(runner: StepRunner) -> None:
+def test_the_bisection_of_each_regression_is_kept_for_the_issues(runner: StepRunner) -> None:
     from factories import make_grid, make_grid_cell
 
     from flask_admin_compat.grid.model import CellChange, Changes, VersionChange, render_json
@@ -443,7 +445,6 @@ def test_the_regression_issue_gets_the_bisection_of_each_regression(runner: Step
     shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
     grid_dir = runner.temp / "grid"
     grid_dir.mkdir()
-    (grid_dir / "regressions.md").write_text("Cells that got worse:\n", encoding="utf-8")
     cell = make_grid_cell("py312-not-in-the-matrix", {"python": "3.12", "flask-admin": "2.2.*"})
     change = CellChange(
         "py312-not-in-the-matrix",
@@ -454,12 +455,198 @@ def test_the_regression_issue_gets_the_bisection_of_each_regression(runner: Step
     grid = make_grid(cell, changes=Changes("2026-11-24T04:17:00+00:00", regressions=(change,)))
     (grid_dir / "grid.json").write_text(render_json(grid), encoding="utf-8")
     done, _ = runner("report-regressions", "bisect")
-    assert done.returncode == 0, done.stdout + done.stderr  # the issue is opened regardless
-    issue = (grid_dir / "regressions.md").read_text(encoding="utf-8")
-    assert issue.startswith("Cells that got worse:\n")
-    assert "First bad releases" in issue
+    assert done.returncode == 0, done.stdout + done.stderr  # the issues are kept regardless
+    notes = (runner.temp / "bisect.md").read_text(encoding="utf-8")
+    assert "First bad releases" in notes
     # The one package that moved forward (Python is no index release) is bisected; this cell
     # is not in the matrix, so the line says it could not be, and why is in the job's log.
-    assert "- py312-not-in-the-matrix: could not bisect flask-admin 2.2.0 → 2.2.1 (exit 2)" in issue
+    assert "- py312-not-in-the-matrix: could not bisect flask-admin 2.2.0 → 2.2.1 (exit 2)" in notes
     assert "no such cell in the matrix" in done.stderr
-    assert "(bisect exited 2; see the job log)" in issue
+    assert "(bisect exited 2; see the job log)" in done.stdout
+
+
+# Stands in for gh: records every call (arguments joined by |), lists the issues it is given.
+GH_SHIM = """#!/bin/sh
+{ for arg in "$@"; do printf '%s|' "$arg"; done; echo; } >> "$RUNNER_TEMP/gh-calls"
+if [ "$1 $2" = "issue list" ]; then cat "$SHIM_GH_ISSUES"; fi
+"""
+
+
+def test_the_issues_step_opens_one_per_family_then_closes_it_on_recovery(
+    runner: StepRunner,
+) -> None:
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.grid.model import CellChange, Changes, render_json
+
+    shim = runner.root / "bin" / "gh"
+    shim.write_text(GH_SHIM, encoding="utf-8")
+    shim.chmod(0o755)
+    grid_dir = runner.temp / "grid"
+    grid_dir.mkdir()
+    cells = ("py312-flask31-admin22-sqla20-fsa31", "py313-flask31-admin22-sqla20-fsa31")
+    regressed = make_grid(
+        *(make_grid_cell(c, {"python": "3.12"}, "incompatible") for c in cells),
+        changes=Changes(
+            "2026-11-24T04:17:00+00:00",
+            regressions=tuple(CellChange(c, "compatible", "incompatible") for c in cells),
+        ),
+    )
+    (grid_dir / "grid.json").write_text(render_json(regressed), encoding="utf-8")
+    listed = runner.root / "issues.json"
+    listed.write_text("[]", encoding="utf-8")
+    done, _ = runner("report-regressions", "issues", SHIM_GH_ISSUES=str(listed))
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = [c.split("|")[:-1] for c in (runner.temp / "gh-calls").read_text("utf-8").splitlines()]
+    created = [c for c in calls if c[:2] == ["issue", "create"]]
+    assert len(created) == 1  # two cells, one family, one issue
+    title = created[0][created[0].index("--title") + 1]
+    assert title == "Compatibility regression: admin22-fsa31 cells got worse"
+    body = Path(created[0][created[0].index("--body-file") + 1]).read_text(encoding="utf-8")
+
+    # The next day both cells are back: the issue gh lists is closed, none is opened.
+    (runner.temp / "gh-calls").unlink()
+    listed.write_text(json.dumps([{"number": 12, "state": "OPEN", "body": body}]), "utf-8")
+    back = make_grid(*(make_grid_cell(c, {"python": "3.12"}, "compatible") for c in cells))
+    (grid_dir / "grid.json").write_text(render_json(back), encoding="utf-8")
+    done, _ = runner("report-regressions", "issues", SHIM_GH_ISSUES=str(listed))
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = [c.split("|")[:-1] for c in (runner.temp / "gh-calls").read_text("utf-8").splitlines()]
+    assert [c[:3] for c in calls if c[0] == "issue" and c[1] != "list"] == [
+        ["issue", "comment", "12"],
+        ["issue", "close", "12"],
+    ]
+
+
+# --- the daily run on release, offline against a local index -------------------------------
+
+ON_RELEASE_MATRIX = """
+[axes]
+python = ["3.12"]
+flask = ["3.0.*", "3.1.*"]
+flask-admin = ["2.1.0", "2.2.*"]
+sqlalchemy = ["2.0.*"]
+
+[backends]
+flask-sqlalchemy = ["3.1.*"]
+"""
+UPLOADED = "2026-01-01T00:00:00+00:00"
+DAILY = {"EVENT": "schedule", "SCHEDULE": "41 5 * * *", "SHARDS": "", "FILTER": ""}
+SHARDS_DATABASE_URL = "postgresql://postgres:postgres@localhost:5432/postgres"
+
+
+def _commit_grid(work: Path) -> None:
+    """The grid as the last run published it: each cell with the fingerprints of now."""
+    from factories import make_grid, make_grid_cell
+
+    from flask_admin_compat.grid.model import render_json
+    from flask_admin_compat.matrix.matrix import SCOPING, UPSTREAM, load_matrix
+    from flask_admin_compat.results.model import UpstreamResult
+    from flask_admin_compat.stale import current_keys
+
+    matrix = load_matrix(work / "matrix.toml")
+    cells, keys = current_keys(matrix, work, work / "reports", suites=(SCOPING, UPSTREAM))
+    grid = make_grid(
+        *(
+            make_grid_cell(
+                c.id,
+                c.requested,
+                fingerprint=keys[SCOPING][c.id],
+                upstream=UpstreamResult("ran", "1 passed", keys[UPSTREAM][c.id]),
+            )
+            for c in cells
+        )
+    )
+    (work / "reports").mkdir(exist_ok=True)
+    (work / "reports" / "grid.json").write_text(render_json(grid), encoding="utf-8")
+
+
+def test_the_daily_run_plans_only_the_cells_a_new_release_makes_stale(
+    runner: StepRunner, fake_index: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    releases = {
+        "flask": [("3.0.3", UPLOADED), ("3.1.2", UPLOADED)],
+        "flask-admin": [("2.1.0", UPLOADED), ("2.2.1", UPLOADED)],
+        "sqlalchemy": [("2.0.40", UPLOADED)],
+        "flask-sqlalchemy": [("3.1.1", UPLOADED)],
+    }
+    url, _ = fake_index(releases)
+    monkeypatch.setenv("UV_DEFAULT_INDEX", url)
+    monkeypatch.setenv("DATABASE_URL", SHARDS_DATABASE_URL)  # as the plan step's env: gives it
+    (runner.work / "matrix.toml").write_text(ON_RELEASE_MATRIX, encoding="utf-8")
+    _commit_grid(runner.work)
+
+    # Nothing new on the index: the plan ends the run; no shard, merge or publish follows.
+    done, outputs = runner("plan", "plan", **DAILY)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs == {"mode": "on-release", "count": "0", "shards": "[]", "pythons": "",
+                       "stale": ""}  # fmt: skip
+    assert "nothing to run" in done.stdout
+
+    # Flask 3.1.3 is released: exactly the two Flask 3.1 cells run, in one shard.
+    releases["flask"].append(("3.1.3", UPLOADED))
+    done, outputs = runner("plan", "plan", **DAILY)
+    assert done.returncode == 0, done.stdout + done.stderr
+    stale = ["py312-flask31-admin210-sqla20-fsa31", "py312-flask31-admin22-sqla20-fsa31"]
+    assert outputs["mode"] == "on-release"
+    assert outputs["stale"].splitlines() == stale
+    assert json.loads(outputs["shards"]) == ["1/2", "2/2"]  # the default 4, never above cells
+    done, _ = runner("shard", "run", SHARD="1/2", FILTER="", NAME="1-of-2",
+                     STALE=outputs["stale"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    args = (runner.temp / "nox-args").read_text(encoding="utf-8").splitlines()
+    assert args == ["-s", "matrix", "--", "--shard", "1/2", "--suite", "scoping,upstream",
+                    "--cell", stale[0], "--cell", stale[1]]  # fmt: skip
+
+
+def test_the_weekly_run_is_still_the_full_one(runner: StepRunner) -> None:
+    shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
+    weekly = {**DAILY, "SCHEDULE": runner.workflow["env"]["WEEKLY_CRON"]}
+    done, outputs = runner("plan", "plan", **weekly)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs["mode"] == "full"
+    assert outputs["stale"] == ""
+    assert json.loads(outputs["shards"]) == ["1/4", "2/4", "3/4", "4/4"]
+
+
+def test_the_jobs_after_the_plan_follow_its_mode(workflow: dict[str, Any]) -> None:
+    jobs = workflow["jobs"]
+    for job in ("shard", "merge"):
+        assert "needs.plan.outputs.count != '0'" in jobs[job]["if"]
+        assert "needs.plan.outputs.mode != 'compare'" in jobs[job]["if"]
+    assert jobs["compare"]["if"] == "${{ needs.plan.outputs.mode == 'compare' }}"
+    assert jobs["compare"]["permissions"] == {"contents": "read"}
+    # Issues are kept after every complete grid: a recovery closes its issue.
+    assert "regressed" not in jobs["report-regressions"]["if"]
+
+
+# --- a dispatch that compares a Flask-Admin ref with the releases --------------------------
+
+
+def test_a_flask_admin_ref_makes_the_run_a_comparison(runner: StepRunner) -> None:
+    shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
+    done, outputs = runner("plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="admin22",
+                           ADMIN_REF="fix/2835")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert outputs["mode"] == "compare"
+    done, _ = runner("compare", "compare", ADMIN_REF="fix/2835", FILTER="admin22 and fsa")
+    assert done.returncode == 0, done.stderr
+    args = (runner.temp / "nox-args").read_text(encoding="utf-8").splitlines()
+    repo = runner.workflow["env"]["FLASK_ADMIN_REPO"]
+    assert args == ["-s", "compare", "--", "--with", f"flask-admin=git+{repo}@fix/2835",
+                    "-k", "admin22 and fsa"]  # fmt: skip
+
+
+@pytest.mark.parametrize("ref", ['x"; touch pwned; echo "', "--upload-pack=touch pwned", "a..b",
+                                 "$(touch pwned)", "main\ntouch pwned"])  # fmt: skip
+def test_a_flask_admin_ref_that_is_no_ref_name_is_refused(runner: StepRunner, ref: str) -> None:
+    shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
+    done, outputs = runner("plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="",
+                           ADMIN_REF=ref)  # fmt: skip
+    assert done.returncode == 2
+    assert "flask-admin-ref must be a branch, tag or commit name" in done.stdout
+    assert outputs == {}
+    done, _ = runner("compare", "compare", ADMIN_REF=ref, FILTER="")
+    assert done.returncode == 2
+    assert not (runner.work / "pwned").exists()
+    assert not (runner.temp / "nox-args").exists()
