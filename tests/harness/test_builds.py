@@ -335,3 +335,26 @@ def test_a_backend_value_may_be_a_build_too(write_matrix: Callable[[str], Path])
     (path.parent / "fsa").mkdir()
     ids = [c.id for c in expand(load_matrix(path))]
     assert ids == ["py312-flask31-admin22-sqla20-fsa31", "py312-flask31-admin22-sqla20-fsafix"]
+
+
+def test_a_build_that_will_not_build_is_uninstallable_in_the_builders_words() -> None:
+    from flask_admin_compat.run.env import build_refusal
+
+    build = _cell_with(GitBuild("main", "https://example.invalid/r", "main", "a" * 40))
+    said = (
+        "installing the pins failed: error: Failed to build `flask-admin @ git+https://...`\n"
+        "  cause: The build backend returned an error\n"
+        "         boom: broken on purpose\n"
+        "hint: Build failures usually indicate a problem with the package\n"
+    )
+    refusal = build_refusal(build, said)
+    assert refusal is not None
+    assert refusal.startswith("Failed to build `flask-admin @ git+https://...`")
+    assert "boom: broken on purpose" in refusal
+    assert "hint:" not in refusal
+    # A release cell, or another problem, stays the harness's error.
+    assert build_refusal(build, "installing the pins failed: timed out") is None
+    from flask_admin_compat.matrix.specs import parse_spec
+
+    release = Cell(parse_spec("3.12"), (("flask-admin", parse_spec("2.2.1")),), "flask-sqlalchemy")
+    assert build_refusal(release, said) is None

@@ -42,6 +42,7 @@ from flask_admin_compat.results.release_flags import builds_installed, release_f
 from flask_admin_compat.results.verdict import judge, missing_checks
 from flask_admin_compat.run.env import (
     Resolution,
+    build_refusal,
     ensure_environment,
     installed_versions,
     keep_bytecode,
@@ -217,8 +218,9 @@ def _run(
     if problem is not None and out_of_time(deadline):
         return _timed_out(cell, options, started_at, python, durations, t0)
     if problem is not None:
-        return _result(cell, options, started_at, "error", problem, python=python,
-                       durations=with_total(durations, t0))  # fmt: skip
+        refused = build_refusal(cell, problem)  # a build that would not build: the stack's fault
+        return _result(cell, options, started_at, "uninstallable" if refused else "error",
+                       refused or problem, python=python, durations=with_total(durations, t0))  # fmt: skip
     database_url = None
     if cell.database == POSTGRESQL:
         prepared = prepare_postgres(cell, options.postgres, venv, missing=options.postgres_missing,

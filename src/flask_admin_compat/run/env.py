@@ -290,3 +290,20 @@ def resolver_message(output: str) -> str:
         return "the resolver refused these pins"
     head, *rest = kept[:20]
     return f"{head}: {' '.join(rest)}" if rest else head
+
+
+_BUILD_FAILED = "Failed to build `"
+
+
+def build_refusal(cell: Cell, problem: str) -> str | None:
+    """The builder's own words when one of the cell's unreleased builds would not build.
+
+    uv resolves a build whose metadata is static without building it, so a broken build
+    may only fail when the environment is made; that is the stack's fault (the cell is
+    ``uninstallable``), not the harness's. None when the problem is anything else.
+    """
+    if not cell.builds or _BUILD_FAILED not in problem:
+        return None
+    said = problem[problem.index(_BUILD_FAILED) :].splitlines()
+    kept = [ln.strip() for ln in said if ln.strip() and not ln.lstrip().startswith("hint:")]
+    return "\n".join(kept[:20])
