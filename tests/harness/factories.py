@@ -161,6 +161,31 @@ def make_snapshot(**packages: list[str]) -> IndexSnapshot:
     )
 
 
+#: A matrix of four cells for the runs on release: Flask 3.0.* and 3.1.* x Flask-Admin 2.1.0
+#: (an exact pin, which no new release touches) and 2.2.*.
+RELEASE_MATRIX = """
+[axes]
+python = ["3.12"]
+flask = ["3.0.*", "3.1.*"]
+flask-admin = ["2.1.0", "2.2.*"]
+sqlalchemy = ["2.0.*"]
+
+[backends]
+flask-sqlalchemy = ["3.1.*"]
+"""
+UPLOADED = "2026-01-01T00:00:00+00:00"
+
+
+def index_releases() -> dict[str, list[tuple[str, str]]]:
+    """What a local index lists for RELEASE_MATRIX's packages, before any new release."""
+    return {
+        "flask": [("3.0.3", UPLOADED), ("3.1.2", UPLOADED)],
+        "flask-admin": [("2.1.0", UPLOADED), ("2.2.1", UPLOADED)],
+        "sqlalchemy": [("2.0.40", UPLOADED)],
+        "flask-sqlalchemy": [("3.1.1", UPLOADED)],
+    }
+
+
 # -- unreleased builds: a real Flask-Admin wheel, re-packed (and patched) as a maintainer would
 
 #: A scoping fault baked into Flask-Admin 2.2.1 (``flask_admin/contrib/sqla/_compat.py``): every

@@ -11,36 +11,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from factories import make_grid, make_grid_cell
+from factories import RELEASE_MATRIX, UPLOADED, index_releases, make_grid, make_grid_cell
 
 from flask_admin_compat.cli import main
 from flask_admin_compat.grid.model import render_json
 from flask_admin_compat.matrix.matrix import SCOPING, load_matrix
 from flask_admin_compat.stale import current_keys
 
-MATRIX = """
-[axes]
-python = ["3.12"]
-flask = ["3.0.*", "3.1.*"]
-flask-admin = ["2.1.0", "2.2.*"]
-sqlalchemy = ["2.0.*"]
-
-[backends]
-flask-sqlalchemy = ["3.1.*"]
-"""
-UPLOADED = "2026-01-01T00:00:00+00:00"
 Serve = Callable[[dict[str, list[tuple[str, str]]]], tuple[str, list[str]]]
 
 
 @pytest.fixture
 def index(fake_index: Serve, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[tuple[str, str]]]:
     """The release lists the local index serves; a test adds to them between runs."""
-    releases = {
-        "flask": [("3.0.3", UPLOADED), ("3.1.2", UPLOADED)],
-        "flask-admin": [("2.1.0", UPLOADED), ("2.2.1", UPLOADED)],
-        "sqlalchemy": [("2.0.40", UPLOADED)],
-        "flask-sqlalchemy": [("3.1.1", UPLOADED)],
-    }
+    releases = index_releases()
     url, _ = fake_index(releases)
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     return releases
@@ -66,7 +50,7 @@ def _commit_grid(project: Path) -> None:
 def test_a_new_release_makes_exactly_the_cells_it_touches_stale(
     index: dict[str, list[tuple[str, str]]], tmp_path: Path
 ) -> None:
-    (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
+    (tmp_path / "matrix.toml").write_text(RELEASE_MATRIX, encoding="utf-8")
     code, stale = _stale(tmp_path)
     assert code == 0
     assert len(stale) == 4  # no committed grid yet: every cell
@@ -91,7 +75,7 @@ def test_a_new_release_makes_exactly_the_cells_it_touches_stale(
 def test_an_error_in_the_committed_grid_runs_again(
     index: dict[str, list[tuple[str, str]]], tmp_path: Path
 ) -> None:
-    (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
+    (tmp_path / "matrix.toml").write_text(RELEASE_MATRIX, encoding="utf-8")
     _commit_grid(tmp_path)
     grid_file = tmp_path / "reports" / "grid.json"
     text = grid_file.read_text(encoding="utf-8")

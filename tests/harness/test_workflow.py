@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import PROJECT_ROOT, RESOURCES, make_result
+from factories import (
+    PROJECT_ROOT,
+    RELEASE_MATRIX,
+    RESOURCES,
+    UPLOADED,
+    index_releases,
+    make_result,
+)
 from ruamel.yaml import YAML
 
 from flask_admin_compat.checks.ids import Outcome
@@ -520,17 +527,6 @@ def test_the_issues_step_opens_one_per_family_then_closes_it_on_recovery(
 
 # --- the daily run on release, offline against a local index -------------------------------
 
-ON_RELEASE_MATRIX = """
-[axes]
-python = ["3.12"]
-flask = ["3.0.*", "3.1.*"]
-flask-admin = ["2.1.0", "2.2.*"]
-sqlalchemy = ["2.0.*"]
-
-[backends]
-flask-sqlalchemy = ["3.1.*"]
-"""
-UPLOADED = "2026-01-01T00:00:00+00:00"
 DAILY = {"EVENT": "schedule", "SCHEDULE": "41 5 * * *", "SHARDS": "", "FILTER": ""}
 SHARDS_DATABASE_URL = "postgresql://postgres:postgres@localhost:5432/postgres"
 
@@ -564,16 +560,11 @@ def _commit_grid(work: Path) -> None:
 def test_the_daily_run_plans_only_the_cells_a_new_release_makes_stale(
     runner: StepRunner, fake_index: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    releases = {
-        "flask": [("3.0.3", UPLOADED), ("3.1.2", UPLOADED)],
-        "flask-admin": [("2.1.0", UPLOADED), ("2.2.1", UPLOADED)],
-        "sqlalchemy": [("2.0.40", UPLOADED)],
-        "flask-sqlalchemy": [("3.1.1", UPLOADED)],
-    }
+    releases = index_releases()
     url, _ = fake_index(releases)
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     monkeypatch.setenv("DATABASE_URL", SHARDS_DATABASE_URL)  # as the plan step's env: gives it
-    (runner.work / "matrix.toml").write_text(ON_RELEASE_MATRIX, encoding="utf-8")
+    (runner.work / "matrix.toml").write_text(RELEASE_MATRIX, encoding="utf-8")
     _commit_grid(runner.work)
 
     # Nothing new on the index: the plan ends the run; no shard, merge or publish follows.
