@@ -523,21 +523,21 @@ def _compare(args: argparse.Namespace, out: IO[str]) -> int:
         package, build = parse_build_argument(args.build, base=Path.cwd())
     except BuildError as exc:
         print(f"error: {exc.key} = {exc.value!r}: {exc.problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     matrix = _matrix(args.matrix)
     if matrix is None:
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     if package not in matrix.packages:
         print(f"error: --with = {args.build!r}: {package} is no package of {args.matrix}",
               file=sys.stderr)  # fmt: skip
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     root, reports = _folders(args)
     request = CompareRequest(package, build, args.keyword, args.download_python)
     try:
         return run_compare(matrix, root, reports, request, out=out)
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
 
 
 def _stale(args: argparse.Namespace, out: IO[str]) -> int:
@@ -548,14 +548,14 @@ def _stale(args: argparse.Namespace, out: IO[str]) -> int:
 
     matrix = _matrix(args.matrix)
     if matrix is None:
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     root, reports = _folders(args)
     suites = args.suite or matrix.settings.suites
     try:
         return run_stale(matrix, root, args.grid or reports / "grid.json", suites=suites, out=out)
     except MatrixError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
 
 
 def _regression_issues(args: argparse.Namespace, out: IO[str]) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.jsonio import write_text_atomic
 from flask_admin_compat.matrix.build_pins import pin_builds
 from flask_admin_compat.matrix.builds import Build, describe
@@ -26,10 +27,6 @@ from flask_admin_compat.results.compare import CheckChange, Direction, check_cha
 from flask_admin_compat.results.model import CellResult
 from flask_admin_compat.run.pythons import DownloadPython
 
-EXIT_SAME = 0
-EXIT_REGRESSED = 1  # so that a Flask-Admin pull request's CI fails on a regression
-EXIT_HARNESS_ERROR = 1
-EXIT_BAD_INPUT = 2
 COMPARE_DIR = "compare"
 SUMMARY_FILE = "compare.md"
 
@@ -125,13 +122,13 @@ def run_compare(
         pairs = paired_cells(chosen, request.package, request.build)
         if not pairs:
             raise Stop(
-                EXIT_BAD_INPUT,
+                exitcodes.USAGE,
                 "error: no cell to compare (every chosen cell is excluded or a build)",
             )
         twins = pin_builds(list({b.id: b for _, b in pairs}.values()), store=layout.builds_dir)
         pinned = {cell.id: cell for cell in twins}
         cells = [*(r for r, _ in pairs), *twins]
-        options = run_options(matrix, layout, run_request, cells, snapshot, (SCOPING,))
+        options = run_options(matrix, layout, run_request, cells, snapshot, (SCOPING,), {})
         to_run = plan_suites(cells, layout, options, (SCOPING,), force=False)
         finished, kept = run_cells(
             cells, layout, options, to_run, matrix, run_request, out=sys.stderr
@@ -146,5 +143,7 @@ def run_compare(
     out.write(text)
     write_text_atomic(layout.reports / SUMMARY_FILE, text)
     if any(p.harness_failed for p in compared):
-        return EXIT_HARNESS_ERROR
-    return EXIT_REGRESSED if any(p.direction == "regressed" for p in compared) else EXIT_SAME
+        return exitcodes.HARNESS_ERROR
+    # 1 on a regression, so that a Flask-Admin pull request's CI fails on one.
+    regressed = any(p.direction == "regressed" for p in compared)
+    return exitcodes.REGRESSION if regressed else exitcodes.OK

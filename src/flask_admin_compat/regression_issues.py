@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.model import CellChange, Grid, GridError, read_grid
 from flask_admin_compat.jsonio import write_text_atomic
 from flask_admin_compat.report.markdown import md_code, md_text
@@ -36,8 +37,6 @@ _MARKER = re.compile(r"<!-- flask-admin-compat family=([a-z0-9-]+) before=(\{[^<
 _RANK = {"compatible": 0, "workaround": 1, "incompatible": 2, "uninstallable": 3}
 
 Action = Literal["open", "reopen", "update", "close"]
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
 
 
 @dataclass(frozen=True)
@@ -211,11 +210,11 @@ def run_regression_issues(
         notes = bisect_file.read_text(encoding="utf-8").splitlines() if bisect_file else []
     except (GridError, OSError, ValueError, TypeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     steps = plan(grid, issues, notes=notes, run_url=run_url)
     write_plan(steps, out_dir)
     for step in steps:
         out.write(f"{step.action} {f'#{step.number} ' if step.number else ''}{step.title}\n")
     if not steps:
         out.write("no issue to open, update or close\n")
-    return EXIT_OK
+    return exitcodes.OK

@@ -16,16 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.grid.model import Grid, GridError, read_grid
 from flask_admin_compat.matrix.build_pins import pin_builds
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.freshness import suites_to_run
 from flask_admin_compat.matrix.matrix import SCOPING, UPSTREAM, Matrix
 from flask_admin_compat.results.model import CellResult
-
-EXIT_OK = 0
-EXIT_HARNESS_ERROR = 1
-EXIT_BAD_INPUT = 2
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,7 @@ def current_keys(
     snapshot = ask_index(matrix, layout, request)
     cells = pin_builds(matrix_cells(matrix, snapshot, request), store=layout.builds_dir,
                        matrix=matrix)  # fmt: skip
-    options = run_options(matrix, layout, request, cells, snapshot, suites)
+    options = run_options(matrix, layout, request, cells, snapshot, suites, {})
     keys = {SCOPING: options.fingerprint_of, UPSTREAM: options.upstream_fingerprint_of}
     return cells, {suite: dict(keys[suite]) for suite in suites}
 
@@ -119,7 +116,7 @@ def run_stale(
         return stop.code
     except GridError as exc:
         print(f"error: {grid_file}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return exitcodes.USAGE
     for item in stale:
         out.write(f"{item.cell.id}\n")
         print(f"stale: {item.cell.id}: {item.why}", file=sys.stderr)
@@ -128,4 +125,4 @@ def run_stale(
             "nothing stale: no axis package has a release the committed grid has not seen",
             file=sys.stderr,
         )
-    return EXIT_OK
+    return exitcodes.OK

@@ -352,8 +352,14 @@ def test_a_build_that_will_not_build_is_uninstallable_in_the_builders_words() ->
     assert refusal.startswith("Failed to build `flask-admin @ git+https://...`")
     assert "boom: broken on purpose" in refusal
     assert "hint:" not in refusal
-    # A release cell, or another problem, stays the harness's error.
+    # A release cell, or another problem, stays the harness's error: so does a clone that
+    # could not fetch, which is the machine's doing, not the build's.
     assert build_refusal(build, "installing the pins failed: timed out") is None
+    offline = (
+        "error: Failed to download and build `flask-admin @ git+https://...`\n"
+        "  cause: Git operation failed\n  cause: error sending request for url\n"
+    )
+    assert build_refusal(build, offline) is None
     from flask_admin_compat.matrix.specs import parse_spec
 
     release = Cell(parse_spec("3.12"), (("flask-admin", parse_spec("2.2.1")),), "flask-sqlalchemy")

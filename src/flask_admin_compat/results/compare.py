@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from flask_admin_compat.checks.ids import ANY_PATTERN, ERROR, FAILED, PASSED
 from flask_admin_compat.results.junit import _TRAILING_PATH
-from flask_admin_compat.results.model import ANY_PATTERN, CellResult, first_line
+from flask_admin_compat.results.model import CellResult, first_line
 
 _MESSAGE_CHARS = 300
 
@@ -55,8 +56,8 @@ def differences(before: CellResult, after: CellResult) -> tuple[str, ...]:
 # -- what a build changes, check by check (``compare``) -----------------------------------------
 
 Direction = Literal["regressed", "fixed", "same"]
-_PASSING = ("passed",)
-_FAILING = ("failed", "error")
+_PASSING = (PASSED,)
+_FAILING = (FAILED, ERROR)
 #: How good a verdict is, for the verdicts that judge a stack that installed.
 _VERDICT_RANK = {"compatible": 0, "workaround": 1, "incompatible": 2}
 

@@ -22,7 +22,11 @@ from flask_admin_compat.run.locks import CachedResolution
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import Completed, Reaper, run_logged, tail, time_left
 from flask_admin_compat.run.pythons import FoundPython, PythonNotFound, provide_python
-from flask_admin_compat.run.refusal import environment_problem, refused_by_resolver
+from flask_admin_compat.run.refusal import (
+    ENVIRONMENT_SIGNS,
+    environment_problem,
+    refused_by_resolver,
+)
 
 LOCK_MARKER = ".compat-lock"
 
@@ -83,6 +87,10 @@ def resolve_cell(
     if failed is not None:
         return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
                            reason=failed, timed_out=resolve.timed_out)  # fmt: skip
+    refused = build_refusal(cell, resolve.output) if resolve.returncode != 0 else None
+    if refused is not None:  # an unreleased build that does not build: never cached
+        return Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
+                          reason=refused)  # fmt: skip
     if resolve.returncode != 0 and not refused_by_resolver(resolve.output):
         # A full disk, an unreachable index: never a verdict, and never cached as one.
         return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
@@ -292,18 +300,22 @@ def resolver_message(output: str) -> str:
     return f"{head}: {' '.join(rest)}" if rest else head
 
 
-_BUILD_FAILED = "Failed to build `"
+_BUILD_FAILED = ("Failed to build `", "Failed to download and build `")
 
 
-def build_refusal(cell: Cell, problem: str) -> str | None:
+def build_refusal(cell: Cell, output: str) -> str | None:
     """The builder's own words when one of the cell's unreleased builds would not build.
 
-    uv resolves a build whose metadata is static without building it, so a broken build
-    may only fail when the environment is made; that is the stack's fault (the cell is
-    ``uninstallable``), not the harness's. None when the problem is anything else.
+    That is the stack's fault (the cell is ``uninstallable``), not the harness's, whether uv
+    meets it resolving (a build whose metadata must be built) or installing (uv resolves one
+    whose metadata is static without building it). None when the problem is anything else,
+    or when what failed under the build was the machine (a clone that could not fetch).
     """
-    if not cell.builds or _BUILD_FAILED not in problem:
+    found = [output.index(head) for head in _BUILD_FAILED if head in output]
+    if not cell.builds or not found:
         return None
-    said = problem[problem.index(_BUILD_FAILED) :].splitlines()
+    said = output[min(found) :].splitlines()
     kept = [ln.strip() for ln in said if ln.strip() and not ln.lstrip().startswith("hint:")]
+    if any(sign in line for line in kept[1:] for sign in ENVIRONMENT_SIGNS):
+        return None
     return "\n".join(kept[:20])
