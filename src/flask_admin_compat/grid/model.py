@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from packaging.version import InvalidVersion, Version
 
 from flask_admin_compat.checks.ids import ANY_PATTERN, Outcome
+from flask_admin_compat.grid.cause import Cause, cause_from_json, cause_to_json
 from flask_admin_compat.jsonio import (
     FileProblem,
     read_document,
@@ -37,8 +38,9 @@ from flask_admin_compat.results.model import (
     upstream_to_json,
 )
 
-# 1.1 added the optional surface evidence of each check (as result schema 1.2).
-GRID_SCHEMA_VERSION = "1.1"
+# 1.1 added the optional surface evidence of each check (as result schema 1.2); 1.2 the
+# causes (optional: a 1.1 grid reads, and the merge finds its causes again).
+GRID_SCHEMA_VERSION = "1.2"
 GRID_FILE = "grid.json"
 GRID_SCHEMA = "grid-v1"
 #: What a cell whose result file could not be read is called wherever it is shown.
@@ -265,6 +267,9 @@ class Grid:
     cells: tuple[GridCell, ...]
     link_base: str | None = None
     changes: Changes | None = None
+    #: The failing evidence of every cell grouped into causes (``grid/causes.py``), most
+    #: cells first; empty until the merge finds them.
+    causes: tuple[Cause, ...] = ()
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -288,6 +293,10 @@ class Grid:
 
     def cell(self, cell_id: str) -> GridCell | None:
         return next((c for c in self.cells if c.cell_id == cell_id), None)
+
+    def causes_of(self, cell_id: str) -> tuple[Cause, ...]:
+        """The causes a cell's failed checks belong to, most cells first."""
+        return tuple(c for c in self.causes if cell_id in c.cells)
 
 
 def axis_order(cells: Iterable[GridCell]) -> tuple[str, ...]:
@@ -347,6 +356,7 @@ def grid_to_json(grid: Grid) -> dict[str, Any]:
         "counts": {**counts, "total": len(grid.cells)},
         "cells": [_cell_to_json(c) for c in grid.cells],
         "changes": _changes_to_json(grid.changes) if grid.changes is not None else None,
+        "causes": [cause_to_json(c) for c in grid.causes],
     }
 
 
@@ -436,6 +446,8 @@ def grid_from_json(data: object) -> Grid:
         cells=tuple(_cell_from_json(c) for c in data["cells"]),
         link_base=data.get("link_base"),
         changes=_changes_from_json(changes) if changes is not None else None,
+        # Absent from grids merged before causes were found (schema 1.1 and earlier).
+        causes=tuple(cause_from_json(c) for c in data.get("causes", ())),
     )
 
 

@@ -50,7 +50,7 @@ def release_changes(
     """Cell id to what changed at its release of ``package``, for cells pinning it exactly."""
     groups: dict[tuple[tuple[str, str], ...], list[tuple[Version, GridCell]]] = {}
     for cell in cells:
-        version = _exact(cell.requested.get(package))
+        version = exact_version(cell.requested.get(package))
         if version is None or cell.unreadable or cell.verdict in ("error", "excluded"):
             continue  # nothing measured: neither a change nor a baseline
         rest = tuple(sorted((a, s) for a, s in cell.requested.items() if a != package))
@@ -72,7 +72,8 @@ def release_changes(
     return found
 
 
-def _exact(spec: str | None) -> Version | None:
+def exact_version(spec: str | None) -> Version | None:
+    """The release an exact spec names (``2.2.1``); None for a series, ``latest`` or junk."""
     if spec is None:
         return None
     try:
