@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from flask_admin_compat.checks.ids import ANY_PATTERN
+from flask_admin_compat.grid.cause import Cause
 from flask_admin_compat.grid.model import (
     DEPRECATED,
     FLAKY,
@@ -29,6 +30,15 @@ from flask_admin_compat.grid.model import (
     spec_sort_key,
 )
 from flask_admin_compat.grid.releases import ReleaseChange, release_changes
+from flask_admin_compat.report.cause_words import (
+    anchor,
+    choice_words,
+    facts,
+    headline,
+    numbers,
+    reproduce_command,
+)
+from flask_admin_compat.report.choices import what_to_use
 from flask_admin_compat.report.markdown import AXIS_NAMES, MEANINGS
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
@@ -92,6 +102,8 @@ def render_html(grid: Grid) -> str:
     marks = _marks(grid.changes)
     body = [
         _header(grid),
+        _what_to_use(grid),
+        _causes(grid),
         _changes(grid.changes) if grid.changes is not None else "",
         _filters(grid),
         '<main id="grid">',
@@ -169,6 +181,70 @@ def _header(grid: Grid) -> str:
         "</details>"
         "</header>"
     )
+
+
+def _what_to_use(grid: Grid) -> str:
+    """For each install set and Flask-Admin series, the best stack the grid measured."""
+    choices = what_to_use(grid)
+    if not choices:
+        return ""
+    named = numbers(grid)
+    rows = []
+    for choice in choices:
+        use = _e(choice_words(choice))
+        if choice.cell_id:
+            use += f" <code>{_e(choice.cell_id)}</code>"
+        if choice.deprecation:
+            use += (
+                f' <span class="flag" title="{_e(choice.deprecation)}">'
+                f"{ICONS[DEPRECATED]} {DEPRECATED}</span>"
+            )
+        if choice.causes:
+            use += ": " + _cause_links([c for c in grid.causes if c.id in choice.causes[:3]], named)
+        rows.append(
+            f"<tr><td>{_e(choice.install_set)}</td><td>{_e(choice.series)}</td>"
+            f'<td><span class="badge v-{_e(choice.verdict)}">{ICONS.get(choice.verdict, "")} '
+            f"{_e(choice.verdict)}</span></td><td>{use}</td></tr>"
+        )
+    return (
+        '<section id="what-to-use"><h2>What to use</h2>'
+        '<p class="meta">Computed from the cells below: for each backend (or install set) and '
+        "Flask-Admin series, the newest stack whose documented registration passes every check; "
+        "else the newest workaround, with its pattern; else what stands in the way.</p>"
+        "<table><thead><tr><th>Backend</th><th>Flask-Admin</th><th>Verdict</th><th>Use</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _causes(grid: Grid) -> str:
+    """Every cause, most cells first: what fails, where, which versions, how to reproduce."""
+    if not grid.causes:
+        return ""
+    items = []
+    for number, cause in enumerate(grid.causes, start=1):
+        shown = [
+            f"<dt>{_e(fact.label)}</dt><dd>"
+            + (f'<a href="{_e(fact.link)}">{_e(fact.text)}</a>' if fact.link else _e(fact.text))
+            + "</dd>"
+            for fact in facts(cause)
+        ]
+        shown.append(
+            f"<dt>Reproduce</dt><dd><code>{_e(reproduce_command(cause))}</code> "
+            f"(pins <code>{_e(cause.example)}</code>, pattern {_e(cause.example_pattern)})</dd>"
+        )
+        items.append(
+            f'<li id="{_e(anchor(cause))}"><h3>{number}. <code>{_e(cause.signature)}</code>'
+            f'</h3><dl class="cause">{"".join(shown)}</dl></li>'
+        )
+    return (
+        f'<section id="causes"><h2>Causes</h2><p>{_e(headline(grid))}, most cells first.</p>'
+        f'<ol class="causes">{"".join(items)}</ol></section>'
+    )
+
+
+def _cause_links(causes: Iterable[Cause], named: Mapping[str, int]) -> str:
+    links = [f'<a href="#{_e(anchor(c))}">{named.get(c.id, "?")}</a>' for c in causes]
+    return ("cause " if len(links) == 1 else "causes ") + ", ".join(links)
 
 
 def _changes(changes: Changes) -> str:
@@ -425,11 +501,21 @@ def _json_data(grid: Grid) -> str:
         "upstreamIcon": UPSTREAM_ICON,
         "axisNames": dict(AXIS_NAMES),
         "cells": [_cell_data(c, checks, patterns, changed) for c in grid.cells],
+        # Each cell's causes as [number, anchor, signature], by cell id: only cells with some.
+        "causes": _causes_by_cell(grid),
     }
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     # Inside <script>, only "</script" or "<!--" could end the block early; escaping every
     # <, > and & keeps the JSON identical and leaves nothing to interpret.
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _causes_by_cell(grid: Grid) -> dict[str, list[list[Any]]]:
+    found: dict[str, list[list[Any]]] = {}
+    for number, cause in enumerate(grid.causes, start=1):
+        for cell_id in cause.cells:
+            found.setdefault(cell_id, []).append([number, anchor(cause), cause.signature])
+    return found
 
 
 def _cell_data(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
+from flask_admin_compat.grid.cause import Cause
 from flask_admin_compat.grid.model import (
     DEPRECATED,
     FLAKY,
@@ -21,6 +22,15 @@ from flask_admin_compat.grid.model import (
     safe_link,
 )
 from flask_admin_compat.grid.releases import ReleaseChange, release_changes
+from flask_admin_compat.report.cause_words import (
+    anchor,
+    choice_words,
+    facts,
+    headline,
+    numbers,
+    reproduce_command,
+)
+from flask_admin_compat.report.choices import what_to_use
 from flask_admin_compat.report.view import (
     UPSTREAM_MEANING,
     Table,
@@ -79,8 +89,12 @@ _DETAIL_LINES = 8
 # _DETAILS_BYTES and the changes lines _CHANGES_BYTES, each line at most its cap, so that a big
 # or hostile grid shortens its lines rather than grow the file; the tables (some 70 KB for 450
 # cells) and the rest take what is left. Bytes of Markdown as written, escapes included.
-_DETAILS_BYTES = 300_000
+_DETAILS_BYTES = 285_000
 _CHANGES_BYTES = 60_000
+# What to use and the causes open the page: a row or a cause each, within these.
+_CHOICES_BYTES = 12_000
+_CHOICE_BYTES = 700
+_CAUSES_BYTES = 25_000
 _LINE_BYTES = 900
 _CHANGE_BYTES = 500
 _LINE_LEAST = 200  # for grids far past the default matrix's size: they may pass 500 KB
@@ -152,6 +166,8 @@ def render_markdown(grid: Grid) -> str:
         "# Flask-Admin session-scoping compatibility",
         _provenance(grid),
         _summary(grid),
+        _what_to_use(grid),
+        _causes(grid),
     ]
     if grid.changes is not None:
         parts.append(_changes(grid.changes))
@@ -161,7 +177,7 @@ def render_markdown(grid: Grid) -> str:
     unplaced = [c for t in tables if not (t.shared or t.row_axes or t.column_axes) for c in _all(t)]
     if unplaced:
         parts.append(_unplaced(unplaced))
-    parts.append(_details(grid.cells))
+    parts.append(_details(grid.cells, grid))
     return "\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -192,6 +208,103 @@ def _summary(grid: Grid) -> str:
     if tally:
         line += f"\n\n{UPSTREAM_ICON} Flask-Admin's own tests: {md_text(tally)}."
     return line
+
+
+def _what_to_use(grid: Grid) -> str:
+    """For each install set and Flask-Admin series, the best stack the grid measured.
+
+    Each row in at most its share of ``_CHOICES_BYTES``: a grid with hundreds of install sets
+    and series shortens its rows rather than grow past GitHub's limit.
+    """
+    choices = what_to_use(grid)
+    if not choices:
+        return ""
+    named = numbers(grid)
+    lines = [
+        "## What to use",
+        "",
+        (
+            "Computed from the cells below: for each backend (or install set) and Flask-Admin "
+            "series, the newest stack whose documented registration passes every check; else "
+            "the newest workaround, with its pattern; else what stands in the way."
+        ),
+        "",
+        "| Backend | Flask-Admin | Verdict | Use |",
+        "| --- | --- | --- | --- |",
+    ]
+    cap = line_budget(_CHOICES_BYTES, len(choices), _CHOICE_BYTES)
+    for choice in choices:
+        head = (
+            f"| {md_cut(choice.install_set, cap // 5)} | {md_cut(choice.series, cap // 10)} | "
+            f"{ICONS.get(choice.verdict, '')} {md_cut(choice.verdict, cap // 10)} | "
+        )
+        notes = [choice_words(choice)]
+        if choice.cell_id:
+            notes.append(f"({choice.cell_id})")
+        if choice.deprecation:
+            notes.append(f"{ICONS[DEPRECATED]} {DEPRECATED}: {choice.deprecation}")
+        links = _cause_links(tuple(c for c in grid.causes if c.id in choice.causes[:3]), named)
+        room = cap - md_size(head) - md_size(links) - 4
+        share = max(_WHY_LEAST, room // len(notes))
+        words = " ".join(md_cut(note, share) for note in notes)
+        lines.append(head + words + (f": {links}" if links else "") + " |")
+    return "\n".join(lines)
+
+
+def _causes(grid: Grid) -> str:
+    """Every cause: what fails, where, in which versions, since when, and how to reproduce it.
+
+    In at most ``_CAUSES_BYTES``: the causes that do not fit are counted (grid.json and
+    grid.html list every one), so that a grid of many unrelated failures cannot grow past
+    GitHub's limit.
+    """
+    if not grid.causes:
+        return ""
+    lines = ["## Causes", "", md_text(headline(grid)) + ", most cells first.", ""]
+    used = md_size("\n".join(lines))
+    for number, cause in enumerate(grid.causes, start=1):
+        block = _cause_block(number, cause)
+        if used + md_size(block) > _CAUSES_BYTES:
+            rest = len(grid.causes) - number + 1
+            lines.append(f"And {rest} more causes: `grid.json` and `grid.html` list every one.")
+            break
+        lines.append(block)
+        used += md_size(block) + 1
+    return "\n".join(lines).rstrip()
+
+
+def _shortened(text: str, limit: int) -> str:
+    """Plain text cut to ``limit`` characters, for a code span (which escapes nothing)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cause_block(number: int, cause: Cause) -> str:
+    """One cause's heading and facts, each fact cut to its cap."""
+    lines = [
+        (
+            f'### <a id="{md_text(anchor(cause))}"></a>{number}. '
+            f"{md_code(_shortened(cause.signature, _LABEL_BYTES))}"
+        ),
+        "",
+    ]
+    for fact in facts(cause):
+        text = md_cut(fact.text, _REASON_BYTES)
+        shown = f"[{text}]({_url(fact.link)})" if fact.link else text
+        lines.append(f"- **{md_text(fact.label)}:** {shown}")
+    lines.append(
+        f"- **Reproduce:** {md_code(reproduce_command(cause))} "
+        f"(pins {md_code(cause.example)}, pattern {md_text(cause.example_pattern)})"
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _cause_links(causes: Sequence[Cause], named: Mapping[str, int]) -> str:
+    """``causes 3, 7``, each number linked to its cause's section."""
+    if not causes:
+        return ""
+    links = ", ".join(f"[{named.get(c.id, '?')}](#{md_text(anchor(c))})" for c in causes)
+    return ("cause " if len(causes) == 1 else "causes ") + links
 
 
 def _legend(*, upstream: bool = False) -> str:
@@ -352,7 +465,7 @@ def line_budget(total: int, lines: int, cap: int) -> int:
     return max(_LINE_LEAST, min(cap, total // max(1, lines)))
 
 
-def _details(cells: Iterable[GridCell]) -> str:
+def _details(cells: Iterable[GridCell], grid: Grid | None = None) -> str:
     cells = list(cells)
     troubled = [c for c in cells if c.verdict not in ("compatible", "excluded") or c.flaky]
     excluded = [c for c in cells if c.verdict == "excluded" and not c.flaky]
@@ -369,8 +482,17 @@ def _details(cells: Iterable[GridCell]) -> str:
     changed = release_changes(cells)
     budget = line_budget(_DETAILS_BYTES, len(troubled), _LINE_BYTES)
     if troubled:
+        named = numbers(grid) if grid is not None else {}
         parts.append(
-            "\n".join(detail_line(c, changed.get(c.cell_id), budget=budget) for c in troubled)
+            "\n".join(
+                detail_line(
+                    c,
+                    changed.get(c.cell_id),
+                    budget=budget,
+                    causes=_cause_links(grid.causes_of(c.cell_id), named) if grid else "",
+                )
+                for c in troubled
+            )
         )
     if excluded:
         parts.append(_excluded(excluded))
@@ -391,7 +513,11 @@ def _excluded(cells: list[GridCell]) -> str:
 
 
 def detail_line(
-    cell: GridCell, changed: ReleaseChange | None = None, *, budget: int = _LINE_BYTES
+    cell: GridCell,
+    changed: ReleaseChange | None = None,
+    *,
+    budget: int = _LINE_BYTES,
+    causes: str = "",
 ) -> str:
     """One list item for a cell that is not plainly compatible, in about ``budget`` bytes.
 
@@ -407,6 +533,8 @@ def detail_line(
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
         line += f"; [log]({_url(url)})"
+    if causes:
+        line += f"; {causes}"
     failed = failed_by_check(cell)
     # (words around it, run text), in the order they are worth room; "{}" is where it goes.
     texts: list[tuple[str, str]] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,12 +18,19 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from flask_admin_compat import __version__, exitcodes
+from flask_admin_compat.grid.causes import with_causes
 from flask_admin_compat.grid.diff import with_changes
+from flask_admin_compat.grid.known import KnownIssue, KnownIssuesError, load_known
 from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
+from flask_admin_compat.grid.scrub import scrub_grid
 from flask_admin_compat.jsonio import write_texts_atomic
+from flask_admin_compat.report.badges import badge_texts
+from flask_admin_compat.report.cause_words import headline
+from flask_admin_compat.report.feed import FEED_FILE, previous_entries, render_feed
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
+from flask_admin_compat.report.repro import REPRO_DIR, repro_texts
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult
 
 
@@ -87,6 +95,7 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
     )
     if request.matrix_cells is not None:
         _say_left_out(collected, grid, request.matrix_cells, replaced)
+    grid = with_causes(scrub_grid(grid), known=_known_issues())
     grid = with_changes(grid, previous)
     try:
         written = write_outputs(grid, out_dir)
@@ -102,6 +111,15 @@ def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = 
         if request.fail_on_regression:
             return exitcodes.REGRESSION
     return exitcodes.DAMAGED if problems else exitcodes.OK
+
+
+def _known_issues() -> tuple[KnownIssue, ...]:
+    """The packaged known issues; a broken file is said and costs only the issue links."""
+    try:
+        return load_known()
+    except KnownIssuesError as exc:
+        _say(f"causes shown without their upstream issues: {exc}")
+        return ()
 
 
 def _say(line: str) -> None:
@@ -176,17 +194,38 @@ def write_outputs(grid: Grid, out_dir: Path) -> list[Path]:
     files from disagreeing after a crash or a damaged reports folder. grid.json is encoded
     as it is staged, never held whole.
     """
-    texts = {out_dir / name: render(grid) for name, render in OUTPUTS.items()}
+    texts: dict[Path, str | Iterator[str]] = {
+        out_dir / name: render(grid) for name, render in OUTPUTS.items()
+    }
+    texts[out_dir / FEED_FILE] = render_feed(grid, previous_entries(out_dir / FEED_FILE))
+    texts.update(badge_texts(grid, out_dir))
+    repros = repro_texts(grid, out_dir)
+    texts.update(repros)
     write_texts_atomic(texts)
+    _prune(out_dir / REPRO_DIR, keep=set(repros))
     return list(texts)
+
+
+def _prune(folder: Path, *, keep: set[Path]) -> None:
+    """Reproductions of causes gone from the grid: a script for a cause no cell has misleads."""
+    try:
+        stale = [p for p in folder.glob("*.py") if p not in keep]
+        for path in stale:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        _say(f"could not remove old reproductions: {exc}")
 
 
 def _summarise(grid: Grid, written: list[Path], *, seconds: float, out: TextIO) -> None:
     counts = grid.counts
     shown = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "no cells"
     flaky = f" ({counts['flaky']} flaky)" if counts["flaky"] else ""
-    names = ", ".join(str(p) for p in written)
+    top = [p for p in written if p.parent == written[0].parent]
+    folders = Counter(p.parent for p in written if p not in top)
+    names = ", ".join([*map(str, top), *(f"{n} files in {d}" for d, n in folders.items())])
     print(f"merged {len(grid.cells)} cells in {seconds:.2f} s: {shown}{flaky}", file=out)
+    if grid.causes:
+        print(headline(grid), file=out)
     print(f"wrote {names}", file=out)
     if grid.changes is not None:
         c = grid.changes

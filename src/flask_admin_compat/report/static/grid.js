@@ -105,6 +105,14 @@
       body.append(el("p", {}, "Works when registered with ", el("b", {}, c.pattern), "."));
     }
     if (c.firstBad) body.append(el("p", {class: "first-bad"}, c.firstBad));
+    const causes = (data.causes || {})[c.id] || [];
+    if (causes.length) {
+      body.append(el("h3", {}, "Causes"), el("ul", {class: "cell-causes"},
+        ...causes.map(([n, anchor, text]) => el("li", {},
+          el("a", {href: `#${anchor}`}, `cause ${n}`), ": ", el("code", {}, text)))));
+      body.querySelectorAll(".cell-causes a").forEach((a) =>
+        a.addEventListener("click", () => dialog.close()));
+    }
     if (c.deprecation) {
       body.append(el("p", {class: "deprecated"}, "Deprecated by Flask-Admin: ", c.deprecation));
     }
