@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,11 @@ def test_every_cell_gets_a_valid_result(
         assert len(result.checks) == 1 + 7 * 4
         assert (cells / cid / "junit.xml").is_file()
         assert (cells / cid / "log.txt").is_file()
+        # The installed set as a PEP 751 lock, beside the result, that uv can rebuild it from.
+        lock = tomllib.loads((cells / cid / "pylock.toml").read_text(encoding="utf-8"))
+        assert lock["lock-version"] == "1.0"
+        locked = {p["name"]: p["version"] for p in lock["packages"]}
+        assert {n: v for n, v in result.installed.items() if n in locked} == dict(result.installed)
     assert "[3/3]" in done.stdout
     # The two cells that ran rendered from one folder of compiled templates, the project's.
     assert list((PROJECT_ROOT / ".cache" / "templates").glob("*/*.jinja"))

@@ -57,6 +57,7 @@ from flask_admin_compat.run.options import (
 )
 from flask_admin_compat.run.postgres import Problem, prepare_postgres
 from flask_admin_compat.run.process import now_iso, tail, with_total
+from flask_admin_compat.run.pylock import write_pylock
 from flask_admin_compat.run.scoping import run_pytest
 from flask_admin_compat.run.upstream import run_upstream
 
@@ -233,6 +234,7 @@ def _run(
                            durations=with_total(durations, t0))  # fmt: skip
         database_url = prepared
     installed = installed_versions(venv, log=log)
+    write_pylock(cell_dir, lock, found, options, log=log, env=env, deadline=deadline)
 
     # 3. Run the suite once; it runs what failed once more, in the same process, to tell
     #    flaky from failing, and records each check as it ends (kept if the run is killed).
