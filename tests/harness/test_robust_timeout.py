@@ -84,6 +84,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
     monkeypatch.setattr(runner, "resolve_cell", resolve)
     monkeypatch.setattr(runner, "ensure_environment", lambda *a, **k: None)
     monkeypatch.setattr(runner, "installed_versions", lambda *a, **k: {"flask": "3.1.0"})
+    monkeypatch.setattr(runner, "write_pylock", lambda *a, **k: None)
     return calls
 
 
