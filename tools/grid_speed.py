@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from flask_admin_compat.grid.causes import with_causes
+from flask_admin_compat.grid.known import load_known
 from flask_admin_compat.grid.model import (
     GRID_FILE,
     Grid,
@@ -35,6 +37,7 @@ from flask_admin_compat.grid.model import (
     read_grid,
     render_json,
 )
+from flask_admin_compat.grid.scrub import scrub_grid
 from flask_admin_compat.matrix.cells import Cell
 from flask_admin_compat.matrix.matrix import MatrixError, load_matrix
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
@@ -186,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MatrixError, GridError) as problem:  # each says its file, key and value
         print(problem, file=sys.stderr)
         return EXIT_USAGE
-    grid = synthetic_grid(cells, committed)
+    # Scrubbed and with its causes found, as the merge renders it.
+    grid = with_causes(scrub_grid(synthetic_grid(cells, committed)), known=load_known())
     renderers: dict[str, Callable[[Grid], str]] = {
         "grid.md": render_markdown,
         "grid.html": render_html,

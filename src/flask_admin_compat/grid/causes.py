@@ -193,7 +193,6 @@ def _observed_groups(items: Sequence[Evidence]) -> list[_Group]:
 
 def _cause(group: _Group, by_id: Mapping[str, GridCell], every: Sequence[GridCell]) -> Cause:
     items = group.items
-    first = items[0]
     cells = tuple(sorted(group.cells))
     members = [by_id[c] for c in cells]
     example = _example(members, items)
@@ -203,12 +202,14 @@ def _cause(group: _Group, by_id: Mapping[str, GridCell], every: Sequence[GridCel
         dict.fromkeys(s for e in on_example if e.pattern == pattern for s in e.surfaces)
     )
     lead = max(items, key=lambda e: (e.raised, -check_rank(e.check)[0]))
+    # The id's first word: the first pattern in the suite's order, whatever order cells came in.
+    patterns = _ordered_patterns(e.pattern for e in items)
     bad, fixed = _releases(members, every, frozenset(group.cells))
     return Cause(
-        id=_cause_id(group.key, lead.signature, first.pattern),
+        id=_cause_id(group.key, lead.signature, patterns[0]),
         signature=lead.signature,
         raised=lead.raised,
-        patterns=_ordered_patterns(e.pattern for e in items),
+        patterns=patterns,
         checks=tuple(sorted({e.check for e in items}, key=check_rank)),
         surfaces=tuple(dict.fromkeys(s for e in items for s in e.surfaces)),
         cells=cells,
