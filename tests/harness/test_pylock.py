@@ -59,3 +59,23 @@ def test_the_lock_is_written_offline_first_then_online(tmp_path: Path, fail_offl
     assert "--format pylock.toml" in calls[0]
     assert "--no-header" in calls[0]  # the header would name this machine's Python
     assert len(calls) == (2 if fail_offline else 1)
+
+
+def test_a_lock_already_there_for_the_same_pins_is_kept_without_asking_uv(tmp_path: Path) -> None:
+    folder = fake_uv(tmp_path, fail_offline=False)
+    cell_dir = tmp_path / "cell"
+    cell_dir.mkdir()
+    (cell_dir / PYLOCK_FILE).write_text(
+        'lock-version = "1.0"\n[[packages]]\nname = "Flask"\nversion = "3.1.3"\n'
+        '[[packages]]\nname = "psycopg"\nversion = "3.2.1"\n'
+    )
+    env = {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path, venvs_dir=tmp_path, timeout_s=60)
+    found = FoundPython(Path("/bin/python3"), "3.12.1")
+    same = "flask==3.1.3\npsycopg[binary]==3.2.1 ; python_version >= '3.8'\n"
+    write_pylock(cell_dir, same, found, options, log=io.StringIO(), env=env,
+                 deadline=time.monotonic() + 60)  # fmt: skip
+    assert not (tmp_path / "calls").exists()
+    write_pylock(cell_dir, "flask==3.1.2\n", found, options, log=io.StringIO(), env=env,
+                 deadline=time.monotonic() + 60)  # fmt: skip
+    assert len((tmp_path / "calls").read_text().splitlines()) == 1  # one call: offline sufficed

@@ -11,7 +11,9 @@ never the cell's verdict.
 
 from __future__ import annotations
 
+import re
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import IO
 
@@ -35,7 +37,14 @@ def write_pylock(
     env: dict[str, str],
     deadline: float,
 ) -> Path | None:
-    """Write ``cell_dir/pylock.toml`` for the exact pins in ``lock``; None if it could not be."""
+    """Write ``cell_dir/pylock.toml`` for the exact pins in ``lock``; None if it could not be.
+
+    One already there that locks exactly these pins is kept as it is: a rerun whose resolution
+    was reused asks no resolver at all, this one included.
+    """
+    target = cell_dir / PYLOCK_FILE
+    if _locked(target) == pins(lock):
+        return target
     with tempfile.TemporaryDirectory(prefix="pylock-") as folder:
         # uv insists the file be named pylock.toml; written beside, then moved in atomically.
         staged = Path(folder) / PYLOCK_FILE
@@ -48,9 +57,31 @@ def write_pylock(
                 stdin_text=lock,
             )  # fmt: skip
             if done.returncode == 0 and staged.is_file():
-                copy_file_atomic(staged, cell_dir / PYLOCK_FILE)
-                return cell_dir / PYLOCK_FILE
+                copy_file_atomic(staged, target)
+                return target
             if done.timed_out:
                 break
     log.write(f"(no {PYLOCK_FILE} written: uv could not compile the pins again)\n")
     return None
+
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
+
+
+def pins(lock: str) -> dict[str, str]:
+    """``name==version`` lines of a requirements lock, names normalised (PEP 503)."""
+    found = (_PIN.match(line.strip()) for line in lock.splitlines())
+    return {_normal(m.group(1)): m.group(2) for m in found if m}
+
+
+def _locked(path: Path) -> dict[str, str] | None:
+    """What an existing pylock.toml pins, or None where there is none that can be read."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return {_normal(p["name"]): str(p["version"]) for p in data["packages"]}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+        return None
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
