@@ -10,6 +10,7 @@ text, so a value such as ``"1.0; rm -rf /"`` or ``"--index-url=x"`` never gets f
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -82,7 +83,13 @@ class VersionSpec:
             return False
         if self.kind == "latest":
             return True
-        return version in SpecifierSet(self.requirement_suffix)
+        return version in _specifier(self.requirement_suffix)
+
+
+@functools.cache
+def _specifier(text: str) -> SpecifierSet:
+    """``==3.1.*`` parsed once: freshness asks it of every release of every cell's packages."""
+    return SpecifierSet(text)
 
 
 def build_spec(build: Build) -> VersionSpec:
