@@ -16,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 
 from flask_admin_compat.grid.model import Grid, GridCell, spec_sort_key
 from flask_admin_compat.matrix.matrix import BACKENDS
+from flask_admin_compat.results.release_flags import RELEASE_FLAGS
 from flask_admin_compat.results.verdict import documented_pattern
 
 FLASK_ADMIN = "flask-admin"
@@ -43,7 +44,9 @@ def what_to_use(grid: Grid) -> tuple[Choice, ...]:
     groups: dict[tuple[str, str], list[GridCell]] = {}
     for cell in grid.cells:
         series = _series(cell)
-        if series is None or cell.unreadable is not None:
+        # Never a pre-release or an unreleased build: nothing a user installs as it stands.
+        offered = not any(flag in cell.flags for flag in RELEASE_FLAGS)
+        if series is None or cell.unreadable is not None or not offered:
             continue
         groups.setdefault((install_set(cell), series), []).append(cell)
     choices = [_choose(key, cells, grid) for key, cells in groups.items()]
