@@ -309,6 +309,23 @@ def _check_app_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", metavar="FILE", help="also write the report as JSON ('-': stdout)"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="a check that could not run (skipped) fails the run too (exit 1), for CI",
+    )
+    parser.add_argument(
+        "--load-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on an app that has not finished loading by then (default: 60)",
+    )
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="also print the traceback of each page that could not be checked",
+    )
 
 
 def _shard(text: str) -> Shard:

@@ -131,7 +131,13 @@ def environment(folder: Path) -> dict[str, str]:
 def _run(argv: list[str], *, cwd: Path, env: Mapping[str, str]) -> Ran:
     try:
         done = subprocess.run(
-            argv, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=GUARD_S
+            argv,
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=GUARD_S,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         said = (exc.stderr or b"").decode(errors="replace") if isinstance(exc.stderr, bytes) else ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_admin_compat.checkapp.forms import fill, first_lookup_id, flashed_errors
+from flask_admin_compat.checkapp.forms import fill, first_lookup_id, why_not_saved
 from flask_admin_compat.checkapp.walk import row_links
 
 CREATE_PAGE = """
@@ -86,7 +86,7 @@ def test_a_required_choice_with_nothing_to_choose_is_named() -> None:
     page += "</option></select></form>"
     filled = fill(page, lookup=lambda url: "", change=False)
     assert filled.unfilled == ("author",)
-    assert flashed_errors("<p>form again</p>", filled) == ("nothing to fill in for required author")
+    assert why_not_saved("<p>form again</p>", filled) == ("nothing to fill in for required author")
 
 
 def test_an_ajax_lookup_answer_gives_its_first_id() -> None:
@@ -118,7 +118,7 @@ def test_a_form_that_came_back_says_why() -> None:
         lookup=lambda url: "",
         change=False,
     )
-    assert flashed_errors(page, filled) == (
+    assert why_not_saved(page, filled) == (
         "Failed to create record. Object is already attached to session '24'; "
         "This field is required. (sent: title)"
     )

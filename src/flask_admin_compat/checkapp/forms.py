@@ -1,18 +1,26 @@
-"""Fill a Flask-Admin create or edit form from its HTML, with values made up for the check.
+"""Fill a Flask-Admin create or edit form: the page says what to post, the form class what fits.
 
-Read from the page the view rendered (not from the view's form class), so that nothing runs
-through the view's Session outside a probed request. Only what the form requires is made up;
-what the page already holds (a CSRF token, defaults, an edited row's values) is kept.
+The page the view rendered gives the controls to post (names, the CSRF token, defaults, an
+edited row's values, a select's options). The view's form class gives each field's kind and
+validators (:mod:`.values`), read from its unbound fields without building a form, so that
+nothing runs through the view's Session outside a probed request. A value is made for every
+field the form or the table requires; the rest keep what the page holds.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
 
 from flask_admin_compat.checks.pages import Field, form_fields, page_messages
+
+from . import values
+from .values import FieldSpec
 
 #: Flask-Admin's blank option of a QuerySelectField.
 BLANK_OPTIONS = ("", "__None")
@@ -23,61 +31,108 @@ DATE_ROLES = {
     "datetimepicker": "2000-01-01 00:00:00",
     "timepicker": "00:00:00",
 }
-MARK = "check-app"
-
+NUMBER_KINDS = ("IntegerField", "DecimalField", "FloatField")
 
 #: Asks the view's ajax lookup URL and returns the first id it offers ("" if none).
 Lookup = Callable[[str], str]
 
 
 def made_up(control: Field, token: str) -> str:
-    """A value for a required control that its validators should accept."""
+    """A value for a required control known only from the page (no form class to read)."""
     role = control.attrs.get("data-role", "")
     if role in DATE_ROLES:
         return DATE_ROLES[role]
     if control.kind == "number":
         return control.attrs.get("min") or "1"
     if control.kind == "email":
-        text = f"{MARK}-{token}@example.com"
+        text = f"{values.MARK}-{token}@example.com"
     elif control.kind == "url":
-        text = f"https://example.com/{MARK}-{token}"
+        text = f"https://example.com/{values.MARK}-{token}"
     else:
-        text = f"{MARK}-{token}"
+        text = f"{values.MARK}-{token}"
     limit = control.attrs.get("maxlength", "")
     return text[-int(limit) :] if limit.isdigit() and int(limit) > 0 else text
 
 
+def made_for(spec: FieldSpec, control: Field, token: str, *, change: bool) -> str:
+    """A value the field's own kind and validators accept."""
+    when = values.temporal(spec)
+    if when is not None:
+        return when
+    if spec.has(*NUMBER_KINDS):
+        return values.number(spec)
+    if spec.has("JSONField"):
+        return json.dumps({values.MARK: token}) if change else "{}"
+    return values.text(spec, token)
+
+
 @dataclass(frozen=True)
 class Filled:
-    """Form data to post, and the required controls nothing could be found for."""
+    """Form data to post, the files to upload, and required controls nothing was found for."""
 
     data: dict[str, str]
+    files: dict[str, tuple[io.BytesIO, str]] = field(default_factory=dict)
+    #: Required selects with nothing to choose: the related table has no row yet.
     unfilled: tuple[str, ...] = ()
 
+    def posted(self, **extra: str) -> dict[str, Any]:
+        """What the test client posts: the data, then each file (multipart when any)."""
+        return {**self.data, **extra, **self.files}
 
-def fill(page: str, *, lookup: Lookup, change: bool) -> Filled:
-    """Form data for the page's form: its own values, and made-up ones where it requires them.
 
+def fill(
+    page: str,
+    *,
+    lookup: Lookup,
+    change: bool,
+    specs: Mapping[str, FieldSpec] | None = None,
+    not_null: frozenset[str] = frozenset(),
+) -> Filled:
+    """Form data for the page's form: its own values, and made-up ones where it needs them.
+
+    ``specs``: the form class's fields (none: the page alone says what is required).
+    ``not_null``: fields whose column the table requires, though the form may not say so.
     ``change``: also replace required text values (an edit must change something).
     """
+    specs = specs or {}
     token = uuid.uuid4().hex[:8]
     data: dict[str, str] = {}
+    files: dict[str, tuple[io.BytesIO, str]] = {}
     unfilled: list[str] = []
     for control in form_fields(page):
-        value = control.value
+        spec = specs.get(control.name)
+        needed = control.required or control.name in not_null or bool(spec and spec.required)
+        value = control.value if control.value.strip() else ""
+        if control.kind == "file":
+            if needed and spec is not None:
+                files[control.name] = values.upload(spec, token)
+            elif needed:
+                files[control.name] = (io.BytesIO(b"check-app\n"), f"{values.MARK}.txt")
+            continue
         if control.tag == "select" and not value:
             offered = [o for o in control.options if o not in BLANK_OPTIONS]
-            value = offered[0] if offered and control.required else ""
+            if needed:
+                value = values.choice(spec, offered) if spec else (offered[0] if offered else "")
         elif control.attrs.get("data-role") == "select2-ajax":
-            if not value and control.required:
+            if not value and needed:
                 value = lookup(control.attrs.get("data-url", ""))
-        elif control.required and (not value or (change and _is_text(control))):
-            value = made_up(control, token)
+        elif needed and (not value or (change and _is_text(control))):
+            value = (
+                made_for(spec, control, token, change=change) if spec else made_up(control, token)
+            )
         if value or control.kind == "hidden":
             data[control.name] = value
-        if control.required and not value:
+        if needed and not value:
             unfilled.append(control.name)
-    return Filled(data, tuple(unfilled))
+    for name, spec in specs.items():
+        # An unchecked box is not on the page's list of controls; a required one must be.
+        if spec.has("BooleanField") and spec.required and name not in data:
+            data[name] = "y"
+    for name, spec in specs.items():
+        equal = spec.validator("EqualTo")
+        if equal is not None and name in data:
+            data[equal.fieldname] = data[name]
+    return Filled(data, files, tuple(unfilled))
 
 
 def _is_text(control: Field) -> bool:
@@ -97,8 +152,53 @@ def first_lookup_id(body: str) -> str:
     return ""
 
 
-def flashed_errors(page: str, filled: Filled) -> str:
-    """What a form page that came back (not redirected) says is wrong, in one short line."""
+class _FieldErrors(HTMLParser):
+    """Each invalid control's name and the messages Flask-Admin renders under it.
+
+    Bootstrap 4 templates mark the control ``is-invalid`` and follow it with an
+    ``invalid-feedback`` block listing its errors.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.errors: dict[str, list[str]] = {}
+        self._last = ""
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = {k: v or "" for k, v in attrs}
+        classes = named.get("class", "").split()
+        if tag in ("input", "select", "textarea") and "is-invalid" in classes:
+            self._last = named.get("name", "") or named.get("id", "")
+        if self._depth:
+            self._depth += 1
+        elif "invalid-feedback" in classes and self._last:
+            self._depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if self._depth and text:
+            self.errors.setdefault(self._last, []).append(text)
+
+
+def field_errors(page: str) -> dict[str, list[str]]:
+    """``{field: [message, ...]}`` for every field the page shows an error under."""
+    parser = _FieldErrors()
+    parser.feed(page)
+    parser.close()
+    return parser.errors
+
+
+def why_not_saved(page: str, filled: Filled) -> str:
+    """What a form page that came back (not redirected) says is wrong, in one short line:
+    each field with its validator's message, else the flashed message."""
+    errors = field_errors(page)
+    if errors:
+        return "; ".join(f"{name}: {' '.join(said)}" for name, said in errors.items())
     said = "; ".join(page_messages(page))
     if filled.unfilled:
         # The likeliest reason: a required choice with nothing to choose from (an empty table).

@@ -61,6 +61,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="with --admin-scoping-writes: write even though the tables hold rows",
     )
+    group.addoption(
+        "--admin-scoping-load-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="give up on an app that has not finished loading by then (default: 60)",
+    )
     parser.addini("admin_scoping_app", "default for --admin-scoping-app")
 
 
@@ -82,7 +88,11 @@ class Runner:
 
         self.config = config
         try:
-            self.target: Target = load_target(app_spec, config.getoption("--admin-scoping-login"))
+            self.target: Target = load_target(
+                app_spec,
+                config.getoption("--admin-scoping-login"),
+                load_timeout_s=config.getoption("--admin-scoping-load-timeout"),
+            )
             self.writes = None
             if config.getoption("--admin-scoping-writes"):
                 from .writes import plan
@@ -124,7 +134,9 @@ class Runner:
         from .threads import in_fresh_thread
 
         if self._checking is None:
-            self._checking = Checking(self.target, self.login)
+            hooked = config_hooked(self.config)
+            logged_in = self.target.login is not None or hooked
+            self._checking = Checking(self.target, self.login, logged_in=logged_in)
         checking = self._checking
         info = next(v for v in self.target.views if v.endpoint == endpoint)
         return in_fresh_thread(
@@ -138,6 +150,11 @@ class Runner:
             self._checking.close()
             self._checking = None
         release(self.target)
+
+
+def config_hooked(config: pytest.Config) -> bool:
+    """Whether a conftest.py implements pytest_admin_scoping_login."""
+    return bool(config.pluginmanager.hook.pytest_admin_scoping_login.get_hookimpls())
 
 
 class ScopingFailure(Exception):

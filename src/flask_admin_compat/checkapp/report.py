@@ -8,10 +8,16 @@ diagnosis names when it can tell.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from flask_admin_compat.checks import ids
 from flask_admin_compat.checks.judge import Finding
+
+#: The reason a page the app's own code broke was not checked (see walk.refused).
+COULD_NOT_CHECK = "could not check"
+#: Marks a detail line that is a traceback: in --json always, in the text with --verbose only.
+TRACEBACK = "traceback: "
 
 #: Every check, in report order; isolation-after-error only runs with --writes.
 CHECKS = (ids.PER_REQUEST, ids.TEARDOWN, ids.ISOLATION_AFTER_ERROR, ids.CONCURRENCY)
@@ -41,6 +47,28 @@ class CheckResult:
         return self.finding.message
 
 
+#: What became of one write step of --writes.
+SAVED = "saved"
+NOT_SAVED = "not saved"
+NOT_SENT = "not sent"
+
+
+@dataclass(frozen=True)
+class WritesRecord:
+    """What ``--writes`` reached for one view: each step saved, not saved or not sent, and
+    why not (the field and its validator's message, or the page's)."""
+
+    create: str = NOT_SENT
+    edit: str = NOT_SENT
+    delete: str = NOT_SENT
+    why: str = ""
+
+    @property
+    def saved(self) -> bool:
+        """A real create, edit and delete, each one saved by the app."""
+        return all(step == SAVED for step in (self.create, self.edit, self.delete))
+
+
 @dataclass(frozen=True)
 class ViewReport:
     admin: str
@@ -52,6 +80,8 @@ class ViewReport:
     built_over: str
     checks: tuple[CheckResult, ...]
     notes: tuple[str, ...] = ()
+    #: With --writes: what its writes reached.
+    writes: WritesRecord | None = None
 
     @property
     def failed(self) -> bool:
@@ -88,7 +118,12 @@ def databases_text(databases: tuple[str, ...]) -> str:
     return "databases: " + (", ".join(databases) if databases else "(no engine found)")
 
 
-def render_views(report: AppReport) -> str:
+def writes_text(record: WritesRecord) -> str:
+    steps = f"create {record.create}, edit {record.edit}, delete {record.delete}"
+    return f"{steps}: {record.why}" if record.why else steps
+
+
+def render_views(report: AppReport, *, verbose: bool = False) -> str:
     """A table per view: a mark per check, the first line of why, and the cause under it."""
     blocks = []
     for view in report.views:
@@ -100,10 +135,37 @@ def render_views(report: AppReport) -> str:
             lines.append(f"  {MARKS[result.outcome]} {result.check:<{width}}{why}".rstrip())
             if result.cause:
                 lines.append(f"      cause: {result.cause}")
-            lines.extend(f"      {detail}" for detail in result.finding.details)
+            for detail in result.finding.details:
+                if detail.startswith(TRACEBACK) and not verbose:
+                    continue
+                lines.extend(f"      {line}" for line in detail.splitlines())
+        if view.writes is not None:
+            lines.append(f"  writes: {writes_text(view.writes)}")
         lines.extend(f"  note: {note}" for note in view.notes)
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def skip_group(message: str) -> str:
+    """What skipped checks are counted under: their reason without its particulars.
+
+    ``behind a login (redirected to /login): pass --login ...`` -> ``behind a login
+    (redirected to /login)``; ``could not check: OperationalError: no such table: x`` ->
+    ``could not check: OperationalError``.
+    """
+    parts = message.split(": ")
+    return ": ".join(parts[: 2 if parts[0] == COULD_NOT_CHECK else 1])
+
+
+def skipped_by_reason(report: AppReport) -> dict[str, int]:
+    """How many checks were skipped for each reason, most first."""
+    counts = Counter(
+        skip_group(result.message)
+        for view in report.views
+        for result in view.checks
+        if result.outcome == ids.SKIPPED
+    )
+    return dict(counts.most_common())
 
 
 def summary_text(report: AppReport) -> str:
@@ -117,7 +179,20 @@ def summary_text(report: AppReport) -> str:
     said += f", {counts[ids.SKIPPED]} skipped"
     named = [f"failing: {', '.join(failing)}"] if failing else []
     named += [f"not checked: {', '.join(unchecked)}"] if unchecked else []
-    return said + (f" ({'; '.join(named)})" if named else "")
+    lines = [said + (f" ({'; '.join(named)})" if named else "")]
+    lines += [f"  {n} skipped: {reason}" for reason, n in skipped_by_reason(report).items()]
+    if report.writes:
+        saved = [v for v in report.views if v.writes is not None and v.writes.saved]
+        lines.append(
+            f"  writes: {len(saved)} of {len(report.views)} view(s) saved a real "
+            "create, edit and delete"
+        )
+        lines += [
+            f"    not saved: {v.endpoint}: {v.writes.why}"
+            for v in report.views
+            if v.writes is not None and not v.writes.saved
+        ]
+    return "\n".join(lines)
 
 
 def check_json(result: CheckResult) -> dict[str, object]:
@@ -136,8 +211,9 @@ def to_json(report: AppReport) -> str:
         "failed": report.failed,
         "views": [
             {
-                **{k: v for k, v in asdict(view).items() if k != "checks"},
+                **{k: v for k, v in asdict(view).items() if k not in ("checks", "writes")},
                 "checks": [check_json(result) for result in view.checks],
+                "writes": asdict(view.writes) if view.writes is not None else None,
                 "failed": view.failed,
             }
             for view in report.views

@@ -20,10 +20,18 @@ from flask_admin_compat.checks.probe import LoginHook, Prober
 from flask_admin_compat.checks.walk import Walker
 
 from . import discover
-from .loading import UsageProblem, guarded, load_app, load_callable
+from .loading import (
+    LOAD_TIMEOUT_S,
+    UsageProblem,
+    guarded,
+    load_app,
+    load_callable,
+    main_block_hint,
+)
 from .report import ViewReport
 from .threads import in_fresh_thread
-from .walk import WriteStep, run_view
+from .tracebacks import Tracebacks
+from .walk import Unanswered, WriteStep, run_view
 
 #: Reported with the results: the versions checked are the user's installed ones.
 PACKAGES = (
@@ -45,22 +53,36 @@ class Target:
     views: tuple[discover.ViewInfo, ...]
     engines: tuple[Engine, ...]
     login: LoginHook | None
+    #: Building the app left an app context pushed: said, since the checks run apart from it.
+    left_context: bool = False
 
     @property
     def databases(self) -> tuple[str, ...]:
         return tuple(discover.safe_url(e) for e in self.engines)
 
 
-def load_target(app_spec: str, login_spec: str | None) -> Target:
-    """Build the app and find its views; a UsageProblem when there is nothing to check."""
-    app = load_app(app_spec)
+def load_target(
+    app_spec: str, login_spec: str | None, *, load_timeout_s: float | None = None
+) -> Target:
+    """Build the app and find its views; a UsageProblem when there is nothing to check.
+
+    Nothing to check in a module that builds its admin under ``if __name__ == "__main__":``
+    is said with that block's place and the factory to write instead.
+    """
+    loaded = load_app(app_spec, timeout_s=load_timeout_s or LOAD_TIMEOUT_S)
+    app = loaded.app
+    missing = ""
     if not discover.find_admins(app):
-        raise UsageProblem(f"--app {app_spec}: no flask_admin.Admin is registered on the app")
-    views = discover.sqla_views(app)
-    if not views:
-        raise UsageProblem(f"--app {app_spec}: the app's Admin has no SQLAlchemy ModelView")
+        missing = "no flask_admin.Admin is registered on the app"
+    views = discover.sqla_views(app) if not missing else []
+    if not missing and not views:
+        missing = "the app's Admin has no SQLAlchemy ModelView"
+    if missing:
+        hint = main_block_hint(loaded.module, app_spec)
+        raise UsageProblem(f"--app {app_spec}: {missing}" + (f"\n{hint}" if hint else ""))
     login = load_callable(login_spec) if login_spec else None
-    return Target(app_spec, app, tuple(views), tuple(discover.engines(app, views)), login)
+    engines = tuple(discover.engines(app, views))
+    return Target(app_spec, app, tuple(views), engines, login, left_context=loaded.left_context)
 
 
 def installed_versions() -> tuple[tuple[str, str], ...]:
@@ -80,7 +102,9 @@ class Checking:
     view and used again by another.
     """
 
-    def __init__(self, target: Target, login: LoginHook | None) -> None:
+    def __init__(
+        self, target: Target, login: LoginHook | None, *, logged_in: bool | None = None
+    ) -> None:
         self.target = target
         self.observer = Observer(target.app, frames=True)
         self.observer.install()
@@ -89,6 +113,11 @@ class Checking:
         self.prober = Prober(
             target.app, self.observer, login=guarded(login) if login else None, keep_cookies=True
         )
+        # The app's own errors: their tracebacks kept per request, not printed per view.
+        self.tracebacks = Tracebacks(target.app)
+        self.tracebacks.install()
+        logged_in = login is not None if logged_in is None else logged_in
+        self.unanswered = Unanswered(logged_in=logged_in, trace=self.tracebacks.get)
 
     def walker(self, info: discover.ViewInfo) -> Walker:
         offered = s.unavailable(dict.fromkeys(s.SURFACES, info.view))
@@ -98,13 +127,14 @@ class Checking:
 
     def check(self, info: discover.ViewInfo, writes: WriteStep | None) -> ViewReport:
         try:
-            return run_view(self.walker(info), info, writes=writes)
+            return run_view(self.walker(info), info, writes=writes, unanswered=self.unanswered)
         finally:
             # A view that keeps a Session must not leave its connection out for the next
             # view's pool count: each view starts from a clean slate.
             close_all_sessions()
 
     def close(self) -> None:
+        self.tracebacks.uninstall()
         self.observer.uninstall()
         self.observer.forget()
         self.pool.close()

@@ -13,7 +13,8 @@ import html
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from flask_admin_compat.checks import ids, judge
 from flask_admin_compat.checks import surfaces as s
@@ -24,7 +25,7 @@ from flask_admin_compat.checks.walk import Walked, Walker
 
 from .diagnose import diagnose
 from .discover import ViewInfo
-from .report import CheckResult, ViewReport
+from .report import COULD_NOT_CHECK, TRACEBACK, CheckResult, ViewReport, WritesRecord
 
 READERS = 3
 NO_ROW_FOR_DETAILS = "details not opened: the list shows no row"
@@ -40,6 +41,7 @@ class Wrote:
     """What the --writes step found: isolation's verdict and notes on rows left or not made."""
 
     isolation: Finding
+    record: WritesRecord
     notes: tuple[str, ...] = ()
     #: Pages the writes opened after all (their own row's details or edit form).
     opened: tuple[str, ...] = ()
@@ -47,6 +49,11 @@ class Wrote:
 
 #: Runs the --writes requests of one view after its read requests; see :mod:`.writes`.
 WriteStep = Callable[[Walker, ViewInfo], Wrote]
+
+
+def answered(answer: Answer) -> bool:
+    """The view answered the request itself: not an error, not turned away to a login page."""
+    return answer.ok and not answer.refused
 
 
 def row_links(body: str, base_url: str, action: str) -> list[str]:
@@ -63,7 +70,7 @@ def read_walk(walker: Walker, info: ViewInfo) -> tuple[Answer | None, list[str]]
     """Every surface the view offers that only reads, each twice; the first list and notes."""
     base, view, v = info.base_url, info.view, walker.visit
     listing = v(s.LIST, "GET", base)
-    if listing is None or not listing.ok:
+    if listing is None or not answered(listing):
         return listing, []
     notes: list[str] = []
     for term in TERMS:
@@ -110,15 +117,55 @@ def filter_key(view: object) -> str | None:
     return None
 
 
-def refused(check: str, answer: Answer) -> Finding:
-    """A request that failed: turned away (skipped: not the view's fault) or broken (failed)."""
+#: What a request's error says when a kept Session broke it: a scoping observation, so a
+#: failure. Any other error (a missing table, a template, the app's own code) is not.
+SCOPING_ERRORS = (
+    "PendingRollbackError",
+    "DetachedInstanceError",
+    "ResourceClosedError",
+    "is already attached to session",
+    "another operation is in progress",
+    "objects created in a thread can only be used in that same thread",
+    "This session is in",
+    "Can't reconnect until invalid transaction is rolled back",
+    "This transaction is inactive",
+    "concurrent operations are not permitted",
+    "is not bound to a Session",
+)
+LOGIN_HINT = "pass --login MODULE:CALLABLE"
+
+
+def login_reason(answer: Answer, *, logged_in: bool) -> str:
+    """``behind a login (redirected to /login): pass --login MODULE:CALLABLE``."""
+    if 300 <= answer.status < 400:
+        where = urlsplit(answer.location).path or answer.location
+        said = f"behind a login (redirected to {where})"
+    else:
+        said = f"behind a login (answered {answer.status})"
+    if logged_in:
+        return f"{said}, with --login: log in a user the view accepts"
+    return f"{said}: {LOGIN_HINT}"
+
+
+def scoping_error(answer: Answer) -> bool:
+    return any(symptom in answer.error for symptom in SCOPING_ERRORS)
+
+
+def refused(check: str, answer: Answer, *, logged_in: bool = False, trace: str = "") -> Finding:
+    """A request that did not answer: a skip with its reason, unless a kept Session broke it.
+
+    Turned away (a login page, 401, 403) is skipped with the --login hint; an error of the
+    app's own (a missing table, a template, its hooks) is skipped as "could not check", its
+    traceback kept in the details for --json and --verbose. Only an error that a kept Session
+    causes is a failure: the checks fail on scoping observations alone.
+    """
     if answer.refused:
-        return judge.skipped(
-            check,
-            f"{answer.describe()}: the view is not accessible (is_accessible?); "
-            "pass --login MODULE:CALLABLE",
-        )
-    return Finding(check, ids.FAILED, answer.describe())
+        return judge.skipped(check, login_reason(answer, logged_in=logged_in))
+    if scoping_error(answer):
+        return Finding(check, ids.FAILED, answer.describe())
+    cause = answer.error or answer.describe()
+    details = (TRACEBACK + trace,) if trace else ()
+    return replace(judge.skipped(check, f"{COULD_NOT_CHECK}: {cause}"), details=details)
 
 
 def touching(shared: Sequence[Shared], probes: set[str]) -> list[Shared]:
@@ -126,12 +173,32 @@ def touching(shared: Sequence[Shared], probes: set[str]) -> list[Shared]:
     return [kept for kept in shared if any(use.probe in probes for use in kept.uses)]
 
 
-def per_request(walker: Walker, walked: Walked, info: ViewInfo) -> CheckResult:
-    bad = next((v.answer for v in walked.visits if not v.answer.ok), None)
-    if bad is not None:
-        return CheckResult(refused(ids.PER_REQUEST, bad))
+def _no_trace(probe: str) -> str:
+    return ""
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """How a request that did not answer is judged: whether --login is in use, and where the
+    tracebacks of the app's errors are kept (by probe)."""
+
+    logged_in: bool = False
+    trace: Callable[[str], str] = _no_trace
+
+    def __call__(self, check: str, answer: Answer) -> Finding:
+        return refused(check, answer, logged_in=self.logged_in, trace=self.trace(answer.probe))
+
+
+def per_request(
+    walker: Walker, walked: Walked, info: ViewInfo, unanswered: Unanswered
+) -> CheckResult:
+    """A Session kept across requests fails it, whatever else happened; else a request that
+    did not answer skips it (nothing else was seen to judge by)."""
     probes = {v.answer.probe for v in walked.visits}
     kept = touching(walker.prober.observer.ledger.shared(), probes)
+    bad = next((v.answer for v in walked.visits if not answered(v.answer)), None)
+    if bad is not None and not kept:
+        return CheckResult(unanswered(ids.PER_REQUEST, bad))
     finding = judge.per_request(walked, kept, walker.prober.sent, every_surface_queries=False)
     if not kept:
         return CheckResult(finding)
@@ -140,11 +207,16 @@ def per_request(walker: Walker, walked: Walked, info: ViewInfo) -> CheckResult:
     return CheckResult(finding, diagnose(walker.prober, info, kept[0].session, *answers))
 
 
-def teardown(walked: Walked) -> CheckResult:
-    bad = next((v.answer for v in walked.visits if not v.answer.ok), None)
-    if bad is not None:
-        return CheckResult(refused(ids.TEARDOWN, bad))
-    return CheckResult(judge.teardown(walked, every_surface_queries=False))
+def teardown(walked: Walked, unanswered: Unanswered) -> CheckResult:
+    """What a request left open fails it; else a request that did not answer skips it (and
+    so does a walk with no query at all to judge, when a request did not answer)."""
+    bad = next((v.answer for v in walked.visits if not answered(v.answer)), None)
+    queried = any(v.answer.sessions for v in walked.visits)
+    found = judge.teardown(walked, every_surface_queries=False) if queried or bad is None else None
+    if bad is not None and (found is None or not found.failed):
+        return CheckResult(unanswered(ids.TEARDOWN, bad))
+    assert found is not None
+    return CheckResult(found)
 
 
 def concurrency(walker: Walker, info: ViewInfo) -> CheckResult:
@@ -175,11 +247,19 @@ def concurrency(walker: Walker, info: ViewInfo) -> CheckResult:
     return CheckResult(finding, diagnose(prober, info, session, first, second))
 
 
-def run_view(walker: Walker, info: ViewInfo, *, writes: WriteStep | None = None) -> ViewReport:
+def run_view(
+    walker: Walker,
+    info: ViewInfo,
+    *,
+    writes: WriteStep | None = None,
+    unanswered: Unanswered | None = None,
+) -> ViewReport:
     """Every check of one view; requests first, verdicts from what they observed."""
+    unanswered = unanswered or Unanswered()
+    wrote: Wrote | None = None
     listing, notes = read_walk(walker, info)
     isolation: Finding | None = None
-    if listing is not None and listing.ok:
+    if listing is not None and answered(listing):
         if writes is not None:
             wrote = writes(walker, info)
             isolation = wrote.isolation
@@ -188,16 +268,18 @@ def run_view(walker: Walker, info: ViewInfo, *, writes: WriteStep | None = None)
             notes = [n for n in notes if unopened.get(n) not in wrote.opened]
         walker.visit(s.LIST, "GET", info.base_url)
     walked = walker.walked()
-    results = [per_request(walker, walked, info), teardown(walked)]
+    results = [per_request(walker, walked, info, unanswered), teardown(walked, unanswered)]
+    record = wrote.record if wrote is not None else None
     if writes is not None:
         if isolation is None:
             first = listing or walked.visits[0].answer
-            isolation = refused(ids.ISOLATION_AFTER_ERROR, first)
+            isolation = unanswered(ids.ISOLATION_AFTER_ERROR, first)
+            record = WritesRecord(why=isolation.message)
         results.append(CheckResult(isolation))
-    if listing is not None and listing.ok:
+    if listing is not None and answered(listing):
         results.append(concurrency(walker, info))
     elif listing is not None:
-        results.append(CheckResult(refused(ids.CONCURRENCY, listing)))
+        results.append(CheckResult(unanswered(ids.CONCURRENCY, listing)))
     return ViewReport(
         admin=info.admin,
         endpoint=info.endpoint,
@@ -208,4 +290,5 @@ def run_view(walker: Walker, info: ViewInfo, *, writes: WriteStep | None = None)
         built_over=info.session_kind,
         checks=tuple(results),
         notes=tuple(notes),
+        writes=record,
     )

@@ -24,13 +24,15 @@ from flask_admin_compat.checks import ids, judge
 from flask_admin_compat.checks import surfaces as s
 from flask_admin_compat.checks.judge import Finding
 from flask_admin_compat.checks.pages import form_fields
-from flask_admin_compat.checks.probe import Answer
+from flask_admin_compat.checks.probe import Answer, Prober
 from flask_admin_compat.checks.walk import Walker
 
 from .discover import ViewInfo
-from .forms import Filled, fill, first_lookup_id, flashed_errors
+from .forms import Filled, Lookup, fill, first_lookup_id, why_not_saved
 from .loading import UsageProblem
-from .walk import WriteStep, Wrote, edit_surface
+from .report import NOT_SAVED, NOT_SENT, SAVED, WritesRecord
+from .values import FieldSpec, specs
+from .walk import WriteStep, Wrote, answered, edit_surface
 
 #: Run inside the create request by the isolation check: breaks its transaction mid-flight.
 BROKEN_SQL = "SELECT * FROM check_app_no_such_table"
@@ -88,31 +90,138 @@ def plan(target: Target, *, confirmed: bool) -> WriteStep:
             "--writes refuses a database whose tables already hold rows: "
             f"{', '.join(full)}; point the app at a scratch database, or add --yes"
         )
-    return functools.partial(write_view, rows=rows)
+    return functools.partial(write_view, rows=rows, views=target.views)
 
 
 #: Rows each view's writes make (and edit, and delete), so every write surface is reached twice.
 ROWS_MADE = 2
+#: How deep a row made for a required relationship may itself need one.
+HELPER_DEPTH = 2
 
 
-def write_view(walker: Walker, info: ViewInfo, *, rows: dict[str, Rows]) -> Wrote:
-    """Create, edit and delete rows; then isolation after an error."""
+def form_specs(info: ViewInfo, *, create: bool) -> dict[str, FieldSpec]:
+    """The view's create or edit form class, read field by field (none: the page alone)."""
+    attr = "_create_form_class" if create else "_edit_form_class"
+    form_class = getattr(info.view, attr, None)
+    return specs(form_class) if form_class is not None else {}
+
+
+def not_null(info: ViewInfo) -> frozenset[str]:
+    """Columns the table requires and fills with nothing itself: a form field of that name
+    must be sent, whether or not the form says it is required."""
+    try:
+        columns = sa.inspect(info.view.model).columns
+    except sa.exc.NoInspectionAvailable:
+        return frozenset()
+    return frozenset(
+        column.key
+        for column in columns
+        if not column.nullable
+        and column.default is None
+        and column.server_default is None
+        and not column.primary_key
+    )
+
+
+class Helpers:
+    """Rows of other views, made through their own forms so that a form's required
+    relationship has a row to pick; deleted again once the view's writes are done."""
+
+    def __init__(self, prober: Prober, views: tuple[ViewInfo, ...]) -> None:
+        self.prober = prober
+        self.views = views
+        self.made: list[tuple[ViewInfo, str]] = []
+
+    def provide(self, info: ViewInfo, names: tuple[str, ...], *, depth: int = 0) -> bool:
+        """A row for each required relationship ``names`` of the view; whether any was made."""
+        try:
+            relationships = sa.inspect(info.view.model).relationships
+        except sa.exc.NoInspectionAvailable:
+            return False
+        made = False
+        for name in names:
+            if name not in relationships:
+                continue
+            target = relationships[name].mapper.class_
+            other = next((v for v in self.views if v.view.model is target and v.can_create), None)
+            if other is None or depth >= HELPER_DEPTH:
+                continue
+            pk = self._create(other, depth=depth + 1)
+            if pk is not None:
+                self.made.append((other, pk))
+                made = True
+        return made
+
+    def _create(self, info: ViewInfo, *, depth: int) -> str | None:
+        for attempt in range(2):
+            page = self.prober.send("GET", info.base_url + "new/", label="helper-form")
+            filled = _fill(page.body, info, lookup=self._lookup, change=False)
+            if (
+                filled.unfilled
+                and attempt == 0
+                and self.provide(info, filled.unfilled, depth=depth)
+            ):
+                continue
+            sent = filled.posted(_continue_editing="1")
+            answer = self.prober.send("POST", info.base_url + "new/", label="helper", data=sent)
+            return _pk_from(answer.location)
+        return None
+
+    def _lookup(self, url: str) -> str:
+        if not url:
+            return ""
+        answer = self.prober.send(
+            "GET", url + ("&" if "?" in url else "?") + "query=", label="helper-ajax"
+        )
+        return first_lookup_id(answer.body)
+
+    def remove(self) -> None:
+        """Delete the rows made, last made first (a row made for another goes after it)."""
+        while self.made:
+            info, pk = self.made.pop()
+            listing = self.prober.send("GET", info.base_url, label="helper-list")
+            token = _csrf_token(listing.body)
+            data = {"id": pk, "url": info.base_url, **({"csrf_token": token} if token else {})}
+            self.prober.send("POST", info.base_url + "delete/", label="helper-delete", data=data)
+
+
+def write_view(
+    walker: Walker, info: ViewInfo, *, rows: dict[str, Rows], views: tuple[ViewInfo, ...]
+) -> Wrote:
+    """Create, edit and delete rows; then isolation after an error. Each step's fate recorded."""
     if not info.can_create:
         why = "the view cannot create rows (can_create is off)"
-        return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why), (f"writes not sent: {why}",))
+        return _not_sent(why)
     counter = rows.get(info.endpoint)
     if counter is None:
-        why = "its model's table was not found in any engine of the app"
-        return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why), (f"writes not sent: {why}",))
+        return _not_sent("its model's table was not found in any engine of the app")
+    helpers = Helpers(walker.prober, views)
+    try:
+        return _write(walker, info, counter, helpers)
+    finally:
+        helpers.remove()
+
+
+def _not_sent(why: str) -> Wrote:
+    return Wrote(
+        judge.skipped(ids.ISOLATION_AFTER_ERROR, why),
+        WritesRecord(why=why),
+        (f"writes not sent: {why}",),
+    )
+
+
+def _write(walker: Walker, info: ViewInfo, counter: Rows, helpers: Helpers) -> Wrote:
     before = counter.count()
     made: list[str] = []
     notes: list[str] = []
     for _ in range(ROWS_MADE):
-        created = _create(walker, info)
+        created = _create(walker, info, helpers)
         if created.pk is None:
             if not made:
-                why = f"could not create a row through the form: {_why_not_created(created)}"
-                return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why))
+                said = _why_not_created(created)
+                why = f"could not create a row through the form: {said}"
+                record = WritesRecord(create=NOT_SAVED, why=said)
+                return Wrote(judge.skipped(ids.ISOLATION_AFTER_ERROR, why), record)
             notes.append(f"the second row was not created: {_why_not_created(created)}")
             break
         made.append(created.pk)
@@ -121,16 +230,27 @@ def write_view(walker: Walker, info: ViewInfo, *, rows: dict[str, Rows]) -> Wrot
         for pk in made:
             walker.visit(s.DETAILS, "GET", f"{info.base_url}details/?id={pk}")
         opened.append("details")
+    edit, why_edit = NOT_SENT, "the view cannot edit rows (can_edit is off)"
     if info.can_edit:
-        for pk in (made * ROWS_MADE)[:ROWS_MADE]:
-            _edit(walker, info, pk, notes)
+        unsaved = [
+            said
+            for pk in (made * ROWS_MADE)[:ROWS_MADE]
+            if (said := _edit(walker, info, pk, helpers))
+        ]
+        notes += [f"an edit was not saved: {said}" for said in unsaved]
+        edit, why_edit = (NOT_SAVED, unsaved[0]) if unsaved else (SAVED, "")
         opened.append("edit")
     for pk in made:
         _delete(walker, info, pk, counter, notes)
+    delete, why_delete = NOT_SENT, "the view cannot delete rows (can_delete is off)"
+    if info.can_delete:
+        removed = counter.count() == before
+        delete, why_delete = (SAVED, "") if removed else (NOT_SAVED, "the deletes left rows")
     if counter.count() != before:
         notes.append(f"rows of {counter.table.name} are left: the deletes did not remove them")
-    isolation = _isolation(walker, info, counter, notes)
-    return Wrote(isolation, tuple(notes), tuple(opened))
+    isolation = _isolation(walker, info, counter, helpers, notes)
+    record = WritesRecord(create=SAVED, edit=edit, delete=delete, why=why_edit or why_delete)
+    return Wrote(isolation, record, tuple(notes), tuple(opened))
 
 
 def _lookup(walker: Walker, url: str) -> str:
@@ -138,6 +258,17 @@ def _lookup(walker: Walker, url: str) -> str:
         return ""
     answer = walker.visit(s.AJAX_LOOKUP, "GET", url + ("&" if "?" in url else "?") + "query=")
     return first_lookup_id(answer.body) if answer is not None else ""
+
+
+def _fill(page: str, info: ViewInfo, *, lookup: Lookup, change: bool) -> Filled:
+    """The page's form filled from the view's own fields and validators."""
+    return fill(
+        page,
+        lookup=lookup,
+        change=change,
+        specs=form_specs(info, create=not change),
+        not_null=not_null(info),
+    )
 
 
 @dataclass(frozen=True)
@@ -149,13 +280,21 @@ class Created:
     pk: str | None
 
 
-def _create(walker: Walker, info: ViewInfo) -> Created:
-    """GET the create form, POST it filled; the new row's id from the redirect to its edit page."""
+def _create(walker: Walker, info: ViewInfo, helpers: Helpers) -> Created:
+    """GET the create form, POST it filled; the new row's id from the redirect to its edit page.
+
+    A required relationship with no row to pick gets one first, through its own view.
+    """
+    lookup = functools.partial(_lookup, walker)
     page = walker.visit(s.CREATE, "GET", info.base_url + "new/")
     assert page is not None  # a view that can create offers the create surface
-    filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=False)
+    filled = _fill(page.body, info, lookup=lookup, change=False)
+    if filled.unfilled and helpers.provide(info, filled.unfilled):
+        page = walker.visit(s.CREATE, "GET", info.base_url + "new/")
+        assert page is not None
+        filled = _fill(page.body, info, lookup=lookup, change=False)
     # _continue_editing makes Flask-Admin redirect to the new row's edit page, naming its id.
-    sent = {**filled.data, "_continue_editing": "1"}
+    sent = filled.posted(_continue_editing="1")
     created = walker.visit(s.CREATE, "POST", info.base_url + "new/", sent)
     assert created is not None
     return Created(created, filled, _pk_from(created.location))
@@ -173,20 +312,26 @@ def _why_not_created(created: Created) -> str:
     if not answer.ok:
         return answer.describe()
     if answer.status == 200:
-        return flashed_errors(answer.body, created.filled)
+        return why_not_saved(answer.body, created.filled)
     return f"{answer.describe()} to {answer.location or 'nowhere'}"
 
 
-def _edit(walker: Walker, info: ViewInfo, pk: str, notes: list[str]) -> None:
+def _edit(walker: Walker, info: ViewInfo, pk: str, helpers: Helpers) -> str:
+    """Save the row's edit form, changed; empty when the app saved it, else why not."""
     url = f"{info.base_url}edit/?id={pk}"
     surface = edit_surface(info)
     page = walker.visit(surface, "GET", url)
-    if page is None or not page.ok:
-        return
-    filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=True)
-    saved = walker.visit(surface, "POST", url, filled.data)
-    if saved is not None and saved.status == 200:
-        notes.append(f"the edit of row {pk} was not saved: {flashed_errors(saved.body, filled)}")
+    if page is None or not answered(page):
+        return f"the edit form did not open: {page.describe() if page else 'not offered'}"
+    filled = _fill(page.body, info, lookup=functools.partial(_lookup, walker), change=True)
+    saved = walker.visit(surface, "POST", url, filled.posted())
+    if saved is None:
+        return "the edit surface is not offered"
+    if saved.status == 200:
+        return why_not_saved(saved.body, filled)
+    if not saved.ok:
+        return saved.describe()
+    return ""
 
 
 def _delete(walker: Walker, info: ViewInfo, pk: str, counter: Rows, notes: list[str]) -> None:
@@ -244,7 +389,9 @@ def _failed(why: str, failure: str) -> Finding:
     )
 
 
-def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) -> Finding:
+def _isolation(
+    walker: Walker, info: ViewInfo, counter: Rows, helpers: Helpers, notes: list[str]
+) -> Finding:
     """After a request failed mid-transaction, the next ones neither fail nor see its row.
 
     The failed create is sent outside the walk: what it leaves is this check's to judge.
@@ -255,12 +402,12 @@ def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) 
     before = counter.count()
     with _failing_change(info.view):
         page = prober.send("GET", info.base_url + "new/", label="failing-create-form")
-        filled = fill(page.body, lookup=functools.partial(_lookup, walker), change=False)
+        filled = _fill(page.body, info, lookup=functools.partial(_lookup, walker), change=False)
         failed = prober.send(
             "POST",
             info.base_url + "new/",
             label="failing-create",
-            data={**filled.data, "_continue_editing": "1"},
+            data=filled.posted(_continue_editing="1"),
         )
     failure = f"(the create that failed mid-transaction: {failed.describe()})"
     left = [
@@ -280,7 +427,7 @@ def _isolation(walker: Walker, info: ViewInfo, counter: Rows, notes: list[str]) 
         return _failed(why, failure)
     if judge.shared_sessions(following.sessions, failed.sessions):
         return _failed("the request after the failure used the failed request's Session", failure)
-    created = _create(walker, info)
+    created = _create(walker, info, helpers)
     written = counter.count() == before + 1
     if created.pk is not None:
         _delete(walker, info, created.pk, counter, notes)

@@ -52,9 +52,7 @@ class MemberView(ModelView):
         "email": {"validators": [validators.DataRequired(), validators.Email()]},
         "nickname": {"validators": [validators.Length(min=3, max=20)]},
         "age": {"validators": [validators.NumberRange(min=18, max=120)]},
-        "phone": {
-            "validators": [validators.Regexp(r"^\+?[0-9]{7,15}$", message="Digits only")]
-        },
+        "phone": {"validators": [validators.Regexp(r"^\+?[0-9]{7,15}$", message="Digits only")]},
         "colour": {"validators": [validators.Regexp(r"^#[0-9a-fA-F]{6}$", message="#rrggbb")]},
         "homepage": {"validators": [validators.URL()]},
         "plan": {"validators": [validators.AnyOf(["basic", "pro"])]},

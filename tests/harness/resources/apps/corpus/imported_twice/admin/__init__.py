@@ -17,6 +17,6 @@ app = Flask(__name__)
 app.config["SECRET_KEY"] = "dev"
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite://")
 db = SQLAlchemy(app)
-admin = Admin(app, name="Example: SQLAlchemy")
+site = Admin(app, name="Example: SQLAlchemy")
 
-import admin.views  # noqa: E402, F401
+import admin.views  # noqa: F401 - registers the views

@@ -1,10 +1,9 @@
 """The models and views, added to the app's Admin at import."""
 
+from admin import app, db, site
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from admin import admin, app, db
 
 
 class Writer(db.Model):
@@ -22,8 +21,8 @@ class Story(db.Model):
     writer: Mapped[Writer | None] = relationship()
 
 
-admin.add_view(ModelView(Writer, db))
-admin.add_view(ModelView(Story, db))
+site.add_view(ModelView(Writer, db))
+site.add_view(ModelView(Story, db))
 
 with app.app_context():
     db.create_all()
