@@ -611,3 +611,62 @@ AJAX_LOADER_APP = textwrap.dedent(
         return app
     """
 )
+
+
+def test_strict_makes_a_skipped_check_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = app_spec("login_app", tmp_path / "login.db")
+    lenient = check_app(capsys, tmp_path, "--app", spec)
+    strict = check_app(capsys, tmp_path, "--app", spec, "--strict")
+    assert lenient.status == 0, lenient.out + lenient.err
+    assert strict.status == 1, strict.out + strict.err
+    assert "--strict: some checks were skipped" in strict.err
+    assert not any(c["outcome"] == "failed" for v in strict.report["views"] for c in v["checks"])
+
+
+BROKEN_LIST_APP = textwrap.dedent(
+    """
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    def create_app():
+        print("loading: hello from the app")
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        Admin(app).add_view(ModelView(Thing, db, endpoint="thing"))  # no create_all
+        return app
+    """
+)
+
+
+def test_a_missing_table_is_could_not_check_with_its_traceback_only_in_json_and_verbose(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "no_table.py"
+    module.write_text(BROKEN_LIST_APP.format(url=f"sqlite:///{tmp_path / 'none.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 2, run.out + run.err
+    checks = run.checks("thing")
+    assert {c["outcome"] for c in checks.values()} == {"skipped"}
+    message = checks["per-request"]["message"]
+    assert message.startswith("could not check: OperationalError:"), message
+    assert "no such table: thing" in message
+    assert any("Traceback (most recent call last)" in d for d in checks["per-request"]["details"])
+    # Not on stderr once per view, and not in the text without --verbose; what the app
+    # printed while loading went to stderr, never to check-app's output.
+    assert "Traceback" not in run.err
+    assert "Traceback" not in run.out
+    assert "3 skipped: could not check: OperationalError" in run.out
+    assert "hello from the app" in run.err
+    assert "hello from the app" not in run.out
+    verbose = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--verbose")
+    assert "Traceback (most recent call last)" in verbose.out

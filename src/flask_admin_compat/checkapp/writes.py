@@ -9,7 +9,6 @@ the rows are counted through a connection of the check's own, never the view's S
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +35,6 @@ from .walk import WriteStep, Wrote, answered, edit_surface
 
 #: Run inside the create request by the isolation check: breaks its transaction mid-flight.
 BROKEN_SQL = "SELECT * FROM check_app_no_such_table"
-FLASK_ADMIN_LOGGER = "flask-admin"
 
 if TYPE_CHECKING:
     from .target import Target
@@ -170,9 +168,7 @@ class Helpers:
     def _lookup(self, url: str) -> str:
         if not url:
             return ""
-        answer = self.prober.send(
-            "GET", url + ("&" if "?" in url else "?") + "query=", label="helper-ajax"
-        )
+        answer = self.prober.send("GET", _lookup_url(url), label="helper-ajax")
         return first_lookup_id(answer.body)
 
     def remove(self) -> None:
@@ -180,8 +176,7 @@ class Helpers:
         while self.made:
             info, pk = self.made.pop()
             listing = self.prober.send("GET", info.base_url, label="helper-list")
-            token = _csrf_token(listing.body)
-            data = {"id": pk, "url": info.base_url, **({"csrf_token": token} if token else {})}
+            data = _delete_form(listing.body, pk, info.base_url)
             self.prober.send("POST", info.base_url + "delete/", label="helper-delete", data=data)
 
 
@@ -256,8 +251,13 @@ def _write(walker: Walker, info: ViewInfo, counter: Rows, helpers: Helpers) -> W
 def _lookup(walker: Walker, url: str) -> str:
     if not url:
         return ""
-    answer = walker.visit(s.AJAX_LOOKUP, "GET", url + ("&" if "?" in url else "?") + "query=")
+    answer = walker.visit(s.AJAX_LOOKUP, "GET", _lookup_url(url))
     return first_lookup_id(answer.body) if answer is not None else ""
+
+
+def _lookup_url(url: str) -> str:
+    """An ajax lookup's URL asking for every row (an empty query)."""
+    return url + ("&" if "?" in url else "?") + "query="
 
 
 def _fill(page: str, info: ViewInfo, *, lookup: Lookup, change: bool) -> Filled:
@@ -341,9 +341,14 @@ def _delete(walker: Walker, info: ViewInfo, pk: str, counter: Rows, notes: list[
         )
         return
     listing = walker.visit(s.LIST, "GET", info.base_url)
-    token = _csrf_token(listing.body) if listing is not None else ""
-    data = {"id": pk, "url": info.base_url, **({"csrf_token": token} if token else {})}
+    data = _delete_form(listing.body if listing is not None else "", pk, info.base_url)
     walker.visit(s.DELETE, "POST", info.base_url + "delete/", data)
+
+
+def _delete_form(page: str, pk: str, base_url: str) -> dict[str, str]:
+    """What the list page's delete button posts for row ``pk``."""
+    token = _csrf_token(page)
+    return {"id": pk, "url": base_url, **({"csrf_token": token} if token else {})}
 
 
 def _csrf_token(page: str) -> str:
@@ -367,15 +372,12 @@ def _failing_change(view: Any) -> Iterator[None]:
         raise RuntimeError("check-app: a write that fails mid-transaction")
 
     view.on_model_change = on_model_change
-    # Flask-Admin logs the failure it catches with its traceback: expected here, not news.
-    logger = logging.getLogger(FLASK_ADMIN_LOGGER)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
+    # Flask-Admin logs the failure it catches with its traceback: muted while the checks run
+    # (tracebacks.py), expected here, not news.
     try:
         yield
     finally:
         del view.on_model_change
-        logger.setLevel(level)
 
 
 def _failed(why: str, failure: str) -> Finding:
