@@ -159,10 +159,10 @@ def prepare(expected: Expected, folder: Path) -> dict[str, str]:
     return env
 
 
-def run_command(expected: Expected, folder: Path) -> Ran:
+def run_command(expected: Expected, folder: Path, *, python: str = sys.executable) -> Ran:
     """``flask-admin-compat check-app ARGS --json -`` from the app's folder."""
     env = prepare(expected, folder)
-    argv = [sys.executable, "-m", "flask_admin_compat.cli", "check-app", *expected.args]
+    argv = [python, "-m", "flask_admin_compat.cli", "check-app", *expected.args]
     return _run([*argv, "--json", "-"], cwd=expected.folder, env=env)
 
 

@@ -1,5 +1,9 @@
 """flask-sqlalchemy-lite as Flask-Admin >= 2.1 documents it: views over the ``db`` object,
-never over ``db.session`` taken in an app context. Every view passes.
+added inside an app context but never over ``db.session`` taken there. Every view passes.
+
+Run in an environment of its own (test_checkapp_e2e.py): installed beside the harness's
+tests, lite makes Flask-Admin refuse every view over a concrete Session, which the scoping
+suite's fakes are.
 """
 
 import os
@@ -40,9 +44,11 @@ def create_app() -> Flask:
     app.config["SECRET_KEY"] = "dev"
     app.config["SQLALCHEMY_ENGINES"] = {"default": os.environ.get("DATABASE_URL", "sqlite://")}
     db.init_app(app)
+    admin = Admin(app, name="Library")
+    # Inside an app context, as Flask-Admin's lite example does (scaffolding the forms needs
+    # one with lite); over `db`, resolved per request, never `db.session` taken here.
     with app.app_context():
         Base.metadata.create_all(db.engine)
-    admin = Admin(app, name="Library")
-    admin.add_view(ModelView(Shelf, db))
-    admin.add_view(ModelView(Book, db))
+        admin.add_view(ModelView(Shelf, db))
+        admin.add_view(ModelView(Book, db))
     return app
