@@ -11,6 +11,7 @@ import json
 import sqlite3
 import sys
 import textwrap
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -670,3 +671,21 @@ def test_a_missing_table_is_could_not_check_with_its_traceback_only_in_json_and_
     assert "hello from the app" not in run.out
     verbose = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--verbose")
     assert "Traceback (most recent call last)" in verbose.out
+
+
+def test_only_non_daemon_threads_started_since_are_lingering() -> None:
+    from flask_admin_compat.checkapp.command import lingering
+
+    before = set(threading.enumerate())
+    stop = threading.Event()
+    kept = threading.Thread(target=stop.wait, name="kept", daemon=False)
+    daemon = threading.Thread(target=stop.wait, name="daemon", daemon=True)
+    kept.start()
+    daemon.start()
+    try:
+        assert lingering(before) == [kept]
+    finally:
+        stop.set()
+        kept.join()
+        daemon.join()
+    assert lingering(before) == []

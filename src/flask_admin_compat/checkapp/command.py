@@ -23,7 +23,7 @@ from flask_admin_compat.checks import ids
 from flask_admin_compat.exitcodes import CHECK_FAILED, OK, USAGE
 from flask_admin_compat.jsonio import write_text_atomic
 
-from .loading import LOADER_THREAD, UsageProblem
+from .loading import UsageProblem
 from .report import (
     REPORT_VERSION,
     AppReport,
@@ -152,22 +152,25 @@ def _write_json(args: argparse.Namespace, out: IO[str], text: str) -> bool:
 
 
 def lingering(before: set[threading.Thread]) -> list[threading.Thread]:
-    """Threads the app started that would keep the process alive, or a load still going."""
+    """Threads the app started that would keep the process alive (non-daemon ones).
+
+    Threads started while the app loaded are daemons already (made in the loader thread,
+    they inherit its flag), and a load given up after --load-timeout is a daemon too: what
+    is left is a thread the app started while serving the checks' requests.
+    """
     return [
         thread
         for thread in threading.enumerate()
-        if thread not in before
-        and thread.is_alive()
-        and (not thread.daemon or thread.name == LOADER_THREAD)
+        if thread not in before and thread.is_alive() and not thread.daemon
     ]
 
 
 def leave_if_threads_linger(status: int, before: set[threading.Thread]) -> None:
     """The report is out: end the process now if the app's threads would keep it alive.
 
-    A scheduler the app starts at import, or an app still loading after --load-timeout,
-    would hold Python's exit until killed. ``os._exit`` skips that wait (and atexit hooks,
-    which are the app's, not check-app's), once everything written is flushed.
+    A worker the app starts on its first request would hold Python's exit until killed.
+    ``os._exit`` skips that wait (and atexit hooks, which are the app's, not check-app's),
+    once everything written is flushed.
     """
     left = lingering(before)
     if not left:

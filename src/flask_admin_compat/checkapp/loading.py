@@ -139,8 +139,10 @@ def load_app(import_path: str, *, timeout_s: float = LOAD_TIMEOUT_S) -> Loaded:
     """``MODULE``, ``MODULE:NAME`` or ``MODULE:factory(args)``, resolved by Flask's own helpers.
 
     Loaded in a daemon thread of its own: an app that never finishes loading is given up
-    after ``timeout_s``; one that calls ``sys.exit()`` while it loads is a usage problem,
-    said in one line. ``FLASK_DEBUG`` does not flip ``app.debug`` here (Flask's
+    after ``timeout_s`` (the thread is left behind; as a daemon it does not hold the
+    process's exit); one that calls ``sys.exit()`` while it loads is a usage problem, said
+    in one line. Threads the app starts while it loads inherit the daemon flag, so a
+    scheduler started at import never keeps check-app alive either. ``FLASK_DEBUG`` does not flip ``app.debug`` here (Flask's
     ``set_debug_flag=False``).
     """
     box: list[Loaded | BaseException] = []

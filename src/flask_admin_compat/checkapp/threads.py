@@ -25,7 +25,10 @@ def in_fresh_thread(work: Callable[[], T], *, name: str) -> T:
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             errors.append(exc)
 
-    worker = threading.Thread(target=run, name=name)
+    # A daemon, though joined right here: threads the app starts while serving the checks'
+    # requests inherit the flag, and so never keep the process (check-app, or the user's
+    # pytest with the plugin) alive once the checks are done.
+    worker = threading.Thread(target=run, name=name, daemon=True)
     worker.start()
     worker.join()
     if errors:

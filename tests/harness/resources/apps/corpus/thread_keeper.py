@@ -1,5 +1,6 @@
-"""A sound app that starts a non-daemon background thread at import (a scheduler that polls
-forever), as apps with a job queue do. check-app must report and exit, not wait for it.
+"""A sound app that starts background threads that never end, as apps with a job queue do:
+a scheduler at import, and a mail sender on its first request. Neither is a daemon thread.
+check-app must report and exit, not wait for them.
 """
 
 import os
@@ -30,6 +31,15 @@ def poll() -> None:
 
 
 threading.Thread(target=poll, name="scheduler").start()  # not a daemon
+mailer: list[threading.Thread] = []
+
+
+@app.before_request
+def start_mailer() -> None:
+    if not mailer:
+        mailer.append(threading.Thread(target=poll, name="mailer"))
+        mailer[0].start()
+
 
 admin = Admin(app, name="Jobs")
 admin.add_view(ModelView(Job, db))
