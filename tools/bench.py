@@ -45,6 +45,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import distributions
 from pathlib import Path
 from statistics import mean
 
@@ -54,9 +55,12 @@ from flask_admin_compat.matrix.matrix import load_matrix
 from flask_admin_compat.matrix.select import choose
 from flask_admin_compat.matrix.series import list_cells, series_cache_for
 from flask_admin_compat.results.model import RESULT_FILE, CellResult, read_result
+from flask_admin_compat.run.bytecode import BytecodeStore
+from flask_admin_compat.run.env import site_packages
 from flask_admin_compat.run.pythons import FoundPython, find_python
 from flask_admin_compat.run.scoping import TEMPLATES_ENV
 from flask_admin_compat.run.session import Layout
+from flask_admin_compat.run.verify import damage
 
 #: The documented subset: Flask 3.1 and SQLAlchemy 2.0 with Flask-Admin 2.1 and 2.2 over every
 #: backend series: 10 cells that all resolve, covering both backends and the 2.1 change.
@@ -134,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the whole matrix (every cell), modes {','.join(FULL_MODES)}, no xdist",
     )
     parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    parser.add_argument(
+        "--verify-cost",
+        action="store_true",
+        help="only time verifying the selected cells' environments in --project (print figures)",
+    )
     return parser
 
 
@@ -168,6 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: -k {args.keyword!r} selects no cell", file=sys.stderr)
         return 2
     project = args.project.resolve()
+    if args.verify_cost:
+        layout = Layout(root=project, reports=project / "reports")
+        return print_verification_cost(cells, venvs=layout.venvs_dir, store=layout.bytecode_dir)
     print(
         f"benchmarking {len(cells)} cells ({args.keyword or 'all'}), {args.rounds} round(s), "
         f"modes {', '.join(modes)}",
@@ -241,6 +253,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_text_atomic(args.out, json.dumps(asdict(report), indent=1) + "\n")
     print()
     print(render_table(report, jobs=args.jobs))
+    return 0
+
+
+def print_verification_cost(cells: Sequence[Cell], *, venvs: Path, store: Path) -> int:
+    """What trusting a red verdict costs a cell: its environment checked against its lock.
+
+    Paid only before a stack that does not start, or a result unlike the cell's last one, is
+    recorded. Each environment twice, the first time with its files maybe out of the page
+    cache (as after a run of other cells), the second with them in it.
+    """
+    bytecode = BytecodeStore(store)
+    rows = []
+    for cell in cells:
+        venv = venvs / cell.id
+        lock = venv / "requirements.lock"
+        if not lock.is_file():
+            continue
+        for attempt in ("first", "again"):
+            wall, cpu = time.perf_counter(), time.process_time()
+            problems = damage(site_packages(venv), lock.read_text(encoding="utf-8"),
+                              bytecode=bytecode)  # fmt: skip
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            files = sum(len(d.files or ()) for d in distributions(path=[str(site_packages(venv))]))
+            rows.append((cell.id, attempt, files, wall, cpu, len(problems)))
+    if not rows:
+        print(f"error: no environment of these cells in {venvs}: run them first", file=sys.stderr)
+        return 2
+    print(
+        "| cell | pass | files | wall s | CPU s | problems |\n| --- | --- | ---: | ---: | ---: | ---: |"
+    )
+    for cell_id, attempt, files, wall, cpu, found in rows:
+        print(f"| {cell_id} | {attempt} | {files} | {wall:.3f} | {cpu:.3f} | {found} |")
+    again = [r for r in rows if r[1] == "again"]
+    print(f"\nmean of the second pass: {mean(r[3] for r in again):.3f} s wall, "
+          f"{mean(r[4] for r in again):.3f} s CPU per environment")  # fmt: skip
     return 0
 
 

@@ -147,3 +147,47 @@ def test_an_empty_store_seeds_nothing(tmp_path: Path) -> None:
     _, b = _environments(tmp_path)
 
     assert BytecodeStore(tmp_path / "none").seed(b, cache_tag=TAG).linked == 0
+
+
+def _truncate(path: Path, size: int = 40) -> None:
+    """Cut a file short in place, as a full disk or a killed writer leaves it (same inode)."""
+    with path.open("r+b") as file:
+        file.truncate(size)
+
+
+def test_a_damaged_entry_is_dropped_and_never_linked(tmp_path: Path) -> None:
+    """The issue's one truncated .pyc that made every cell sharing it fail with EOFError."""
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    assert store.keep(a).kept == 1
+    _truncate(_pyc(a))  # the entry is the same file (a hard link): damaged with it
+    seeded = store.seed(b, cache_tag=TAG)
+    assert (seeded.linked, seeded.dropped) == (0, 1)
+    assert not _pyc(b).exists()
+    assert not list((tmp_path / "store" / TAG).iterdir())
+    assert _import_in(b).endswith("mod.py")  # compiled afresh, not served the damaged code
+
+
+def test_damaged_bytecode_already_linked_into_an_environment_is_dropped(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+    assert store.seed(b, cache_tag=TAG).linked == 1
+    _truncate(_pyc(b))
+    assert store.drop_damaged(b) == (f"pkg/__pycache__/mod.{TAG}.pyc",)
+    assert not _pyc(b).exists()
+    assert not list((tmp_path / "store" / TAG).iterdir())
+    assert store.drop_damaged(a) == ()  # a's own name for it is no store entry any more
+
+
+def test_an_entry_without_a_checksum_is_not_trusted(tmp_path: Path) -> None:
+    a, b = _environments(tmp_path)
+    store = BytecodeStore(tmp_path / "store")
+    _compile(a)
+    store.keep(a)
+    (entry,) = (tmp_path / "store" / TAG).iterdir()
+    entry.rename(entry.with_name(entry.name.split(".")[0] + ".pyc"))  # the store's old layout
+    assert store.seed(b, cache_tag=TAG).dropped == 1
+    assert not _pyc(b).exists()

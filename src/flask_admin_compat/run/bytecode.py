@@ -14,6 +14,11 @@ it would not run from its own ``__pycache__``: it still checks each ``.pyc``'s h
 its source and recompiles on a mismatch (writing a new file, never through the link), and
 the store takes in only a ``.pyc`` whose header matches its source when it is taken.
 
+Each entry carries the checksum of its content in its name (``<identity>.<sha256>.pyc``),
+checked before it is linked: Python checks only a ``.pyc``'s header, so one truncated entry
+(``EOFError: marshal data too short``) would otherwise poison every environment it is linked
+into. A damaged entry is dropped, never served, and the import compiles the source again.
+
 Sources that are not shared (one link: copied, not linked, from uv's cache) are skipped: no
 other environment could ever find them. The folder can be deleted at any time; it only saves
 work.
@@ -21,6 +26,7 @@ work.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +42,7 @@ class Linked:
 
     linked: int = 0  # .pyc files linked into an environment from the store
     kept: int = 0  # .pyc files taken into the store from an environment
+    dropped: int = 0  # damaged entries (content not matching their checksum) removed
 
 
 @dataclass(frozen=True)
@@ -54,11 +61,15 @@ class BytecodeStore:
         folder = self.folder / cache_tag
         if not folder.is_dir():
             return Linked()
-        stored = {entry.stem: entry for entry in folder.iterdir()}
-        linked = 0
+        stored = {entry.name.split(".")[0]: entry for entry in folder.iterdir()}
+        linked = dropped = 0
         for source in _sources(site_packages):
             entry = stored.get(_identity(source))
             if entry is None:
+                continue
+            if not intact(entry):
+                entry.unlink(missing_ok=True)
+                dropped += 1
                 continue
             target = source.parent / PYCACHE / f"{source.stem}.{cache_tag}.pyc"
             try:
@@ -67,11 +78,39 @@ class BytecodeStore:
             except OSError:  # one already there, or a filesystem without links: compile it
                 continue
             linked += 1
-        return Linked(linked=linked)
+        return Linked(linked=linked, dropped=dropped)
+
+    def drop_damaged(self, site_packages: Path) -> tuple[str, ...]:
+        """Remove every store entry linked into ``site_packages`` whose content is damaged.
+
+        Both names go (the entry and its link in the environment), so that neither this
+        environment nor the next is served it; returns the environment's paths dropped.
+        """
+        entries: dict[tuple[int, int], Path] = {}
+        for folder in self.folder.glob("cpython-*"):
+            for entry in folder.iterdir():
+                try:
+                    stat = entry.stat()
+                except OSError:
+                    continue
+                entries[(stat.st_dev, stat.st_ino)] = entry
+        dropped: list[str] = []
+        for pyc in site_packages.rglob(f"{PYCACHE}/*.pyc"):
+            try:
+                stat = pyc.stat()
+            except OSError:
+                continue
+            linked = entries.get((stat.st_dev, stat.st_ino))
+            if stat.st_nlink > 1 and linked is not None and not intact(linked):
+                linked.unlink(missing_ok=True)
+                pyc.unlink(missing_ok=True)
+                dropped.append(str(pyc.relative_to(site_packages)))
+        return tuple(dropped)
 
     def keep(self, site_packages: Path) -> Linked:
         """Take in every ``.pyc`` of ``site_packages`` the store lacks (those Python just wrote)."""
         kept = 0
+        known: dict[str, set[str]] = {}  # cache tag -> identities the store has an entry for
         for pyc in site_packages.rglob(f"{PYCACHE}/*.pyc"):
             parts = pyc.name.split(".")
             if len(parts) != 3:  # mod.cpython-312.opt-1.pyc: from -O, never what seed links
@@ -87,13 +126,37 @@ class BytecodeStore:
             if stat.st_nlink < 2 or not _matches(pyc, stat):
                 continue
             folder = self.folder / cache_tag
+            if cache_tag not in known:
+                found = folder.iterdir() if folder.is_dir() else ()
+                known[cache_tag] = {entry.name.split(".")[0] for entry in found}
+            identity = _identity_of(stat)
+            if identity in known[cache_tag]:
+                continue
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{_identity_of(stat)}.pyc").hardlink_to(pyc)
+                (folder / f"{identity}.{_checksum(pyc)}.pyc").hardlink_to(pyc)
             except OSError:  # another cell kept the same one first, or no links here
                 continue
+            known[cache_tag].add(identity)
             kept += 1
         return Linked(kept=kept)
+
+
+def intact(entry: Path) -> bool:
+    """Whether a store entry's content still has the checksum its name gives.
+
+    An entry of the store's first layout (``<identity>.pyc``, no checksum) cannot be
+    trusted, so it counts as damaged and goes.
+    """
+    parts = entry.name.split(".")
+    try:
+        return len(parts) == 3 and _checksum(entry) == parts[1]
+    except OSError:
+        return False
+
+
+def _checksum(pyc: Path) -> str:
+    return hashlib.sha256(pyc.read_bytes()).hexdigest()[:32]
 
 
 def _sources(site_packages: Path) -> list[Path]:

@@ -41,12 +41,14 @@ from flask_admin_compat.results.records import RecordsError, SuiteRecords, read_
 from flask_admin_compat.results.release_flags import builds_installed, release_flags
 from flask_admin_compat.results.verdict import judge, missing_checks
 from flask_admin_compat.run.env import (
+    LOCK_MARKER,
     Resolution,
     build_refusal,
     ensure_environment,
     installed_versions,
     keep_bytecode,
     resolve_cell,
+    site_packages,
     uv_env,
 )
 from flask_admin_compat.run.exclusive import Busy, environment_lock, exclusive
@@ -60,6 +62,7 @@ from flask_admin_compat.run.process import now_iso, tail, with_total
 from flask_admin_compat.run.pylock import write_pylock
 from flask_admin_compat.run.scoping import run_pytest
 from flask_admin_compat.run.upstream import run_upstream
+from flask_admin_compat.run.verify import damage, distrusted, summary
 
 
 def run_cell(
@@ -128,6 +131,9 @@ def _run_and_write(
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
             result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
                           started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
+            if rebuilt_if_damaged(cell, options, resolution, result, recorded, log=log):
+                result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
+                              started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
         if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
             # Kept beside the new verdict, unless the stack no longer even resolves.
             kept = previous.upstream if result.verdict != "uninstallable" else None
@@ -142,6 +148,33 @@ def _run_and_write(
         result = replace(result, upstream=kept_upstream(upstream, recorded))
         write_result(cell_dir, result)
     return result
+
+
+def rebuilt_if_damaged(
+    cell: Cell,
+    options: RunOptions,
+    resolution: Resolution,
+    result: CellResult,
+    recorded: CellResult | None,
+    *,
+    log: IO[str],
+) -> bool:
+    """Verify a result's environment before it is recorded; whether it was damaged.
+
+    A damaged environment loses its lock marker, so that running the cell again builds it
+    afresh (and links no damaged bytecode: those store entries are gone); the damage is
+    written in the log.
+    """
+    if resolution.lock is None or not distrusted(result, recorded):
+        return False
+    venv = options.venvs_dir / cell.id
+    found = damage(site_packages(venv), resolution.lock, bytecode=options.bytecode)
+    if not found:
+        log.write("(environment verified against its lock: the result stands)\n")
+        return False
+    log.write(f"(environment damaged, rebuilt and run again: {summary(found)})\n")
+    (venv / LOCK_MARKER).unlink(missing_ok=True)
+    return True
 
 
 def kept_upstream(new: UpstreamResult, recorded: CellResult | None) -> UpstreamResult:
