@@ -439,12 +439,17 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
     except ModuleNotFoundError as exc:
         return _without_runner("run", exc)
     from flask_admin_compat.grid.model import carried_results
-    from flask_admin_compat.report.outputs import MergeRequest, merge_folder
+    from flask_admin_compat.report.outputs import MergeRequest, merge_folder, recover_outputs
 
     matrix = _matrix(args.matrix)
     if matrix is None:
         return exitcodes.USAGE
     layout = Layout(*_folders(args))
+    try:  # a merge killed midway: finished (or undone) before the grid is read, leftovers gone
+        for line in recover_outputs(layout.reports):
+            print(f"note: {line}", file=sys.stderr)
+    except OSError as exc:
+        print(f"warning: cannot look for an interrupted merge: {exc}", file=sys.stderr)
     request = RunRequest(
         keyword=args.keyword,
         cells=tuple(args.cell),

@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -146,19 +146,26 @@ def copy_file_atomic(source: Path, target: Path) -> None:
 
 
 def write_texts_atomic(texts: Mapping[Path, str | Iterator[str]]) -> None:
-    """Write several files all or none: each atomically, and none replaced unless all can be.
+    """Write several files of one folder all or none, a crash or ``kill -9`` included.
 
     A text may come in pieces (an iterator), written as they come, so that a large file is
     never held whole in memory.
 
-    Every new text is first written in full beside its file; only then is each renamed into
-    place. A target that cannot take a file (a folder of that name) or a failing rename puts
-    back the files already replaced, so that the set never disagrees with itself (grid.json
-    new, grid.md old). The OSError then names the file that failed.
+    Every new text is first written in full beside its file. Then a journal naming each
+    staged file is put in place in one rename: from that moment the set is committed, and
+    :func:`recover_set` (run before any later write of the set) finishes the renames a
+    killed writer left undone. Killed before it, the old files stand and the staged ones are
+    leftovers that recovery removes. A target that cannot take a file (a folder of that name)
+    is found before anything is committed; a rename that fails all the same puts back the
+    files already replaced, so that the set never disagrees with itself (grid.json new,
+    grid.md old). The OSError then names the file that failed.
     """
+    paths = list(texts)
+    recover_set(paths)
+    folder = _root(paths)
     staged: dict[Path, Path] = {}
     saved: dict[Path, Path | None] = {}
-    replaced: list[Path] = []
+    journal = _journal(paths)
     try:
         for path, text in texts.items():
             if path.is_dir():
@@ -166,21 +173,115 @@ def write_texts_atomic(texts: Mapping[Path, str | Iterator[str]]) -> None:
             staged[path] = _stage(path, text)
         for path in staged:
             saved[path] = _keep_old(path)
+        renames = {_under(p, folder): _under(s, folder) for p, s in staged.items()}
+        write_text_atomic(journal, json.dumps({"replace": renames}))
+        _sync_folder(folder)
+        replaced: list[Path] = []
         try:
             for path, tmp in staged.items():
                 tmp.replace(path)
                 replaced.append(path)
         except OSError:
-            for path in replaced:
-                old = saved[path]
-                if old is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    old.replace(path)
+            # Undone in an order a kill cannot mix: the journal says "restore" first.
+            restore = {
+                _under(p, folder): (_under(o, folder) if (o := saved[p]) else None)
+                for p in replaced
+            }
+            write_text_atomic(journal, json.dumps({"restore": restore}))
+            _finish(folder, {"restore": restore})
             raise
+        for changed in {path.parent for path in staged}:
+            _sync_folder(changed)
     finally:
+        journal.unlink(missing_ok=True)
         for leftover in (*staged.values(), *(p for p in saved.values() if p is not None)):
             leftover.unlink(missing_ok=True)
+
+
+def recover_set(paths: Sequence[Path], *, folders: Sequence[Path] = ()) -> tuple[str, ...]:
+    """Finish or undo a write of this set that a killed writer left, and remove its leftovers.
+
+    A journal in place means the set was committed: each staged file it names that is still
+    there is renamed into place (or, for an undo, each saved file put back). Then every
+    staged (``.<name>.*.tmp``) and saved (``.<name>.*.old``) file of the set goes, and every
+    such file in ``folders`` (folders of the set's own, whose names vary from write to
+    write). Returns what was done, in words, for the caller to say.
+    """
+    if not paths:
+        return ()
+    folder = _root(paths)
+    done: list[str] = []
+    journal = _journal(paths)
+    plan = read_json_cache(journal, "write-journal") if journal.exists() else None
+    if plan is not None:
+        finished = _finish(folder, plan)
+        done.append(f"finished an interrupted write of {', '.join(finished) or 'nothing'}")
+    journal.unlink(missing_ok=True)
+    leftovers = [
+        found
+        for path in paths
+        for pattern in (f".{path.name}.*.tmp", f".{path.name}.*.old")
+        for found in path.parent.glob(pattern)
+    ]
+    leftovers += [
+        found
+        for owned in folders
+        for pattern in (".*.tmp", ".*.old")
+        for found in owned.glob(pattern)
+    ]
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    if leftovers:
+        done.append(f"removed {len(leftovers)} leftover files of an interrupted write")
+    return tuple(done)
+
+
+def _finish(folder: Path, plan: Mapping[str, Mapping[str, str | None]]) -> list[str]:
+    """Carry out a journal: rename staged files into place, or put saved ones back."""
+    finished = []
+    for target, source in (plan.get("replace") or plan.get("restore") or {}).items():
+        if source is None:  # nothing stood there before: undoing means removing it
+            (folder / target).unlink(missing_ok=True)
+        elif (folder / source).exists():
+            (folder / source).replace(folder / target)
+        else:  # renamed already, before the kill
+            continue
+        finished.append(target)
+    for changed in {(folder / name).parent for name in finished}:
+        _sync_folder(changed)
+    return finished
+
+
+def _journal(paths: Sequence[Path]) -> Path:
+    """The one journal of a set of files, named after its first."""
+    return paths[0].with_name(f".{paths[0].name}.set-journal")
+
+
+def _root(paths: Sequence[Path]) -> Path:
+    """The folder of the set's first file, which holds every other (or a folder below it)."""
+    root = paths[0].parent
+    for path in paths:
+        if not path.is_relative_to(root):
+            raise ValueError(f"{path}: a set written all or none lives under {root}")
+    return root
+
+
+def _under(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable: a power cut keeps the set as committed."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a file system that cannot sync a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 def _stage(path: Path, text: str | Iterator[str]) -> Path:

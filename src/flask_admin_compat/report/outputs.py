@@ -7,11 +7,13 @@ through one :class:`Renderer` and writes every file atomically in :func:`write_o
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,14 +26,18 @@ from flask_admin_compat.grid.known import KnownIssue, KnownIssuesError, load_kno
 from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
 from flask_admin_compat.grid.scrub import scrub_grid
-from flask_admin_compat.jsonio import write_texts_atomic
-from flask_admin_compat.report.badges import badge_texts
+from flask_admin_compat.jsonio import recover_set, write_texts_atomic
+from flask_admin_compat.report.badges import BADGE_DIR, badge_texts
 from flask_admin_compat.report.cause_words import headline
 from flask_admin_compat.report.feed import FEED_FILE, previous_entries, render_feed
 from flask_admin_compat.report.html import render_html
 from flask_admin_compat.report.markdown import render_markdown
 from flask_admin_compat.report.repro import REPRO_DIR, repro_texts
 from flask_admin_compat.results.model import RESULT_FILE, VERDICTS, CellResult
+from flask_admin_compat.run.exclusive import exclusive
+
+#: The merge's own lock, in the reports folder it writes (kept out of git).
+GRID_LOCK = ".merge.lock"
 
 
 class Renderer(Protocol):
@@ -65,8 +71,51 @@ class MergeRequest:
 
 
 def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = None) -> int:
-    """Merge every cell folder under ``cells_dir`` into the grid files in ``out_dir``."""
-    request = request or MergeRequest()
+    """Merge every cell folder under ``cells_dir`` into the grid files in ``out_dir``.
+
+    One merge at a time per reports folder (``.merge.lock``, an OS lock: a second merge, or a
+    run's, waits for it), so that two never mix their files; each first finishes what a
+    merge killed midway left (:func:`recover_outputs`).
+    """
+    try:
+        with _merging(out_dir):
+            for line in _recover(out_dir):
+                _say(line)
+            return _merge_locked(cells_dir, out_dir, request or MergeRequest())
+    except OSError as exc:
+        _say(f"cannot lock the reports folder, nothing written: {exc}")
+        return exitcodes.DAMAGED
+
+
+def recover_outputs(out_dir: Path) -> tuple[str, ...]:
+    """Finish (or undo) a grid write a killed merge left, and remove its leftover files.
+
+    Taken under the merge's lock, as a run does when it starts; what was done, in words.
+    """
+    with _merging(out_dir):
+        return _recover(out_dir)
+
+
+def _merging(out_dir: Path) -> AbstractContextManager[None]:
+    return exclusive(
+        out_dir / GRID_LOCK,
+        what=f"a merge into {out_dir}",
+        wait_s=math.inf,
+        on_wait=lambda who: _say(f"waiting for {who.describe()}"),
+    )
+
+
+def _recover(out_dir: Path) -> tuple[str, ...]:
+    """What a merge killed midway left: the journal names every file of its set (the grid's
+    three, the feed, badges, reproductions); badges and reproductions change names between
+    merges, so their folders' leftovers go by pattern."""
+    return recover_set(
+        [*(out_dir / name for name in OUTPUTS), out_dir / FEED_FILE],
+        folders=(out_dir / BADGE_DIR, out_dir / REPRO_DIR),
+    )
+
+
+def _merge_locked(cells_dir: Path, out_dir: Path, request: MergeRequest) -> int:
     started = time.perf_counter()
     try:
         found = cells_dir.is_dir()
