@@ -11,6 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from flask_admin_compat.grid.artifacts import (
+    MAX_MESSAGE_CHARS,
+    capped,
+    cell_log,
+    folder_refusal,
+    open_no_link,
+)
 from flask_admin_compat.grid.model import PYTHON_AXIS, UNREADABLE, Grid, GridCell, LogRef, safe_link
 from flask_admin_compat.results.model import (
     LOG_FILE,
@@ -42,6 +49,8 @@ class Collected:
     log_path: str | None = None  # relative to the grid's folder
     log_exists: bool = False
     log_excerpt: tuple[str, ...] = ()
+    log_problem: str | None = None  # the log the result names, refused (a link, outside)
+    cut: int = 0  # messages of the result cut to what the grid takes
 
 
 #: What a cell shows when its folder is a file: nothing in it can be its result.
@@ -60,17 +69,21 @@ def collect(cells_dir: Path, *, grid_dir: Path) -> tuple[Collected, ...]:
 
 def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
     result_file = folder / RESULT_FILE
+    refused = folder_refusal(folder, result_file)
+    if refused is not None:
+        return Collected(folder.name, _relative(result_file, grid_dir), None, refused)
     if not _is_dir(folder):
         return Collected(folder.name, _relative(folder, grid_dir), None, NOT_A_FOLDER)
     result: CellResult | None
+    cut = 0
     try:
-        result = read_result(result_file)
+        result, cut = capped(read_result(result_file))
         problem = None
     except ResultError as exc:
         # The reader names the file; the grid names it already, relative to itself.
         result, problem = None, str(exc).removeprefix(f"{result_file}: ")
     log_name = result.log if result is not None else LOG_FILE
-    log_file = folder / log_name if log_name else None
+    log_file, log_problem = cell_log(folder, log_name) if log_name else (None, None)
     log_exists = log_file is not None and _is_file(log_file)
     return Collected(
         folder=folder.name,
@@ -80,6 +93,8 @@ def _collect_one(folder: Path, *, grid_dir: Path) -> Collected:
         log_path=_relative(log_file, grid_dir) if log_file is not None else None,
         log_exists=log_exists,
         log_excerpt=read_log_excerpt(log_file) if log_file is not None and log_exists else (),
+        log_problem=log_problem,
+        cut=cut,
     )
 
 
@@ -104,7 +119,7 @@ def _relative(path: Path, start: Path) -> str:
 def read_log_excerpt(path: Path) -> tuple[str, ...]:
     """The last non-blank lines of a log, each cut short: logs can be huge or binary."""
     try:
-        with path.open("rb") as handle:
+        with os.fdopen(open_no_link(path), "rb") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(0, handle.tell() - _LOG_EXCERPT_BYTES))
             raw = handle.read(_LOG_EXCERPT_BYTES)
@@ -202,9 +217,12 @@ def merge_problems(collected: Iterable[Collected]) -> list[str]:
     problems: list[str] = []
     owners: dict[str, str] = {}
     for item in collected:
+        if item.log_problem is not None:
+            problems.append(f"cell {item.folder}: {item.log_problem}")
         if item.result is None:
             problems.append(f"cannot use {item.result_path}: {item.problem}")
             continue
+
         cell_id = item.result.cell_id
         if cell_id != item.folder:
             problems.append(
@@ -218,6 +236,16 @@ def merge_problems(collected: Iterable[Collected]) -> list[str]:
             )
         owners.setdefault(cell_id, item.result_path)
     return problems
+
+
+def merge_notes(collected: Iterable[Collected]) -> list[str]:
+    """What was cut on its way into the grid: said, but no problem with the reports."""
+    return [
+        f"{item.result_path}: {item.cut} message(s) longer than {MAX_MESSAGE_CHARS:,} "
+        "characters, cut in the grid (whole in the result file and the log)"
+        for item in collected
+        if item.cut
+    ]
 
 
 @dataclass(frozen=True)

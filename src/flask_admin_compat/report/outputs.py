@@ -23,7 +23,14 @@ from flask_admin_compat import __version__, exitcodes
 from flask_admin_compat.grid.causes import with_causes
 from flask_admin_compat.grid.diff import with_changes
 from flask_admin_compat.grid.known import KnownIssue, KnownIssuesError, load_known
-from flask_admin_compat.grid.merge import Collected, collect, left_out, merge, merge_problems
+from flask_admin_compat.grid.merge import (
+    Collected,
+    collect,
+    left_out,
+    merge,
+    merge_notes,
+    merge_problems,
+)
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
 from flask_admin_compat.grid.scrub import scrub_grid
 from flask_admin_compat.jsonio import recover_set, write_texts_atomic
@@ -129,7 +136,7 @@ def _merge_locked(cells_dir: Path, out_dir: Path, request: MergeRequest) -> int:
         return exitcodes.DAMAGED
     collected = (*collected, *_unwritten(request.this_run, collected, cells_dir, out_dir))
     problems = merge_problems(collected)
-    for problem in problems:
+    for problem in (*problems, *merge_notes(collected)):
         _say(problem)
     replaced = _replaced_grid(out_dir)
     previous = _previous(request, out_dir, replaced)
