@@ -7,6 +7,7 @@ everything it started, not just the top process.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import signal
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
+
+from flask_admin_compat.run.output import Output
 
 #: The watchdog: a tiny process in a session of its own, so that whatever kills the run
 #: (even SIGKILL of nox's whole process group) leaves it standing. The run tells it each
@@ -228,8 +231,8 @@ def run_logged(
     )
     if reaper is not None:
         reaper.add(proc)
-    chunks: list[str] = []
-    reader = threading.Thread(target=_pump, args=(proc, chunks, log, echo), daemon=True)
+    output = Output(log)
+    reader = threading.Thread(target=_pump, args=(proc, output, echo), daemon=True)
     reader.start()
     if stdin_text is not None and proc.stdin is not None:
         try:
@@ -252,22 +255,37 @@ def run_logged(
     for pipe in (proc.stdout, proc.stdin):
         if pipe is not None:
             pipe.close()
+    output.finish()
     if returncode is None:
         log.write(f"\n(killed after {timeout_s:.0f} s: the cell's time ran out)\n")
     log.flush()
-    return Completed(tuple(argv), returncode, "".join(chunks), time.monotonic() - started)
+    return Completed(tuple(argv), returncode, output.text(), time.monotonic() - started)
 
 
-def _pump(
-    proc: subprocess.Popen[str], chunks: list[str], log: IO[str], echo: IO[str] | None
-) -> None:
+#: Output is read in pieces of this many characters, never a line at a time: one line of a
+#: hundred megabytes must not be held whole.
+_READ_CHARS = 64 * 1024
+
+
+def _pump(proc: subprocess.Popen[str], output: Output, echo: IO[str] | None) -> None:
+    """Copy the output as it comes: whatever the pipe holds, up to a piece, never waiting for more.
+
+    Read below the text layer (``os.read`` returns what the pipe holds), decoded here with
+    invalid bytes replaced, as the text layer would.
+    """
     assert proc.stdout is not None
-    for line in proc.stdout:
-        chunks.append(line)
-        log.write(line)
-        if echo is not None:
-            echo.write(line)
-            echo.flush()
+    fd = proc.stdout.fileno()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while True:
+        data = os.read(fd, _READ_CHARS)
+        chunk = decoder.decode(data, final=not data)
+        if chunk:
+            output.add(chunk)
+            if echo is not None:
+                echo.write(chunk)
+                echo.flush()
+        if not data:
+            return
 
 
 def kill_group(proc: subprocess.Popen[str]) -> None:
