@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -36,6 +37,50 @@ HARNESS = (*UV_RUN, "flask-admin-compat")
 WHERE = ("--project", str(ROOT), "--matrix", str(MATRIX))
 REPORTS = ROOT / "reports"
 EXIT_BAD_INPUT = 2  # exitcodes.USAGE: the noxfile runs with nox alone, so it cannot import it
+# How long nox waits, once interrupted, for the harness to end its cells and release its lock
+# (nox's own default is 0.3 s, then SIGTERM, then SIGKILL 0.2 s later).
+HARNESS_STOP_S = 120.0
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc; elsewhere, none are found)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def end_runs_on_sigterm() -> None:
+    """SIGTERM to nox (or to the `uv run` above it, which passes it on) ends a run as Ctrl-C does.
+
+    Left to its default, SIGTERM killed nox alone: the harness went on with no parent,
+    started new cells and held the run lock. Ctrl-C reaches the harness because a terminal
+    signals the whole process group; SIGTERM is sent to nox's children here (`uv run`
+    passes it on to the harness, which stops its cells, keeps the finished ones and releases
+    its lock), and nox is interrupted as by Ctrl-C, waiting for them to end.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: a second would cut the wait short
+        for child in children(os.getpid()):
+            try:
+                os.kill(child, signal.SIGTERM)
+            except OSError:
+                pass
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def run_harness(session: nox.Session, *args: str) -> None:
+    """The harness in its own environment, given time to stop its cells when interrupted."""
+    session.run(*args, external=True, interrupt_timeout=HARNESS_STOP_S)
 
 
 def install_harness(session: nox.Session) -> None:
@@ -63,16 +108,15 @@ def download_python(session: nox.Session) -> tuple[str, ...]:
 def matrix(session: nox.Session) -> None:
     """Run every cell in parallel (posargs: -k EXPR, --jobs N, --force, -- pytest args)."""
     install_harness(session)
-    session.run(*HARNESS, "run", *WHERE, *download_python(session), *session.posargs,
-                external=True)  # fmt: skip
+    run_harness(session, *HARNESS, "run", *WHERE, *download_python(session), *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)
 def report(session: nox.Session) -> None:
     """Merge reports/cells/*/result.json into reports/grid.{json,md,html} (posargs: merge options)."""
     install_harness(session)
-    session.run(*HARNESS, "merge", "--matrix", str(MATRIX), "--cells", str(REPORTS / "cells"),
-                "--out", str(REPORTS), *session.posargs, external=True)  # fmt: skip
+    run_harness(session, *HARNESS, "merge", "--matrix", str(MATRIX), "--cells",
+                str(REPORTS / "cells"), "--out", str(REPORTS), *session.posargs)  # fmt: skip
 
 
 @nox.session(venv_backend="none", default=False)
@@ -125,10 +169,9 @@ def cell_session(cell: Cell) -> None:
 
     def run_one(session: nox.Session) -> None:
         install_harness(session)
-        session.run(
-            *HARNESS, "run", *WHERE, "--cell", cell.id, "--echo", "--force",
+        run_harness(
+            session, *HARNESS, "run", *WHERE, "--cell", cell.id, "--echo", "--force",
             *download_python(session), "--", *session.posargs,
-            external=True,
         )  # fmt: skip
 
     run_one.__doc__ = cell.description
@@ -157,6 +200,7 @@ def register_cells(path: Path) -> None:
 
 
 register_cells(MATRIX)
+end_runs_on_sigterm()
 
 
 if __name__ == "__main__":
