@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -66,6 +66,10 @@ class IndexSnapshot:
     index_url: str
     fetched_at: datetime
     releases: Mapping[str, tuple[Release, ...]] = field(default_factory=dict)
+    #: Packages whose release list differs from the snapshot this one replaced (a release
+    #: new, yanked or removed): uv's own cache may still list them as they were, so every
+    #: resolution made under this snapshot asks the index again for them.
+    changed: frozenset[str] = frozenset()
     # What each spec admits, kept per snapshot (see _admitted); never part of its identity.
     _admitted_memo: dict[tuple[str, VersionSpec, datetime | None], list[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
@@ -247,6 +251,7 @@ def snapshot_to_json(snapshot: IndexSnapshot) -> str:
             "version": SNAPSHOT_VERSION,
             "index_url": snapshot.index_url,
             "fetched_at": snapshot.fetched_at.isoformat(),
+            "changed": sorted(snapshot.changed),
             "releases": {
                 name: [
                     [str(r.version), r.uploaded.isoformat() if r.uploaded else None] for r in rels
@@ -271,6 +276,7 @@ def snapshot_from_json(text: str) -> IndexSnapshot | None:
                 name: tuple(Release(Version(v), _parse_time(t)) for v, t in rels)
                 for name, rels in data["releases"].items()
             },
+            frozenset(data.get("changed", ())),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -292,18 +298,30 @@ def load_or_fetch_snapshot(
     now = now or datetime.now(UTC)
     wanted = {canonicalize_name(p) for p in packages}
     url = index_url or configured_index_url()
-    if not refresh and path.is_file():
-        stored = snapshot_from_json(path.read_text(encoding="utf-8"))
-        if (
-            stored is not None
-            and stored.index_url == url
-            and wanted <= set(stored.releases)
-            and stored.age_s(now) <= max_age_s
-        ):
-            return stored, False
+    stored = snapshot_from_json(path.read_text(encoding="utf-8")) if path.is_file() else None
+    if (
+        not refresh
+        and stored is not None
+        and stored.index_url == url
+        and wanted <= set(stored.releases)
+        and stored.age_s(now) <= max_age_s
+    ):
+        return stored, False
     fresh = fetch_snapshot(sorted(wanted), index_url=url, now=now)
+    if stored is not None and stored.index_url == url:
+        fresh = replace(fresh, changed=changed_packages(stored, fresh))
     write_text_atomic(path, snapshot_to_json(fresh))
     return fresh, True
+
+
+def changed_packages(before: IndexSnapshot, after: IndexSnapshot) -> frozenset[str]:
+    """Packages listed in both whose releases differ: one new, yanked or removed since."""
+    return frozenset(
+        name
+        for name, releases in after.releases.items()
+        if name in before.releases
+        and {r.version for r in before.releases[name]} != {r.version for r in releases}
+    )
 
 
 def check_against_index(

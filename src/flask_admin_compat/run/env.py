@@ -125,7 +125,7 @@ def compile_pins(
         ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
          "--no-header", "--no-annotate", *prerelease,
          *(("--constraint", str(constraints)) if constraints is not None else ()),
-         *exclude_newer_args(options)],
+         *exclude_newer_args(options), *refresh_args(options)],
         log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
         stdin_text="\n".join(requirements) + "\n",
     )  # fmt: skip
@@ -280,6 +280,15 @@ def prerelease_args(cell: Cell) -> tuple[str, ...]:
         spec.kind == "exact" and Version(spec.text).is_prerelease for _, spec in cell.packages
     )
     return ("--prerelease", "explicit" if pinned_pre else "disallow")
+
+
+def refresh_args(options: RunOptions) -> list[str]:
+    """uv asks the index again for each package whose release list changed.
+
+    uv answers from its own HTTP cache while that says a page is fresh: after 2.2.1 was
+    yanked, the series 2.2.* still resolved to 2.2.1 until the cache expired.
+    """
+    return [arg for name in options.refresh_packages for arg in ("--refresh-package", name)]
 
 
 def exclude_newer_args(options: RunOptions) -> list[str]:

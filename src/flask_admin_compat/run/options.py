@@ -47,6 +47,9 @@ class RunOptions:
     postgres: Server | None = None
     postgres_missing: str = "no PostgreSQL server"
     lock_cache: LockCache | None = None  # None: resolve every time
+    # Packages whose release list changed at the last look at the index: uv is told to ask
+    # for them again (--refresh-package) rather than answer from its own HTTP cache.
+    refresh_packages: tuple[str, ...] = ()
     bytecode: BytecodeStore | None = None  # None: every fresh environment compiles its own
     # Flask-Admin's compiled templates, shared by every cell's suite (None: each environment
     # keeps its own, as when the suite runs by hand).

@@ -351,6 +351,7 @@ def run_options(
                 exclude_newer=exclude_newer.isoformat() if exclude_newer else None,
             ),
         ),
+        refresh_packages=tuple(sorted(snapshot.changed)),
         download_python=request.download_python,
         bytecode=BytecodeStore(layout.bytecode_dir),
         templates_dir=layout.templates_dir,
