@@ -475,7 +475,9 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
     # The next step, at the command's level: the grid is the matrix, every cell of it, those
     # this run did not reach carried from the grid being replaced, and this run's results
     # that no folder would take.
-    merge_request = MergeRequest(matrix_cells=dict(ran.matrix_cells), this_run=ran.results)
+    merge_request = MergeRequest(
+        matrix_cells=dict(ran.matrix_cells), this_run=ran.results, listed=ran.listed
+    )
     merged = merge_folder(layout.cells_dir, layout.reports, merge_request)
     return ran.code if merged == exitcodes.OK else exitcodes.HARNESS_ERROR
 

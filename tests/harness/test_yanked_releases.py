@@ -149,3 +149,31 @@ def test_the_snapshot_names_the_packages_whose_list_changed(
     stored = snapshot_from_json(path.read_text(encoding="utf-8"))
     assert stored is not None
     assert stored.changed == frozenset({"flask-admin"})  # a run cut short still refreshes it
+
+
+def test_a_release_yanked_since_a_cell_ran_is_flagged_in_the_grid(tmp_path: Path) -> None:
+    from factories import make_result
+
+    from flask_admin_compat.grid.model import read_grid
+    from flask_admin_compat.report.outputs import MergeRequest, merge_folder
+    from flask_admin_compat.results.model import write_result
+
+    reports = tmp_path / "reports"
+    series, older = "py312-flask31-admin22-sqla20-fsa31", "py312-flask31-admin220-sqla20-fsa31"
+    installed = {"flask": "3.1.2", "flask-admin": "2.2.1", "werkzeug": "3.1.3"}
+    write_result(reports / "cells" / series, make_result(series, installed=installed))
+    write_result(reports / "cells" / older,
+                 make_result(older, installed={**installed, "flask-admin": "2.2.0"}))  # fmt: skip
+    listed = {"flask": frozenset({"3.1.2"}), "flask-admin": frozenset({"2.1.0", "2.2.0"})}
+    assert merge_folder(reports / "cells", reports, MergeRequest(listed=listed)) == 0
+    grid = read_grid(reports / "grid.json")
+    assert grid.cell(series).withdrawn == ("flask-admin 2.2.1",)  # type: ignore[union-attr]
+    assert grid.cell(older).withdrawn == ()  # type: ignore[union-attr]
+    markdown = (reports / "grid.md").read_text(encoding="utf-8")
+    assert "yanked since it ran: flask-admin 2.2.1" in markdown
+    assert "installed, since yanked or removed: flask-admin 2.2.1" in (
+        reports / "grid.html"
+    ).read_text(encoding="utf-8")
+    # A merge that did not ask the index says nothing either way.
+    assert merge_folder(reports / "cells", reports) == 0
+    assert read_grid(reports / "grid.json").cell(series).withdrawn == ()  # type: ignore[union-attr]

@@ -85,6 +85,9 @@ class GridCell:
     result_path: str
     log: LogRef | None = None
     unreadable: str | None = None  # the reader's message when the result file was unusable
+    # Releases the result installed that the index no longer lists (yanked or removed since),
+    # "flask-admin 2.2.1": found at the merge, against the run's look at the index.
+    withdrawn: tuple[str, ...] = ()
 
     @property
     def cell_id(self) -> str:
@@ -407,6 +410,7 @@ def _cell_to_json(cell: GridCell) -> dict[str, Any]:
             "excerpt": list(cell.log.excerpt),
         },
         "upstream": upstream_to_json(cell.upstream) if cell.upstream is not None else None,
+        **({"withdrawn": list(cell.withdrawn)} if cell.withdrawn else {}),
     }
 
 
@@ -481,6 +485,7 @@ def _cell_from_json(data: dict[str, Any]) -> GridCell:
         if log is None
         else LogRef(log["path"], log["exists"], log.get("url"), tuple(log.get("excerpt", ()))),
         unreadable=data.get("unreadable"),
+        withdrawn=tuple(data.get("withdrawn", ())),
     )
 
 

@@ -30,6 +30,7 @@ from flask_admin_compat.grid.model import (
     spec_sort_key,
 )
 from flask_admin_compat.grid.releases import ReleaseChange, release_changes
+from flask_admin_compat.grid.withdrawn import WITHDRAWN
 from flask_admin_compat.report.cause_words import (
     anchor,
     choice_words,
@@ -75,6 +76,8 @@ ICONS: Mapping[str, str] = {
 }
 #: Flask-Admin's own tests, beside the verdict: an alembic, which DejaVu Sans has too.
 UPSTREAM_ICON = "\N{ALEMBIC}"
+#: Beside a cell that installed a release the index no longer lists.
+WITHDRAWN_ICON = "\N{NO ENTRY SIGN}"
 #: Failures of Flask-Admin's own tests the details list per cell (the page's size grows with
 #: them); every one is in grid.json and the cell's upstream-junit.xml.
 _UPSTREAM_FAILURES = 30
@@ -427,6 +430,9 @@ def _button(cell: GridCell, marks: Mapping[str, tuple[str, str]]) -> str:
         notes.append(
             f'<span title="{_e(cell.deprecation)}">{ICONS[DEPRECATED]} {DEPRECATED}</span>'
         )
+    if cell.withdrawn:
+        gone = f"installed, since yanked or removed: {', '.join(cell.withdrawn)}"
+        notes.append(f'<span title="{_e(gone)}">{WITHDRAWN_ICON} {WITHDRAWN}</span>')
     if cell.upstream is not None:
         failing = " up-failing" if upstream_failing(cell) else ""
         said = cell.upstream.reason
@@ -466,6 +472,8 @@ def hover_text(cell: GridCell) -> str:
         lines.append(f"works with: {cell.recommended_pattern}")
     if cell.deprecation:
         lines.append(f"deprecated: {cell.deprecation}")
+    if cell.withdrawn:
+        lines.append(f"{WITHDRAWN} since it ran: {', '.join(cell.withdrawn)}")
     if cell.reason:
         lines.append(first_line(cell.reason))
     failed = failed_by_check(cell)

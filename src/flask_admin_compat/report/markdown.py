@@ -22,6 +22,7 @@ from flask_admin_compat.grid.model import (
     safe_link,
 )
 from flask_admin_compat.grid.releases import ReleaseChange, release_changes
+from flask_admin_compat.grid.withdrawn import WITHDRAWN
 from flask_admin_compat.report.cause_words import (
     anchor,
     choice_words,
@@ -57,6 +58,8 @@ ICONS: Mapping[str, str] = {
 }
 #: Flask-Admin's own tests, beside the verdict (never one of the verdicts above).
 UPSTREAM_ICON = "🧪"
+#: Beside a cell that installed a release the index no longer lists.
+WITHDRAWN_ICON = "🚫"
 MEANINGS: Mapping[str, str] = {
     "compatible": "the registration pattern Flask-Admin documents gets a properly scoped "
     "session per request",
@@ -434,6 +437,8 @@ def cell_markdown(cell: GridCell) -> str:
     if cell.deprecation:
         text += f" {ICONS[DEPRECATED]} {DEPRECATED}"
     text += release_marks(cell)
+    if cell.withdrawn:
+        text += f" {WITHDRAWN_ICON} {WITHDRAWN}"
     badge = f"<br>{UPSTREAM_ICON} {md_text(upstream_short(cell.upstream))}" if cell.upstream else ""
     url = safe_link(cell.log.url) if cell.log is not None else None
     if url:
@@ -467,7 +472,9 @@ def line_budget(total: int, lines: int, cap: int) -> int:
 
 def _details(cells: Iterable[GridCell], grid: Grid | None = None) -> str:
     cells = list(cells)
-    troubled = [c for c in cells if c.verdict not in ("compatible", "excluded") or c.flaky]
+    troubled = [
+        c for c in cells if c.verdict not in ("compatible", "excluded") or c.flaky or c.withdrawn
+    ]
     excluded = [c for c in cells if c.verdict == "excluded" and not c.flaky]
     if not troubled and not excluded:
         return ""
@@ -543,6 +550,10 @@ def detail_line(
     if cell.deprecation:
         # Beside the working pattern: a workaround Flask-Admin will remove is no lasting answer.
         texts.append((f"{ICONS[DEPRECATED]} {DEPRECATED}: {{}}", cell.deprecation))
+    if cell.withdrawn:
+        texts.append(
+            (f"{WITHDRAWN_ICON} {WITHDRAWN} since it ran: {{}}", ", ".join(cell.withdrawn))
+        )
     if changed is not None:
         texts.append(("{}", changed.words()))
     if not failed and cell.first_line:

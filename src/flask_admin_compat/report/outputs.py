@@ -33,6 +33,7 @@ from flask_admin_compat.grid.merge import (
 )
 from flask_admin_compat.grid.model import GRID_FILE, Grid, GridError, json_chunks, read_grid
 from flask_admin_compat.grid.scrub import scrub_grid
+from flask_admin_compat.grid.withdrawn import flag_withdrawn
 from flask_admin_compat.jsonio import recover_set, write_texts_atomic
 from flask_admin_compat.report.badges import BADGE_DIR, badge_texts
 from flask_admin_compat.report.cause_words import headline
@@ -75,6 +76,9 @@ class MergeRequest:
     matrix_cells: Mapping[str, Mapping[str, str]] | None = None
     # This run's results, for the cells whose result could not be written to their folder.
     this_run: tuple[CellResult, ...] = ()
+    # The index's releases now, by package (a run's look at it): a cell that installed one
+    # it no longer lists is flagged. None: not asked (a merge offline, as in CI).
+    listed: Mapping[str, frozenset[str]] | None = None
 
 
 def merge_folder(cells_dir: Path, out_dir: Path, request: MergeRequest | None = None) -> int:
@@ -153,6 +157,8 @@ def _merge_locked(cells_dir: Path, out_dir: Path, request: MergeRequest) -> int:
         _say_left_out(collected, grid, request.matrix_cells, replaced)
     grid = with_causes(scrub_grid(grid), known=_known_issues())
     grid = with_changes(grid, previous)
+    if request.listed is not None:
+        grid = flag_withdrawn(grid, request.listed)
     try:
         written = write_outputs(grid, out_dir)
     except OSError as exc:

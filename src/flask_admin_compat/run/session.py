@@ -145,6 +145,9 @@ class Ran:
     #: Every cell of the matrix, id -> requested specs: the grid is exactly these.
     matrix_cells: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     merge: bool = False
+    #: The index's releases by package, as this run saw them: the merge flags a cell that
+    #: installed one no longer listed (yanked or removed since).
+    listed: Mapping[str, frozenset[str]] | None = None
 
 
 def run_matrix(
@@ -241,6 +244,7 @@ def _run_matrix(
         # The grid covers every cell on disk, not only this run's, so a run of a few cells
         # (-k) refreshes its rows and keeps the others; a shard leaves the grid alone.
         merge=request.shard is None,
+        listed={p: frozenset(str(v) for v in snapshot.versions(p)) for p in snapshot.releases},
     )
 
 
