@@ -237,3 +237,49 @@ def repack_wheel(
         new.writestr(record, "\n".join([*records, f"{record},,"]) + "\n")
     assert not patches, f"not in the wheel: {sorted(patches)}"
     return target
+
+
+#: A one-cell matrix of Flask-Admin 2.2 over Flask-SQLAlchemy, for the e2e tests' projects.
+STAND_IN_MATRIX = """
+[settings]
+timeout = 600
+[axes]
+python = ["3.12"]
+flask = ["3.1.*"]
+flask-admin = ["2.2.*"]
+sqlalchemy = ["2.0.*"]
+[backends]
+flask-sqlalchemy = ["3.1.*"]
+"""
+#: A stand-in for the scoping suite: every check passes once ``STARTUP`` (the startup check's
+#: body, indented four spaces) has run.
+_STAND_IN_SUITE = """
+import os, time
+import pytest
+CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]
+PATTERNS = ["session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy"]
+
+def test_stack_starts(record_property):
+    record_property("check", "startup"); record_property("pattern", "*")
+STARTUP
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("check", CHECKS)
+def test_check(check, pattern, record_property):
+    record_property("check", check); record_property("pattern", pattern)
+"""
+
+
+def stand_in_project(folder: Path, *, startup: str, matrix: str = STAND_IN_MATRIX) -> Path:
+    """A project in ``folder`` whose tests/scoping is the stand-in suite, and its matrix.toml.
+
+    The stand-in reports through the engine's records plugin, as the scoping suite does.
+    """
+    suite = folder / "tests" / "scoping"
+    suite.mkdir(parents=True)
+    ini = f"[pytest]\npythonpath = {PROJECT_ROOT / 'src'}\naddopts = -p flask_admin_compat.checks.records\n"
+    (suite / "pytest.ini").write_text(ini, encoding="utf-8")
+    body = _STAND_IN_SUITE.replace("STARTUP", startup)
+    (suite / "test_stand_in.py").write_text(body, encoding="utf-8")
+    (folder / "matrix.toml").write_text(matrix, encoding="utf-8")
+    return folder

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from factories import make_outcome, make_result
 
+from flask_admin_compat import exitcodes
 from flask_admin_compat.cli import main
 from flask_admin_compat.grid.artifacts import MAX_MESSAGE_CHARS, MAX_RESULT_BYTES
-from flask_admin_compat.report.outputs import EXIT_DAMAGED, EXIT_OK
 from flask_admin_compat.results.model import write_result
 
 CELL = "py312-flask31-admin22-sqla20-fsa31"
@@ -47,7 +47,7 @@ def test_a_log_that_is_a_link_is_not_read(
     reports = tmp_path / "reports"
     write_result(reports / "cells" / CELL, make_result(CELL))
     (reports / "cells" / CELL / "log.txt").symlink_to(secret)
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
     assert SECRET not in _grid_text(reports)
     _one_line_about(capsys.readouterr().err, CELL, "log.txt", "symbolic link")
 
@@ -61,7 +61,7 @@ def test_a_log_field_outside_the_cells_folder_is_refused(
     reports = tmp_path / "reports"
     log = str(secret) if log == "ABSOLUTE" else log
     write_result(reports / "cells" / CELL, make_result(CELL, log=log))
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
     assert SECRET not in _grid_text(reports)
     _one_line_about(capsys.readouterr().err, CELL, "outside", f"reports/cells/{CELL}/")
 
@@ -75,7 +75,7 @@ def test_a_cell_folder_that_is_a_link_is_refused(
     (real / "log.txt").write_text(SECRET + "\n", encoding="utf-8")
     (reports / "cells").mkdir(parents=True)
     (reports / "cells" / CELL).symlink_to(real, target_is_directory=True)
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
     grid = _grid_text(reports)
     assert SECRET not in grid
     assert "from outside the reports folder" not in grid
@@ -90,7 +90,7 @@ def test_a_result_file_that_is_a_link_is_refused(
     write_result(elsewhere, make_result(CELL, reason="a result kept elsewhere"))
     (reports / "cells" / CELL).mkdir(parents=True)
     (reports / "cells" / CELL / "result.json").symlink_to(elsewhere / "result.json")
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
     assert "a result kept elsewhere" not in _grid_text(reports)
     _one_line_about(capsys.readouterr().err, "result.json is a symbolic link")
 
@@ -105,7 +105,7 @@ def test_a_result_file_too_large_is_refused_before_it_is_parsed(
     data = json.loads(path.read_text(encoding="utf-8"))
     data["reason"] = "x" * (MAX_RESULT_BYTES + 1)
     path.write_text(json.dumps(data), encoding="utf-8")
-    assert _merge(reports) == EXIT_DAMAGED
+    assert _merge(reports) == exitcodes.DAMAGED
     assert (reports / "grid.html").stat().st_size < MAX_RESULT_BYTES
     _one_line_about(capsys.readouterr().err, "result.json is", "a result may be: refused")
 
@@ -119,7 +119,7 @@ def test_a_long_message_is_cut_and_says_so(
     write_result(
         reports / "cells" / CELL, make_result(CELL, verdict="incompatible", checks=(check,))
     )
-    assert _merge(reports) == EXIT_OK  # a long message is no damage
+    assert _merge(reports) == exitcodes.OK  # a long message is no damage
     grid = json.loads((reports / "grid.json").read_text(encoding="utf-8"))
     (cell,) = grid["cells"]
     (kept,) = [c for c in cell["checks"] if c["check"] == "per-request"]

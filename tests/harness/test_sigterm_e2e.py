@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from factories import PROJECT_ROOT
+from factories import PROJECT_ROOT, STAND_IN_MATRIX, stand_in_project
 
 from flask_admin_compat.results.model import read_result
 
@@ -24,44 +24,19 @@ pytestmark = pytest.mark.e2e
 
 FAST = "py312-flask31-admin22-sqla20-fsa31"
 SLOW = "py312-flask31-admin22-sqla20-lite02"
-MATRIX = """
-[settings]
-timeout = 600
-[axes]
-python = ["3.12"]
-flask = ["3.1.*"]
-flask-admin = ["2.2.*"]
-sqlalchemy = ["2.0.*"]
-[backends]
-flask-sqlalchemy = ["3.1.*"]
-flask-sqlalchemy-lite = ["0.2.*"]
-"""
-SUITE = """
-import os, time
-import pytest
-CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]
-PATTERNS = ["session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy"]
-
-def test_stack_starts(record_property):
-    record_property("check", "startup"); record_property("pattern", "*")
+# The Flask-SQLAlchemy cell finishes at once; the lite cell's pytest waits until killed.
+MATRIX = STAND_IN_MATRIX.replace(
+    'flask-sqlalchemy = ["3.1.*"]',
+    'flask-sqlalchemy = ["3.1.*"]\nflask-sqlalchemy-lite = ["0.2.*"]',
+)
+STARTUP = """\
     if os.environ.get("FLASK_ADMIN_COMPAT_BACKEND") == "flask-sqlalchemy-lite":
-        time.sleep(600)
-
-@pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("check", CHECKS)
-def test_check(check, pattern, record_property):
-    record_property("check", check); record_property("pattern", pattern)
-"""
+        time.sleep(600)"""
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    suite = tmp_path / "tests" / "scoping"
-    suite.mkdir(parents=True)
-    (suite / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\n", encoding="utf-8")
-    (suite / "test_stand_in.py").write_text(SUITE, encoding="utf-8")
-    (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
-    return tmp_path
+    return stand_in_project(tmp_path, startup=STARTUP, matrix=MATRIX)
 
 
 def _slow_pytest(project: Path, *, within_s: float = 400) -> int:

@@ -11,47 +11,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import stand_in_project
 
 from flask_admin_compat.results.model import read_result
 
 pytestmark = pytest.mark.e2e
 
 CELL = "py312-flask31-admin22-sqla20-fsa31"
-MATRIX = """
-[settings]
-timeout = 300
-[axes]
-python = ["3.12"]
-flask = ["3.1.*"]
-flask-admin = ["2.2.*"]
-sqlalchemy = ["2.0.*"]
-[backends]
-flask-sqlalchemy = ["3.1.*"]
-"""
-SUITE = """
-import pytest
-CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]
-PATTERNS = ["session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy"]
-
-def test_stack_starts(record_property):
-    record_property("check", "startup"); record_property("pattern", "*")
-    import flask, flask_admin
-
-@pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("check", CHECKS)
-def test_check(check, pattern, record_property):
-    record_property("check", check); record_property("pattern", pattern)
-"""
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    suite = tmp_path / "tests" / "scoping"
-    suite.mkdir(parents=True)
-    (suite / "pytest.ini").write_text("[pytest]\njunit_family = xunit1\n", encoding="utf-8")
-    (suite / "test_stand_in.py").write_text(SUITE, encoding="utf-8")
-    (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
-    return tmp_path
+    return stand_in_project(tmp_path, startup="    import flask, flask_admin")
 
 
 def _run(project: Path, *args: str) -> str:

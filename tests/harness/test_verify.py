@@ -56,7 +56,9 @@ def test_a_changed_file_does_not_match_its_record(tmp_path: Path) -> None:
 
 def test_a_truncated_pyc_is_named(tmp_path: Path) -> None:
     site = _site(tmp_path)
-    pyc = Path(py_compile.compile(str(site / "pkg" / "mod.py"), doraise=True))
+    compiled = py_compile.compile(str(site / "pkg" / "mod.py"), doraise=True)
+    assert compiled is not None
+    pyc = Path(compiled)
     pyc.write_bytes(pyc.read_bytes()[:20])
     (problem,) = verify_environment(site, LOCK)
     assert problem.startswith("pkg/__pycache__/mod.")

@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,15 +90,16 @@ class _Index(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, set[str]]]:
     """The index's simple URL and its set of yanked versions (add one to yank it)."""
+    yanked: set[str] = set()
     handler = type("Handler", (_Index,), {"wheels": {v: _wheel(v) for v in ("1.0", "1.1")},
-                                          "yanked": set()})  # fmt: skip
+                                          "yanked": yanked})  # fmt: skip
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/simple"
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     try:
-        yield url, handler.yanked
+        yield url, yanked
     finally:
         server.shutdown()
         server.server_close()
@@ -128,10 +130,10 @@ def test_a_yanked_release_is_not_resolved_once_its_list_changed(
 
 def test_the_snapshot_names_the_packages_whose_list_changed(
     tmp_path: Path,
-    fake_index: Callable[[dict[str, list[tuple[str, ...]]]], tuple[str, list[str]]],
+    fake_index: Callable[[dict[str, list[tuple[str, str]]]], tuple[str, list[str]]],
 ) -> None:
     t = "2026-01-01T00:00:00Z"
-    listed: dict[str, list[tuple[str, ...]]] = {
+    listed: dict[str, list[tuple[str, str]]] = {
         "flask-admin": [("2.2.0", t), ("2.2.1", t)],
         "flask": [("3.1.2", t)],
     }
@@ -139,7 +141,8 @@ def test_the_snapshot_names_the_packages_whose_list_changed(
     path = tmp_path / "index-snapshot.json"
     first, _ = load_or_fetch_snapshot(path, ["flask", "flask-admin"], max_age_s=60, index_url=url)
     assert first.changed == frozenset()
-    listed["flask-admin"][1] = ("2.2.1", t, True)  # yanked
+    yanked: Any = ("2.2.1", t, True)  # the fake index takes a third item: yanked
+    listed["flask-admin"][1] = yanked
     again, fetched = load_or_fetch_snapshot(
         path, ["flask", "flask-admin"], max_age_s=60, index_url=url, refresh=True,
         now=datetime.now(UTC),

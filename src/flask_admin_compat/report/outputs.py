@@ -102,7 +102,10 @@ def recover_outputs(out_dir: Path) -> tuple[str, ...]:
     """Finish (or undo) a grid write a killed merge left, and remove its leftover files.
 
     Taken under the merge's lock, as a run does when it starts; what was done, in words.
+    A reports folder that is not there has nothing to recover, and is not made.
     """
+    if not out_dir.is_dir():
+        return ()
     with _merging(out_dir):
         return _recover(out_dir)
 
