@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from factories import stand_in_project
 
 from flask_admin_compat import exitcodes
 from flask_admin_compat.results.model import read_result
@@ -22,46 +23,16 @@ from flask_admin_compat.results.model import read_result
 pytestmark = pytest.mark.e2e
 
 CELL = "py312-flask31-admin22-sqla20-fsa31"
-MATRIX = """
-[settings]
-timeout = 300
-[axes]
-python = ["3.12"]
-flask = ["3.1.*"]
-flask-admin = ["2.2.*"]
-sqlalchemy = ["2.0.*"]
-[backends]
-flask-sqlalchemy = ["3.1.*"]
-"""
-SUITE = """
-import os, time
-import pytest
-CHECKS = ["construct", "per-request", "teardown", "isolation-after-error", "concurrency", "fresh-reads", "crud"]
-PATTERNS = ["session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy"]
-
-def test_stack_starts(record_property):
-    record_property("check", "startup"); record_property("pattern", "*")
-    if os.environ.get("STAND_IN_MARKER"):  # tells the test that pytest sits in a test now
+# The startup check tells the test that pytest sits in a test now, then waits as asked.
+STARTUP = """\
+    if os.environ.get("STAND_IN_MARKER"):
         open(os.environ["STAND_IN_MARKER"], "w").close()
-    time.sleep(float(os.environ.get("STAND_IN_SLEEP", "0")))
-
-@pytest.mark.parametrize("pattern", PATTERNS)
-@pytest.mark.parametrize("check", CHECKS)
-def test_check(check, pattern, record_property):
-    record_property("check", check); record_property("pattern", pattern)
-"""
+    time.sleep(float(os.environ.get("STAND_IN_SLEEP", "0")))"""
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    suite = tmp_path / "tests" / "scoping"
-    suite.mkdir(parents=True)
-    src = Path(__file__).parents[2] / "src"  # the stand-in reports through the records plugin
-    ini = f"[pytest]\npythonpath = {src}\naddopts = -p flask_admin_compat.checks.records\n"
-    (suite / "pytest.ini").write_text(ini, encoding="utf-8")
-    (suite / "test_stand_in.py").write_text(SUITE, encoding="utf-8")
-    (tmp_path / "matrix.toml").write_text(MATRIX, encoding="utf-8")
-    return tmp_path
+    return stand_in_project(tmp_path, startup=STARTUP)
 
 
 def _start(project: Path, *args: str, sleep_s: float) -> subprocess.Popen[str]:
