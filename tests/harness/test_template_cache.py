@@ -132,3 +132,32 @@ def test_the_folder_is_the_harness_s_when_it_names_one(tmp_path: Path) -> None:
     by_hand = template_cache.cache_folder({})
     assert by_hand is not None
     assert by_hand.parent == Path(sys.prefix) / template_cache.LOCAL_FOLDER
+
+
+def _compiles(environment: jinja2.Environment) -> list[str]:
+    """The templates ``environment`` compiles from here on, by name."""
+    compiled: list[str] = []
+    real = environment.compile
+
+    def counting(source: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(str(name))
+        return real(source, name, *args, **kwargs)
+
+    environment.compile = counting  # type: ignore[method-assign]
+    return compiled
+
+
+def test_a_damaged_compiled_template_is_dropped_and_compiled_again(tmp_path: Path) -> None:
+    """The issue's three flipped bytes: a 500 in every cell that loaded the template."""
+    shared = tmp_path / "templates"
+    first = _environment(tmp_path / "env-a", template_cache.CompiledTemplates(shared), TEMPLATE)
+    assert first.get_template("page.html").render(word="hi") == "<p>HI!</p>"
+    (stored,) = shared.glob("*.jinja")
+    data = stored.read_bytes()
+    assert b"upper" in data
+    stored.write_bytes(data.replace(b"upper", b"uPPEr"))  # three bytes each: the code loads
+    second = _environment(tmp_path / "env-b", template_cache.CompiledTemplates(shared), TEMPLATE)
+    compiled = _compiles(second)
+    assert second.get_template("page.html").render(word="yo") == "<p>YO!</p>"
+    assert compiled == ["page.html"]  # compiled again, never served the damaged code
+    assert b"uPPEr" not in stored.read_bytes()  # and the file holds good code again

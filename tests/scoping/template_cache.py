@@ -9,6 +9,11 @@ is, so an environment made afresh takes what another compiled. The harness names
 folder, shared by every cell of the project, in ``FLASK_ADMIN_COMPAT_TEMPLATES``; run by
 hand, the suite keeps them inside its environment (``.scoping-templates/``), and without a
 writable folder the cache is the run's memory alone.
+
+Each file on disk carries the sha256 of what it holds, checked when it is loaded: Jinja
+checks only the source's checksum, so three flipped bytes in a compiled template rendered
+``'EvalContext' object has no attribute 'autoe&cape'`` in every cell that loaded it. A file
+that fails the check is removed and its template compiled again, never served.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import jinja2.bccache
 SHARED_FOLDER_ENV = "FLASK_ADMIN_COMPAT_TEMPLATES"
 #: The folder, inside the environment, used when the suite runs by hand.
 LOCAL_FOLDER = ".scoping-templates"
+#: What a file on disk starts with: this layout's mark, then the sha256 of the rest.
+_MARK = b"scoping-templates-1\n"
+_DIGEST = hashlib.sha256().digest_size
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
@@ -62,7 +70,11 @@ class CompiledTemplates(jinja2.BytecodeCache):
         code = self._code.get(bucket.key)
         if code is None and (path := self._path(bucket)) is not None:
             with contextlib.suppress(OSError):
-                code = self._code[bucket.key] = path.read_bytes()
+                code = checked(path.read_bytes())
+                if code is None:  # damaged (or of an older layout): gone, compiled again
+                    path.unlink(missing_ok=True)
+                else:
+                    self._code[bucket.key] = code
         if code is None:
             return
         try:
@@ -77,10 +89,18 @@ class CompiledTemplates(jinja2.BytecodeCache):
         if path is None:
             return
         with contextlib.suppress(OSError):
-            store(path, code)
+            store(path, _MARK + hashlib.sha256(code).digest() + code)
 
     def _path(self, bucket: jinja2.bccache.Bucket) -> Path | None:
         return None if self._directory is None else self._directory / f"{bucket.key}.jinja"
+
+
+def checked(stored: bytes) -> bytes | None:
+    """What a file on disk holds, if it still has the checksum it was written with."""
+    if not stored.startswith(_MARK):
+        return None
+    digest, code = stored[len(_MARK) : len(_MARK) + _DIGEST], stored[len(_MARK) + _DIGEST :]
+    return code if hashlib.sha256(code).digest() == digest else None
 
 
 def compile_settings(environment: jinja2.Environment) -> str:
