@@ -71,7 +71,9 @@ def test_small_output_is_kept_whole_and_streamed(tmp_path: Path) -> None:
         done = run_logged([sys.executable, "-c", script], log=log, timeout_s=60, echo=echo)
     assert done.output == "first\nsecond\n"
     assert log_path.read_text(encoding="utf-8").endswith("first\nsecond\n")
-    assert [s.split(" ", 1)[1] for s in seen] == ["first\n", "second\n"]  # as each came
+    pieces = [s.split(" ", 1)[1] for s in seen]
+    assert "".join(pieces) == "first\nsecond\n"
+    assert "second" not in pieces[0]  # echoed as it came, not when the command ended
 
 
 def test_the_tail_overlapping_the_head_is_written_once(tmp_path: Path) -> None:
