@@ -173,7 +173,8 @@ def write_texts_atomic(texts: Mapping[Path, str | Iterator[str]]) -> None:
             staged[path] = _stage(path, text)
         for path in staged:
             saved[path] = _keep_old(path)
-        renames = {_under(p, folder): _under(s, folder) for p, s in staged.items()}
+        # A staged file sits beside its target (mkstemp may name it absolutely, the target not).
+        renames = {_under(p, folder): _under(p.parent / s.name, folder) for p, s in staged.items()}
         write_text_atomic(journal, json.dumps({"replace": renames}))
         _sync_folder(folder)
         replaced: list[Path] = []

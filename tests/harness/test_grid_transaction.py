@@ -144,3 +144,16 @@ def test_a_second_merge_waits_for_the_first(reports: Path) -> None:
     assert second.wait(timeout=120) == 0
     second.stderr.close()
     assert _generated(reports) == {"second merge"}
+
+
+def test_a_set_under_a_relative_folder_with_files_below_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As CI's merge job names it (``--out reports``), with badges and reproductions below."""
+    from flask_admin_compat.jsonio import write_texts_atomic
+
+    monkeypatch.chdir(tmp_path)
+    texts = {Path("reports/grid.json"): "{}\n", Path("reports/repro/a.py"): "print(1)\n"}
+    write_texts_atomic(texts)
+    assert (tmp_path / "reports" / "repro" / "a.py").read_text(encoding="utf-8") == "print(1)\n"
+    assert not list((tmp_path / "reports").rglob(".*"))
