@@ -197,9 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if {"warm", "forced"} & set(modes):
             # So that "warm" does not hang on whether cold ran before it in the round.
             print("warming uv's cache and the harness's own (untimed) ...", flush=True)
-            _run_mode("warm", cells, project=project, harness_project=harness_project,
-                      work=work, round_no=0, jobs=args.jobs, matrix=args.matrix.resolve(),
-                      keyword=args.keyword)  # fmt: skip
+            _run_mode(
+                "warm",
+                cells,
+                project=project,
+                harness_project=harness_project,
+                work=work,
+                round_no=0,
+                jobs=args.jobs,
+                matrix=args.matrix.resolve(),
+                keyword=args.keyword,
+            )
         last = harness_project  # the project of the last harness mode: its results and envs
         ran_harness = bool({"cold", "warm", "forced"} & set(modes))
         suites = {"bare": project}
@@ -213,13 +221,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for round_no in range(1, args.rounds + 1):
             for mode in round_order(modes, round_no):
                 used = (
-                    _scratch_project(project, work / f"cold{round_no}") if mode == "cold"
+                    _scratch_project(project, work / f"cold{round_no}")
+                    if mode == "cold"
                     else harness_project
-                )  # fmt: skip
+                )
                 last = used if mode != "baseline" else last
-                measure = _run_mode(mode, cells, project=project, harness_project=used,
-                                    work=work, round_no=round_no, jobs=args.jobs, matrix=args.matrix.resolve(),
-                                    keyword=args.keyword)  # fmt: skip
+                measure = _run_mode(
+                    mode,
+                    cells,
+                    project=project,
+                    harness_project=used,
+                    work=work,
+                    round_no=round_no,
+                    jobs=args.jobs,
+                    matrix=args.matrix.resolve(),
+                    keyword=args.keyword,
+                )
                 measures.append(measure)
                 print(
                     f"  round {round_no} {mode:<8} {measure.wall_s:7.1f} s wall, {measure.cpu_s:7.1f} s CPU",
@@ -227,9 +244,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             if ran_harness and not args.no_bare:
                 left = Layout(root=last, reports=last / "reports")  # what that mode left
-                timed.append(bare_suite_cpu(cells, suites=suites, venvs=left.venvs_dir,
-                                            templates=left.templates_dir,
-                                            warm_up=round_no == 1))  # fmt: skip
+                timed.append(
+                    bare_suite_cpu(
+                        cells,
+                        suites=suites,
+                        venvs=left.venvs_dir,
+                        templates=left.templates_dir,
+                        warm_up=round_no == 1,
+                    )
+                )
         results = _results(last / "reports")
         suite_cpu = (
             {name: mean_by_cell([t[name] for t in timed]) for name in suites} if timed else {}
@@ -272,8 +295,9 @@ def print_verification_cost(cells: Sequence[Cell], *, venvs: Path, store: Path) 
             continue
         for attempt in ("first", "again"):
             wall, cpu = time.perf_counter(), time.process_time()
-            problems = damage(site_packages(venv), lock.read_text(encoding="utf-8"),
-                              bytecode=bytecode)  # fmt: skip
+            problems = damage(
+                site_packages(venv), lock.read_text(encoding="utf-8"), bytecode=bytecode
+            )
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             files = sum(len(d.files or ()) for d in distributions(path=[str(site_packages(venv))]))
             rows.append((cell.id, attempt, files, wall, cpu, len(problems)))
@@ -286,8 +310,10 @@ def print_verification_cost(cells: Sequence[Cell], *, venvs: Path, store: Path) 
     for cell_id, attempt, files, wall, cpu, found in rows:
         print(f"| {cell_id} | {attempt} | {files} | {wall:.3f} | {cpu:.3f} | {found} |")
     again = [r for r in rows if r[1] == "again"]
-    print(f"\nmean of the second pass: {mean(r[3] for r in again):.3f} s wall, "
-          f"{mean(r[4] for r in again):.3f} s CPU per environment")  # fmt: skip
+    print(
+        f"\nmean of the second pass: {mean(r[3] for r in again):.3f} s wall, "
+        f"{mean(r[4] for r in again):.3f} s CPU per environment"
+    )
     return 0
 
 
@@ -332,23 +358,42 @@ def _run_mode(
     if mode == "warm":
         shutil.rmtree(harness_project / ".venvs", ignore_errors=True)
     argv = [
-        sys.executable, "-m", "flask_admin_compat.cli", "run",
-        "--matrix", str(matrix), "--project", str(harness_project),
-        "--reports", str(harness_project / "reports"), "-k", keyword, "--jobs", str(jobs),
+        sys.executable,
+        "-m",
+        "flask_admin_compat.cli",
+        "run",
+        "--matrix",
+        str(matrix),
+        "--project",
+        str(harness_project),
+        "--reports",
+        str(harness_project / "reports"),
+        "-k",
+        keyword,
+        "--jobs",
+        str(jobs),
         *(["--force"] if mode in ("cold", "warm", "forced") else []),
-    ]  # fmt: skip
+    ]
     wall, cpu, peak = _timed(argv, env=env, cwd=project)
     results = _results(harness_project / "reports")
     ran = mode != "rerun"
     return Measure(
-        mode, round_no, wall, cpu, peak,
-        env_s=sum(r.durations.get("resolve", 0) + r.durations.get("install", 0) for r in results) if ran else 0.0,
+        mode,
+        round_no,
+        wall,
+        cpu,
+        peak,
+        env_s=sum(r.durations.get("resolve", 0) + r.durations.get("install", 0) for r in results)
+        if ran
+        else 0.0,
         # "rerun" is the second pytest older harness versions started for failed checks.
-        test_s=sum(r.durations.get("test", 0) + r.durations.get("rerun", 0) for r in results) if ran else 0.0,
+        test_s=sum(r.durations.get("test", 0) + r.durations.get("rerun", 0) for r in results)
+        if ran
+        else 0.0,
         cells=len(cells),
         resolve_s=sum(r.durations.get("resolve", 0) for r in results) if ran else 0.0,
         busy_s=sum(r.durations.get("total", 0) for r in results) if ran else 0.0,
-    )  # fmt: skip
+    )
 
 
 def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int) -> Measure:
@@ -360,8 +405,10 @@ def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int)
     started = time.monotonic()
     for number, cell in enumerate(cells, 1):
         # The baseline takes minutes: say where it is, cell by cell.
-        print(f"    baseline {number}/{len(cells)} {cell.id} ({time.monotonic() - started:.0f} s so far)",
-              flush=True)  # fmt: skip
+        print(
+            f"    baseline {number}/{len(cells)} {cell.id} ({time.monotonic() - started:.0f} s so far)",
+            flush=True,
+        )
         found = find_python(cell.python.text)
         if not isinstance(found, FoundPython):
             continue
@@ -369,17 +416,40 @@ def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int)
         t0 = time.monotonic()
         subprocess.run([str(found.executable), "-m", "venv", str(venv)], check=True)
         pip = subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *cell.requirements, "pytest"],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                *cell.requirements,
+                "pytest",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         t1 = time.monotonic()
         env_s += t1 - t0
         if pip.returncode == 0:
             subprocess.run(
-                [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(suite / "pytest.ini"),
-                 "--rootdir", str(suite), "-p", "no:cacheprovider", "-q", str(suite)],
-                capture_output=True, check=False, cwd=project,
-            )  # fmt: skip
+                [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "pytest",
+                    "-c",
+                    str(suite / "pytest.ini"),
+                    "--rootdir",
+                    str(suite),
+                    "-p",
+                    "no:cacheprovider",
+                    "-q",
+                    str(suite),
+                ],
+                capture_output=True,
+                check=False,
+                cwd=project,
+            )
         test_s += time.monotonic() - t1
         shutil.rmtree(venv, ignore_errors=True)
     wall = time.monotonic() - started
@@ -412,8 +482,19 @@ def bare_suite_cpu(
             continue
         for name, root in order if number % 2 else reversed(order):
             suite = root / SUITE
-            argv = [str(python), "-m", "pytest", "-c", str(suite / "pytest.ini"), "--rootdir",
-                    str(suite), "-p", "no:cacheprovider", "-q", str(suite)]  # fmt: skip
+            argv = [
+                str(python),
+                "-m",
+                "pytest",
+                "-c",
+                str(suite / "pytest.ini"),
+                "--rootdir",
+                str(suite),
+                "-p",
+                "no:cacheprovider",
+                "-q",
+                str(suite),
+            ]
             if not warmed:  # untimed: the suite's own modules compile their bytecode once
                 _process_cpu(argv, cwd=root, templates=templates)
             found[name][cell.id] = _process_cpu(argv, cwd=root, templates=templates)
@@ -436,8 +517,9 @@ def reference_suite(project: Path, commit: str, *, into: Path) -> Path | None:
     """A folder holding ``tests/scoping`` as it was at ``commit``; None (said) when git can't."""
     done = subprocess.run(
         ["git", "-C", str(project), "archive", "--format=tar", commit, SUITE.as_posix()],
-        capture_output=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        check=False,
+    )
     if done.returncode != 0:
         why = done.stderr.decode(errors="replace").strip().splitlines()
         print(f"    no reference suite: git archive {commit}: {why[-1] if why else 'failed'}")
@@ -540,10 +622,26 @@ def download_seconds(results: list[CellResult], *, work: Path) -> float | None:
     started = time.monotonic()
     for batch in batches:
         done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-cache-dir",
-             "--only-binary", ":all:", "--python-version", "3.12", "-d", str(work), *batch],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-cache-dir",
+                "--only-binary",
+                ":all:",
+                "--python-version",
+                "3.12",
+                "-d",
+                str(work),
+                *batch,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if done.returncode != 0:
             print(
                 f"  (download of the wheels failed, so it is not compared: {done.stderr.strip()[-300:]})"
@@ -561,16 +659,43 @@ def measure_xdist(cell: Cell, *, project: Path, work: Path) -> dict[str, float]:
     subprocess.run(
         ["uv", "venv", "--quiet", "--python", str(found.executable), str(venv)], check=True
     )
-    subprocess.run(["uv", "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
-                    *cell.requirements, "pytest", "pytest-xdist"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(venv / "bin" / "python"),
+            *cell.requirements,
+            "pytest",
+            "pytest-xdist",
+        ],
+        check=True,
+    )
     suite = project / "tests" / "scoping"
-    base = [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(suite / "pytest.ini"),
-            "--rootdir", str(suite), "-p", "no:cacheprovider", "-q", str(suite)]  # fmt: skip
+    base = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-c",
+        str(suite / "pytest.ini"),
+        "--rootdir",
+        str(suite),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        str(suite),
+    ]
 
     def wall(extra: list[str], copies: int = 1) -> float:
         started = time.monotonic()
-        procs = [subprocess.Popen([*base, *extra], cwd=project, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL) for _ in range(copies)]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [*base, *extra], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            for _ in range(copies)
+        ]
         for proc in procs:
             proc.wait()
         return time.monotonic() - started
@@ -694,12 +819,17 @@ def _mean_measure(measures: list[Measure]) -> Measure:
     first = measures[0]
     peaks = [m.peak_mb for m in measures if m.peak_mb is not None]
     return Measure(
-        first.mode, 0,
-        mean(m.wall_s for m in measures), mean(m.cpu_s for m in measures),
+        first.mode,
+        0,
+        mean(m.wall_s for m in measures),
+        mean(m.cpu_s for m in measures),
         max(peaks) if peaks else None,
-        mean(m.env_s for m in measures), mean(m.test_s for m in measures), first.cells,
-        mean(m.resolve_s for m in measures), mean(m.busy_s for m in measures),
-    )  # fmt: skip
+        mean(m.env_s for m in measures),
+        mean(m.test_s for m in measures),
+        first.cells,
+        mean(m.resolve_s for m in measures),
+        mean(m.busy_s for m in measures),
+    )
 
 
 if __name__ == "__main__":

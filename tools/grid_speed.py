@@ -169,8 +169,12 @@ def _figure(name: str, values: Sequence[float]) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--matrix", type=Path, default=ROOT / "matrix.toml")
-    parser.add_argument("--grid", type=Path, default=ROOT / "reports" / GRID_FILE,
-                        help="the committed grid whose results the cells borrow")  # fmt: skip
+    parser.add_argument(
+        "--grid",
+        type=Path,
+        default=ROOT / "reports" / GRID_FILE,
+        help="the committed grid whose results the cells borrow",
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--chromium", type=Path, default=CHROMIUM)
     parser.add_argument("--keep", type=Path, help="write the synthetic grid's files here")
@@ -198,8 +202,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out = args.keep or Path(tempfile.mkdtemp(prefix="grid-speed-"))
     out.mkdir(parents=True, exist_ok=True)
-    print(f"{len(grid.cells)} cells from {args.matrix.name}, results borrowed from "
-          f"{len(committed.cells)} cells of {args.grid}")  # fmt: skip
+    print(
+        f"{len(grid.cells)} cells from {args.matrix.name}, results borrowed from "
+        f"{len(committed.cells)} cells of {args.grid}"
+    )
     for name, render in renderers.items():
         text = render(grid)
         (out / name).write_text(text, encoding="utf-8")
@@ -208,8 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no {args.chromium}: install Debian's chromium to time grid.html", file=sys.stderr)
         return EXIT_NO_BROWSER
     times = measure_browser(out / "grid.html", grid, rounds=args.rounds, chromium=args.chromium)
-    print(f"\n{platform.node()}: {platform.processor() or platform.machine()}, "
-          f"{_cores()} cores, {args.rounds} rounds\n")  # fmt: skip
+    print(
+        f"\n{platform.node()}: {platform.processor() or platform.machine()}, "
+        f"{_cores()} cores, {args.rounds} rounds\n"
+    )
     print("| grid.html in headless Chromium | median ms | worst ms |")
     print("| --- | ---: | ---: |")
     for name, values in times.items():

@@ -465,8 +465,9 @@ def _run(args: argparse.Namespace, out: IO[str]) -> int:
         wait=args.wait,
     )
     try:
-        ran = run_matrix(matrix, layout, request, out=out,
-                         carried=carried_results(layout.grid_file))  # fmt: skip
+        ran = run_matrix(
+            matrix, layout, request, out=out, carried=carried_results(layout.grid_file)
+        )
     except (MatrixError, KeywordError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exitcodes.USAGE
@@ -552,8 +553,10 @@ def _compare(args: argparse.Namespace, out: IO[str]) -> int:
     if matrix is None:
         return exitcodes.USAGE
     if package not in matrix.packages:
-        print(f"error: --with = {args.build!r}: {package} is no package of {args.matrix}",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"error: --with = {args.build!r}: {package} is no package of {args.matrix}",
+            file=sys.stderr,
+        )
         return exitcodes.USAGE
     root, reports = _folders(args)
     request = CompareRequest(package, build, args.keyword, args.download_python)

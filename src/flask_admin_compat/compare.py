@@ -90,11 +90,17 @@ def report(pairs: Sequence[Pair], build: Build, package: str) -> str:
     lines = [f"{package} {describe(build)}, against the release each cell names:", ""]
     for pair in pairs:
         lines += pair.lines()
-    counts = {d: sum(p.direction == d and not p.harness_failed for p in pairs)
-              for d in ("regressed", "fixed", "same")}  # fmt: skip
+    counts = {
+        d: sum(p.direction == d and not p.harness_failed for p in pairs)
+        for d in ("regressed", "fixed", "same")
+    }
     errors = sum(p.harness_failed for p in pairs)
-    lines += ["", f"{len(pairs)} cells: " + ", ".join(f"{n} {d}" for d, n in counts.items())
-              + (f", {errors} error (the harness failed; see the logs)" if errors else "")]  # fmt: skip
+    lines += [
+        "",
+        f"{len(pairs)} cells: "
+        + ", ".join(f"{n} {d}" for d, n in counts.items())
+        + (f", {errors} error (the harness failed; see the logs)" if errors else ""),
+    ]
     return "\n".join(lines) + "\n"
 
 

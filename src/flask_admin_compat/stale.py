@@ -86,8 +86,9 @@ def current_keys(
     layout = Layout(root, reports)
     request = RunRequest(refresh_index=True)
     snapshot = ask_index(matrix, layout, request)
-    cells = pin_builds(matrix_cells(matrix, snapshot, request), store=layout.builds_dir,
-                       matrix=matrix)  # fmt: skip
+    cells = pin_builds(
+        matrix_cells(matrix, snapshot, request), store=layout.builds_dir, matrix=matrix
+    )
     options = run_options(matrix, layout, request, cells, snapshot, suites, {})
     keys = {SCOPING: options.fingerprint_of, UPSTREAM: options.upstream_fingerprint_of}
     return cells, {suite: dict(keys[suite]) for suite in suites}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from factories import make_grid_cell
 
 from flask_admin_compat.advise import Stack, advise, matching_cells, render_advice
@@ -19,15 +21,26 @@ def cell(
     python: str = "3.12",
     admin: str = "2.2.*",
     backends: dict[str, str] | None = None,
-    **kwargs: object,
+    **kwargs: Any,
 ) -> GridCell:
     backends = backends or {LITE: "0.2.*"}
-    requested = {"python": python, "flask": "3.1.*", "flask-admin": admin,
-                 "sqlalchemy": "2.0.*", **backends}  # fmt: skip
-    installed = {"flask": "3.1.3", "flask-admin": "2.2.1" if admin == "2.2.*" else admin,
-                 "sqlalchemy": "2.0.58", LITE: "0.2.1", FSA: "3.1.1"}  # fmt: skip
-    return make_grid_cell(cell_id, requested, verdict, installed=installed,
-                          python_version=f"{python}.1", **kwargs)  # type: ignore[arg-type]  # fmt: skip
+    requested = {
+        "python": python,
+        "flask": "3.1.*",
+        "flask-admin": admin,
+        "sqlalchemy": "2.0.*",
+        **backends,
+    }
+    installed = {
+        "flask": "3.1.3",
+        "flask-admin": "2.2.1" if admin == "2.2.*" else admin,
+        "sqlalchemy": "2.0.58",
+        LITE: "0.2.1",
+        FSA: "3.1.1",
+    }
+    return make_grid_cell(
+        cell_id, requested, verdict, installed=installed, python_version=f"{python}.1", **kwargs
+    )
 
 
 GRID = Grid(
@@ -74,8 +87,10 @@ def test_the_python_version_picks_its_cells() -> None:
 def test_an_install_set_answers_for_a_stack_with_both_backends() -> None:
     both = Stack({**BASE, FSA: "3.1.1", "flask-admin": "2.2.1"}, python="3.12.4")
     assert _ids(both) == ["p221-set"]
-    only_fsa = Stack({"flask": "3.1.3", "sqlalchemy": "2.0.58", FSA: "3.1.1",
-                      "flask-admin": "2.2.1"}, python="3.12.4")  # fmt: skip
+    only_fsa = Stack(
+        {"flask": "3.1.3", "sqlalchemy": "2.0.58", FSA: "3.1.1", "flask-admin": "2.2.1"},
+        python="3.12.4",
+    )
     assert _ids(only_fsa) == ["p221-fsa"]
 
 

@@ -35,11 +35,21 @@ ONE_CELL = (  # -k matches parts of ids: admin22 would also pick admin220 and ad
 @pytest.mark.e2e
 def test_bench_smoke_on_one_cell(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "bench.json"
-    code = main([
-        "--matrix", str(PROJECT_ROOT / "matrix.toml"), "--project", str(PROJECT_ROOT),
-        "-k", ONE_CELL, "--modes", "warm,rerun",
-        "--no-xdist", "--out", str(out),
-    ])  # fmt: skip
+    code = main(
+        [
+            "--matrix",
+            str(PROJECT_ROOT / "matrix.toml"),
+            "--project",
+            str(PROJECT_ROOT),
+            "-k",
+            ONE_CELL,
+            "--modes",
+            "warm,rerun",
+            "--no-xdist",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     report = json.loads(out.read_text())
     assert report["cells"] == ["py312-flask31-admin22-sqla20-fsa31"]
@@ -116,9 +126,20 @@ def test_each_cells_suite_time_is_its_mean_over_the_rounds_that_timed_it() -> No
 
 def _git(folder: Path, *args: str) -> str:
     done = subprocess.run(
-        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         *args], capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "git",
+            "-C",
+            str(folder),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 

@@ -35,8 +35,22 @@ def test_bisect_names_221_and_its_import_error(
     matrix = tmp_path / "matrix.toml"
     matrix.write_text(MATRIX, encoding="utf-8")
     reports = tmp_path / "reports"
-    code = main(["bisect", CELL, "--axis", "flask-admin", "--good", "2.1.0",
-                 "--matrix", str(matrix), "--project", str(PROJECT_ROOT), "--reports", str(reports)])  # fmt: skip
+    code = main(
+        [
+            "bisect",
+            CELL,
+            "--axis",
+            "flask-admin",
+            "--good",
+            "2.1.0",
+            "--matrix",
+            str(matrix),
+            "--project",
+            str(PROJECT_ROOT),
+            "--reports",
+            str(reports),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == exitcodes.OK, out
     answer = json.loads((reports / "bisect" / CELL / "bisect.json").read_text(encoding="utf-8"))

@@ -152,8 +152,18 @@ def test_differences_put_consequences_last() -> None:
 def test_bad_input_is_one_line_and_exit_2(
     small_matrix_path: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code = main(["bisect", "py312-nope", "--axis", "python", "--matrix", str(small_matrix_path),
-                 "--project", str(tmp_path)])  # fmt: skip
+    code = main(
+        [
+            "bisect",
+            "py312-nope",
+            "--axis",
+            "python",
+            "--matrix",
+            str(small_matrix_path),
+            "--project",
+            str(tmp_path),
+        ]
+    )
     assert code == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1

@@ -38,10 +38,20 @@ def _matrix_with_admin(values: str) -> str:
 
 def _git(folder: Path, *args: str) -> str:
     done = subprocess.run(
-        ["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@example.invalid",
-         *args],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            "git",
+            "-C",
+            str(folder),
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout.strip()
 
 
@@ -92,19 +102,34 @@ def test_two_builds_of_one_version_are_two_cells_named_by_label(
     [
         ('{ path = "x.whl", label = "Fix-1" }', "flask-admin[0].label", "[a-z0-9]+"),
         ('{ path = "missing.whl", label = "fix" }', "flask-admin[0].path", "no such file"),
-        ('{ git = "http://example.invalid/r", ref = "main", label = "m" }', "flask-admin[0].git",
-         "https: or file:"),
-        ('{ git = "ssh://git@example.invalid/r", ref = "main", label = "m" }',
-         "flask-admin[0].git", "https: or file:"),
-        ('{ git = "https://example.invalid/r", ref = "--upload-pack=x", label = "m" }',
-         "flask-admin[0].ref", "not a git ref"),
-        ('{ git = "https://example.invalid/r", ref = "a b", label = "m" }', "flask-admin[0].ref",
-         "not a git ref"),
+        (
+            '{ git = "http://example.invalid/r", ref = "main", label = "m" }',
+            "flask-admin[0].git",
+            "https: or file:",
+        ),
+        (
+            '{ git = "ssh://git@example.invalid/r", ref = "main", label = "m" }',
+            "flask-admin[0].git",
+            "https: or file:",
+        ),
+        (
+            '{ git = "https://example.invalid/r", ref = "--upload-pack=x", label = "m" }',
+            "flask-admin[0].ref",
+            "not a git ref",
+        ),
+        (
+            '{ git = "https://example.invalid/r", ref = "a b", label = "m" }',
+            "flask-admin[0].ref",
+            "not a git ref",
+        ),
         ('{ git = "https://example.invalid/r", label = "m" }', "flask-admin[0].ref", "missing"),
-        ('{ path = "x.whl", label = "fix", ref = "main" }', "flask-admin[0].ref",
-         "unknown key: a path build is { path, label }"),
+        (
+            '{ path = "x.whl", label = "fix", ref = "main" }',
+            "flask-admin[0].ref",
+            "unknown key: a path build is { path, label }",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_build_values_get_one_line_naming_file_key_and_value(
     write_matrix: Callable[[str], Path], value: str, key: str, words: str
 ) -> None:
@@ -164,8 +189,14 @@ def test_a_new_commit_on_the_ref_makes_its_cells_stale(
 
     def keys(snap: IndexSnapshot) -> dict[str, str]:
         cells = pin_builds(expand(matrix), store=store, matrix=matrix)
-        return fingerprints(cells, snapshot=snap, suite="scoping", suite_dir=suite,
-                            exclude_newer=None, pytest_args=())  # fmt: skip
+        return fingerprints(
+            cells,
+            snapshot=snap,
+            suite="scoping",
+            suite_dir=suite,
+            exclude_newer=None,
+            pytest_args=(),
+        )
 
     first = keys(snapshot)
     assert keys(snapshot) == first
@@ -228,9 +259,11 @@ def test_a_path_build_is_installed_from_a_copy_named_by_its_bytes(
     assert copy.read_bytes() == b"first"
     assert cell.requirements[1] == f"flask-admin @ {copy.as_uri()}"
     assert builds_installed(cell)["flask-admin"] == {
-        "label": "fix", "path": "dist/flask_admin-2.2.1-py3-none-any.whl", "kind": "wheel",
+        "label": "fix",
+        "path": "dist/flask_admin-2.2.1-py3-none-any.whl",
+        "kind": "wheel",
         "sha256": digest,
-    }  # fmt: skip
+    }
     wheel.write_bytes(b"second")  # rebuilt with the same name and version
     (again,) = pin_builds(expand(matrix), store=store, matrix=matrix)
     assert again.requirements != cell.requirements
@@ -259,10 +292,13 @@ def _cell_with(build: PathBuild | GitBuild) -> Cell:
 
     return Cell(
         parse_spec("3.12"),
-        (("flask", parse_spec("3.1.*")), ("flask-admin", build_spec(build)),
-         ("flask-sqlalchemy", parse_spec("3.1.*"))),
+        (
+            ("flask", parse_spec("3.1.*")),
+            ("flask-admin", build_spec(build)),
+            ("flask-sqlalchemy", parse_spec("3.1.*")),
+        ),
         "flask-sqlalchemy",
-    )  # fmt: skip
+    )
 
 
 def test_the_index_check_leaves_builds_alone(
@@ -297,9 +333,12 @@ def test_release_flags_mark_builds_and_pre_releases() -> None:
     ("text", "expected"),
     [
         ("flask-admin=dist/x.whl", ("flask-admin", "path")),
-        ("flask-admin=git+https://example.invalid/owner/flask-admin@fix-2835", ("flask-admin", "git")),
+        (
+            "flask-admin=git+https://example.invalid/owner/flask-admin@fix-2835",
+            ("flask-admin", "git"),
+        ),
     ],
-)  # fmt: skip
+)
 def test_compare_takes_a_path_or_a_git_ref(
     tmp_path: Path, text: str, expected: tuple[str, str]
 ) -> None:

@@ -42,10 +42,23 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The release's wheel, and two builds of it with its version: as it is, and faulty."""
     folder = tmp_path_factory.mktemp("wheels")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--disable-pip-version-check", f"flask-admin=={RELEASE}", "--dest", str(folder / "release")],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--disable-pip-version-check",
+            f"flask-admin=={RELEASE}",
+            "--dest",
+            str(folder / "release"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (release,) = (folder / "release").glob("*.whl")
     return {
         "release": release,
@@ -96,9 +109,10 @@ def test_two_builds_of_one_version_are_two_cells_that_answer_differently(
     # Check by check: the fault shows where the two builds scope sessions differently.
     outcomes = {r.cell_id: {c.key: c.outcome for c in r.checks} for r in (clean, faulty)}
     differing = {
-        key for key, outcome in outcomes[clean.cell_id].items()
+        key
+        for key, outcome in outcomes[clean.cell_id].items()
         if outcomes[faulty.cell_id][key] != outcome
-    }  # fmt: skip
+    }
     assert ("db-at-setup", "per-request") in differing
     assert outcomes[clean.cell_id][("db-at-setup", "per-request")] == "passed"
     assert clean.verdict == "compatible"

@@ -51,8 +51,12 @@ def _import_in(site: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return subprocess.run(
         [sys.executable, "-c", "import pkg.mod as m; print(m.where())"],
-        cwd=site, env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def test_a_fresh_environment_gets_the_bytecode_another_compiled(tmp_path: Path) -> None:

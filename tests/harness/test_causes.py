@@ -24,9 +24,20 @@ from flask_admin_compat.report.outputs import MergeRequest, merge_folder
 
 PATTERNS = ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
 EVERY = (
-    "list", "search", "filter", "sort", "pagination", "details", "create", "edit", "delete",
-    "batch delete", "ajax lookup", "inline models", "export",
-)  # fmt: skip
+    "list",
+    "search",
+    "filter",
+    "sort",
+    "pagination",
+    "details",
+    "create",
+    "edit",
+    "delete",
+    "batch delete",
+    "ajax lookup",
+    "inline models",
+    "export",
+)
 T_SESSION = (
     "the stack did not start: ImportError: cannot import name 'T_SESSION' from "
     "'flask_admin.contrib.sqla._types' ({root}/.venvs/{cell}/lib/python3.12/site-packages/"
@@ -95,28 +106,46 @@ def test_machine_paths_are_scrubbed_and_the_rest_kept(text: str, scrubbed: str) 
 def startup_failure(cell_id: str, spec: str, *, lite: str = "0.1.*") -> GridCell:
     return make_grid_cell(
         cell_id,
-        {"python": "3.12", "flask": "3.1.*", "flask-admin": spec, "sqlalchemy": "2.0.*",
-         "flask-sqlalchemy-lite": lite},
+        {
+            "python": "3.12",
+            "flask": "3.1.*",
+            "flask-admin": spec,
+            "sqlalchemy": "2.0.*",
+            "flask-sqlalchemy-lite": lite,
+        },
         "incompatible",
         reason=T_SESSION.format(root=f"/m/{cell_id}", cell=cell_id),
         installed={"flask-admin": "2.2.1", "flask": "3.1.3", "sqlalchemy": "2.0.4"},
         python_version="3.12.1",
-        checks=(make_outcome("startup", "failed", pattern="*",
-                             message=T_SESSION.format(root=f"/m/{cell_id}", cell=cell_id)),),
-    )  # fmt: skip
+        checks=(
+            make_outcome(
+                "startup",
+                "failed",
+                pattern="*",
+                message=T_SESSION.format(root=f"/m/{cell_id}", cell=cell_id),
+            ),
+        ),
+    )
 
 
 def passing(cell_id: str, spec: str, version: str, *, lite: str = "0.1.*") -> GridCell:
     return make_grid_cell(
         cell_id,
-        {"python": "3.12", "flask": "3.1.*", "flask-admin": spec, "sqlalchemy": "2.0.*",
-         "flask-sqlalchemy-lite": lite},
+        {
+            "python": "3.12",
+            "flask": "3.1.*",
+            "flask-admin": spec,
+            "sqlalchemy": "2.0.*",
+            "flask-sqlalchemy-lite": lite,
+        },
         "compatible",
         installed={"flask-admin": version, "flask": "3.1.3", "sqlalchemy": "2.0.4"},
         python_version="3.12.1",
-        checks=(make_outcome("startup", pattern="*"),
-                *(make_outcome(c, pattern="db-at-setup") for c in ("construct", "per-request"))),
-    )  # fmt: skip
+        checks=(
+            make_outcome("startup", pattern="*"),
+            *(make_outcome(c, pattern="db-at-setup") for c in ("construct", "per-request")),
+        ),
+    )
 
 
 def test_the_same_failure_in_many_cells_is_one_cause_with_its_first_bad_release() -> None:
@@ -147,10 +176,16 @@ def request_failure(
         installed={"flask-admin": "1.6.1"},
         checks=(
             make_outcome("startup", pattern="*"),
-            make_outcome("crud", "failed", pattern=pattern, message=message,
-                         failed_surfaces=surfaces, surfaces=EVERY),
+            make_outcome(
+                "crud",
+                "failed",
+                pattern=pattern,
+                message=message,
+                failed_surfaces=surfaces,
+                surfaces=EVERY,
+            ),
         ),
-    )  # fmt: skip
+    )
 
 
 def test_one_exception_under_nesting_pattern_families_is_one_cause() -> None:
@@ -160,9 +195,13 @@ def test_one_exception_under_nesting_pattern_families_is_one_cause() -> None:
         {"python": "3.12", "flask-admin": "1.6.*", "flask-sqlalchemy": "3.1.*"},
         "incompatible",
         installed={"flask-admin": "1.6.1"},
-        checks=tuple(make_outcome("crud", "failed", pattern=p, message=tuple_error,
-                                  failed_surfaces=("create",)) for p in PATTERNS),
-    )  # fmt: skip
+        checks=tuple(
+            make_outcome(
+                "crud", "failed", pattern=p, message=tuple_error, failed_surfaces=("create",)
+            )
+            for p in PATTERNS
+        ),
+    )
     three = request_failure("py312-lite", "in-app-context", tuple_error, ("create",))
     (cause,) = find_causes((every, three))
     assert set(cause.cells) == {"py312-every", "py312-lite"}
@@ -178,13 +217,22 @@ def test_an_observation_on_surfaces_that_raised_joins_the_exception() -> None:
         "workaround",
         installed={"flask-admin": "2.0.2"},
         checks=(
-            make_outcome("per-request", "failed", pattern="db-at-setup", message=raised,
-                         failed_surfaces=("list", "search")),
-            make_outcome("teardown", "failed", pattern="db-at-setup",
-                         message="none of the admin requests ran a query through a session",
-                         failed_surfaces=("list",)),
+            make_outcome(
+                "per-request",
+                "failed",
+                pattern="db-at-setup",
+                message=raised,
+                failed_surfaces=("list", "search"),
+            ),
+            make_outcome(
+                "teardown",
+                "failed",
+                pattern="db-at-setup",
+                message="none of the admin requests ran a query through a session",
+                failed_surfaces=("list",),
+            ),
         ),
-    )  # fmt: skip
+    )
     (cause,) = find_causes((cell,))
     assert cause.checks == ("per-request", "teardown")
     assert cause.signature == "AttributeError: 'SQLAlchemy' object has no attribute 'query'"
@@ -195,18 +243,31 @@ def shared_session(
 ) -> GridCell:
     first = surfaces[0]
     checks = [
-        make_outcome("per-request", "failed", pattern="in-app-context",
-                     message=f"two {first} requests shared one Session (...)", failed_surfaces=surfaces),
-        make_outcome("teardown", "failed", pattern="in-app-context",
-                     message="when a request ended, its session was not cleaned up: ...",
-                     failed_surfaces=surfaces),
-    ]  # fmt: skip
+        make_outcome(
+            "per-request",
+            "failed",
+            pattern="in-app-context",
+            message=f"two {first} requests shared one Session (...)",
+            failed_surfaces=surfaces,
+        ),
+        make_outcome(
+            "teardown",
+            "failed",
+            pattern="in-app-context",
+            message="when a request ended, its session was not cleaned up: ...",
+            failed_surfaces=surfaces,
+        ),
+    ]
     if concurrency:
         checks.append(
-            make_outcome("concurrency", "failed", pattern="in-app-context",
-                         message="readers on list showed another request's uncommitted change",
-                         failed_surfaces=("list",))
-        )  # fmt: skip
+            make_outcome(
+                "concurrency",
+                "failed",
+                pattern="in-app-context",
+                message="readers on list showed another request's uncommitted change",
+                failed_surfaces=("list",),
+            )
+        )
     return make_grid_cell(
         cell_id,
         {"python": "3.12", "flask-admin": "2.0.*", "flask-sqlalchemy-lite": "0.2.*"},

@@ -51,13 +51,24 @@ def test_what_to_use_never_offers_a_pre_release_or_an_unreleased_build() -> None
     requested = {"python": "3.12", "flask-admin": "2.2.*", "flask-sqlalchemy": "3.1.*"}
     built = {**requested, "flask-admin": "fix2835"}
     cells = make_grid(
-        make_grid_cell("release", requested, "workaround", installed={"flask-admin": "2.2.1"},
-                       recommended_pattern="lazy-proxy"),
-        make_grid_cell("build", built, "compatible", installed={"flask-admin": "2.2.1"},
-                       flags=("unreleased",)),
-        make_grid_cell("beta", requested, "compatible", installed={"flask-admin": "2.2.2rc1"},
-                       flags=("pre-release",)),
-    )  # fmt: skip
+        make_grid_cell(
+            "release",
+            requested,
+            "workaround",
+            installed={"flask-admin": "2.2.1"},
+            recommended_pattern="lazy-proxy",
+        ),
+        make_grid_cell(
+            "build", built, "compatible", installed={"flask-admin": "2.2.1"}, flags=("unreleased",)
+        ),
+        make_grid_cell(
+            "beta",
+            requested,
+            "compatible",
+            installed={"flask-admin": "2.2.2rc1"},
+            flags=("pre-release",),
+        ),
+    )
     (choice,) = what_to_use(cells)
     assert (choice.series, choice.verdict, choice.cell_id) == ("2.2", "workaround", "release")
 

@@ -137,8 +137,12 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
     started = time.monotonic()
     listed = subprocess.run(
         [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-l"],
-        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT, env=offline,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+        env=offline,
+    )
     elapsed = time.monotonic() - started
     lines = [ln for ln in listed.stdout.splitlines() if ln.startswith(("* ", "- "))]
     names = {ln.split()[1] for ln in lines}
@@ -183,9 +187,21 @@ def test_noxfile_lists_one_session_per_cell_offline() -> None:
 )
 def test_nox_selection_by_keyword_tag_and_name(args: list[str], expected: set[str]) -> None:
     listed = subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-l", "--json", *args],
-        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "nox",
+            "-f",
+            str(PROJECT_ROOT / "noxfile.py"),
+            "-l",
+            "--json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,
+    )
     selected = {s["session"] for s in json.loads(listed.stdout) if s.get("selected", True)}
     assert selected == expected
 

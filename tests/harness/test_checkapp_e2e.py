@@ -32,18 +32,33 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(folder)], check=True)
     python = folder / "bin" / "python"
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--python", str(python), str(PROJECT_ROOT), *STACK,
-         "pytest>=8"],
-        check=True, timeout=600,
-    )  # fmt: skip
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            str(python),
+            str(PROJECT_ROOT),
+            *STACK,
+            "pytest>=8",
+        ],
+        check=True,
+        timeout=600,
+    )
     return folder
 
 
 def _run(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*args], cwd=cwd, capture_output=True, text=True, timeout=600, check=False,
+        [*args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
         env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(cwd)},
-    )  # fmt: skip
+    )
 
 
 def test_the_core_install_brings_no_runner_dependency(venv: Path, tmp_path: Path) -> None:
@@ -62,9 +77,15 @@ def test_lite_views_built_inside_an_app_context_on_flask_admin_20(
     spec = f"{APP}:create_app({url!r})"
     report = tmp_path / "report.json"
     done = _run(
-        venv, str(venv / "bin" / "flask-admin-compat"), "check-app", "--app", spec,
-        "--json", str(report), cwd=tmp_path,
-    )  # fmt: skip
+        venv,
+        str(venv / "bin" / "flask-admin-compat"),
+        "check-app",
+        "--app",
+        spec,
+        "--json",
+        str(report),
+        cwd=tmp_path,
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     views = {v["endpoint"]: v for v in json.loads(report.read_text())["views"]}
     assert dict(json.loads(report.read_text())["versions"])["flask-admin"].startswith("2.0.")
@@ -77,9 +98,17 @@ def test_lite_views_built_inside_an_app_context_on_flask_admin_20(
     assert {c["outcome"] for c in views["tag"]["checks"]} == {"passed"}
 
     plugin = _run(
-        venv, str(venv / "bin" / "python"), "-m", "pytest", "-p", "no:cacheprovider", "-rA",
-        "--admin-scoping-app", spec, cwd=tmp_path,
-    )  # fmt: skip
+        venv,
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+        "--admin-scoping-app",
+        spec,
+        cwd=tmp_path,
+    )
     assert plugin.returncode == 1, plugin.stdout + plugin.stderr
     for check in CHECKS:
         assert f"FAILED admin-scoping::author::{check}" in plugin.stdout
@@ -106,8 +135,9 @@ def lite_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = folder / "bin" / "python"
     subprocess.run(
         [uv, "pip", "install", "--quiet", "--python", str(python), str(PROJECT_ROOT), *LITE_STACK],
-        check=True, timeout=600,
-    )  # fmt: skip
+        check=True,
+        timeout=600,
+    )
     return folder
 
 

@@ -60,9 +60,13 @@ def test_one_test_per_view_and_check_with_junit_xml(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     spec = app_spec("kept_session", tmp_path / "kept.db")
     done = run_pytest(
-        tmp_path, "--admin-scoping-app", spec, "--admin-scoping-writes", "--admin-scoping-yes",
+        tmp_path,
+        "--admin-scoping-app",
+        spec,
+        "--admin-scoping-writes",
+        "--admin-scoping-yes",
         f"--junitxml={junit}",
-    )  # fmt: skip
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"admin-scoping databases: sqlite:///{tmp_path / 'kept.db'}" in done.stdout
     cases = {

@@ -51,12 +51,14 @@ def test_run_refuses_a_release_the_index_does_not_have(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    url, _ = fake_index({
-        "flask": [("3.1.0", "2024-11-13T00:00:00Z")],
-        "flask-admin": [("2.2.0", "2025-01-01T00:00:00Z")],
-        "sqlalchemy": [("2.0.40", "2025-01-01T00:00:00Z")],
-        "flask-sqlalchemy": [("3.1.1", "2024-01-01T00:00:00Z")],
-    })  # fmt: skip
+    url, _ = fake_index(
+        {
+            "flask": [("3.1.0", "2024-11-13T00:00:00Z")],
+            "flask-admin": [("2.2.0", "2025-01-01T00:00:00Z")],
+            "sqlalchemy": [("2.0.40", "2025-01-01T00:00:00Z")],
+            "flask-sqlalchemy": [("3.1.1", "2024-01-01T00:00:00Z")],
+        }
+    )
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     path = write_matrix(
         '[axes]\npython = ["3.12"]\nflask = ["3.1.*", "9.9.9"]\nflask-admin = ["2.2.*"]\n'
@@ -77,13 +79,15 @@ def test_run_with_no_matching_cell(
 ) -> None:
     # The release lists come from an index on loopback: this test must not need the network.
     day = "2025-01-01T00:00:00Z"
-    url, _ = fake_index({
-        "flask": [("3.0.3", day), ("3.1.0", day), ("2.3.3", day)],
-        "flask-admin": [("1.6.1", day), ("2.2.1", day)],
-        "sqlalchemy": [("2.0.40", day), ("1.4.54", day)],
-        "flask-sqlalchemy": [("3.1.1", day), ("2.5.1", day)],
-        "flask-sqlalchemy-lite": [("0.2.0", day)],
-    })  # fmt: skip
+    url, _ = fake_index(
+        {
+            "flask": [("3.0.3", day), ("3.1.0", day), ("2.3.3", day)],
+            "flask-admin": [("1.6.1", day), ("2.2.1", day)],
+            "sqlalchemy": [("2.0.40", day), ("1.4.54", day)],
+            "flask-sqlalchemy": [("3.1.1", day), ("2.5.1", day)],
+            "flask-sqlalchemy-lite": [("0.2.0", day)],
+        }
+    )
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     code = main(
         ["run", "--matrix", str(small_matrix_path), "--project", str(tmp_path), "-k", "nosuchcell"]
@@ -99,12 +103,14 @@ def test_as_of_a_past_date_a_missing_release_is_a_warning(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    url, _ = fake_index({
-        "flask": [("3.1.0", "2024-11-13T00:00:00Z")],
-        "flask-admin": [("2.0.2", "2024-10-01T00:00:00Z"), ("2.2.0", "2025-06-01T00:00:00Z")],
-        "sqlalchemy": [("2.0.40", "2024-01-01T00:00:00Z")],
-        "flask-sqlalchemy": [("3.1.1", "2024-01-01T00:00:00Z")],
-    })  # fmt: skip
+    url, _ = fake_index(
+        {
+            "flask": [("3.1.0", "2024-11-13T00:00:00Z")],
+            "flask-admin": [("2.0.2", "2024-10-01T00:00:00Z"), ("2.2.0", "2025-06-01T00:00:00Z")],
+            "sqlalchemy": [("2.0.40", "2024-01-01T00:00:00Z")],
+            "flask-sqlalchemy": [("3.1.1", "2024-01-01T00:00:00Z")],
+        }
+    )
     monkeypatch.setenv("UV_DEFAULT_INDEX", url)
     path = write_matrix(
         '[axes]\npython = ["3.12"]\nflask = ["3.1.*"]\nflask-admin = ["2.0.*", "2.2.*"]\n'

@@ -101,9 +101,13 @@ def test_each_cell_gets_a_build_twin_and_builds_or_excluded_cells_none(
     ],
 )
 def test_compare_refuses_bad_input_in_one_line(
-    given: str, said: str, small_matrix_path: Path, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    given: str,
+    said: str,
+    small_matrix_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "x.whl").write_bytes(b"x")
     code = main(["compare", "--matrix", str(small_matrix_path), "--with", given], out=io.StringIO())

@@ -120,11 +120,26 @@ def test_the_noxfile_passes_noxs_own_option_on(
     args: list[str], env: dict[str, str], passed: str | None
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-R", "-s", "matrix",
-         *args, "--", "--help"],
-        capture_output=True, text=True, timeout=120, check=False, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "nox",
+            "-f",
+            str(PROJECT_ROOT / "noxfile.py"),
+            "-R",
+            "-s",
+            "matrix",
+            *args,
+            "--",
+            "--help",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=PROJECT_ROOT,
         env={**{k: v for k, v in os.environ.items() if k != "NOX_DOWNLOAD_PYTHON"}, **env},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     (command,) = [ln for ln in done.stderr.splitlines() if "flask-admin-compat run" in ln]
     if passed is None:

@@ -44,11 +44,26 @@ CELLS = {
 
 def _nox_matrix(matrix: Path, reports: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-s", "matrix",
-         "--", "--reports", str(reports), *args],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "nox",
+            "-f",
+            str(PROJECT_ROOT / "noxfile.py"),
+            "-s",
+            "matrix",
+            "--",
+            "--reports",
+            str(reports),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=900,
+        check=False,
         env={**os.environ, "FLASK_ADMIN_COMPAT_MATRIX": str(matrix)},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")

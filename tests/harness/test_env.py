@@ -53,10 +53,16 @@ def fake_uv(tmp_path: Path) -> dict[str, str]:
 
 def _ensure(tmp_path: Path, env: dict[str, str], log: io.StringIO) -> str | None:
     return ensure_environment(
-        tmp_path / "venv", FoundPython(Path(sys.executable), "3.12.1"), "flask==3.1.2\n",
-        log=log, deadline=time.monotonic() + 60, env=env, echo=None, reaper=None,
+        tmp_path / "venv",
+        FoundPython(Path(sys.executable), "3.12.1"),
+        "flask==3.1.2\n",
+        log=log,
+        deadline=time.monotonic() + 60,
+        env=env,
+        echo=None,
+        reaper=None,
         bytecode=BytecodeStore(tmp_path / "bytecode"),
-    )  # fmt: skip
+    )
 
 
 def _syncs(env: dict[str, str]) -> list[list[str]]:

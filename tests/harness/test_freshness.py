@@ -123,8 +123,13 @@ def test_index_check_names_missing_releases(small_matrix_path: Path) -> None:
 
 
 def test_index_check_covers_includes(small_matrix_path: Path) -> None:
-    snapshot = _snapshot(flask=["3.0.3", "3.1.0"], flask_admin=["1.6.1", "2.2.0"], sqlalchemy=["2.0.1"],
-                         flask_sqlalchemy=["3.1.1"], flask_sqlalchemy_lite=["0.2.1"])  # fmt: skip
+    snapshot = _snapshot(
+        flask=["3.0.3", "3.1.0"],
+        flask_admin=["1.6.1", "2.2.0"],
+        sqlalchemy=["2.0.1"],
+        flask_sqlalchemy=["3.1.1"],
+        flask_sqlalchemy_lite=["0.2.1"],
+    )
     problems = check_against_index(load_matrix(small_matrix_path), snapshot, exclude_newer=None)
     assert (
         f"{small_matrix_path}: include[0].flask = '2.3.3': no such release on the index" in problems

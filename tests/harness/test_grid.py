@@ -483,10 +483,34 @@ def test_merging_two_hundred_cells_round_trips() -> None:
 
 
 def test_a_series_sorts_after_its_releases_and_before_the_next_ones() -> None:
-    specs = ["latest", "2.3.0", "2.2.*", "2.2.1", "weird", "2.1.*", "2.2.0", "2.1.0", "2.3.0rc1",
-             "2.*", "3.0.dev0", "1.6.*"]  # fmt: skip
-    expected = ["1.6.*", "2.1.0", "2.1.*", "2.2.0", "2.2.1", "2.2.*", "2.3.0rc1", "2.3.0", "2.*",
-                "3.0.dev0", "latest", "weird"]  # fmt: skip
+    specs = [
+        "latest",
+        "2.3.0",
+        "2.2.*",
+        "2.2.1",
+        "weird",
+        "2.1.*",
+        "2.2.0",
+        "2.1.0",
+        "2.3.0rc1",
+        "2.*",
+        "3.0.dev0",
+        "1.6.*",
+    ]
+    expected = [
+        "1.6.*",
+        "2.1.0",
+        "2.1.*",
+        "2.2.0",
+        "2.2.1",
+        "2.2.*",
+        "2.3.0rc1",
+        "2.3.0",
+        "2.*",
+        "3.0.dev0",
+        "latest",
+        "weird",
+    ]
     assert sorted(specs, key=spec_sort_key) == expected
     # No two specs tie, so the order never depends on the order the cells came in.
     assert len({spec_sort_key(spec) for spec in specs}) == len(specs)

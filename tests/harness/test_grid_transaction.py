@@ -57,8 +57,11 @@ def _merge(reports: Path, *, kill_after: int | None = None) -> subprocess.Comple
     script = MERGE_KILLED if kill_after is not None else MERGE
     return subprocess.run(
         [sys.executable, "-c", script, str(reports), str(kill_after)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _grid(reports: Path) -> dict[str, bytes]:
@@ -135,8 +138,10 @@ def test_a_second_merge_waits_for_the_first(reports: Path) -> None:
     with exclusive(reports / GRID_LOCK, what="a merge holding the grid"):
         second = subprocess.Popen(
             [sys.executable, "-c", MERGE, str(reports)],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
         assert second.stderr is not None
         line = second.stderr.readline()
         assert "waiting for a merge holding the grid" in line

@@ -28,8 +28,9 @@ def secret(tmp_path: Path) -> Path:
 
 
 def _merge(reports: Path) -> int:
-    return main(["merge", "--cells", str(reports / "cells"), "--out", str(reports),
-                 "--no-local-log-links"])  # fmt: skip
+    return main(
+        ["merge", "--cells", str(reports / "cells"), "--out", str(reports), "--no-local-log-links"]
+    )
 
 
 def _grid_text(reports: Path) -> str:

@@ -69,8 +69,11 @@ def test_python_314_is_one_line_away(write_matrix: Callable[[str], Path]) -> Non
     text = (PROJECT_ROOT / "matrix.toml").read_text(encoding="utf-8")
     line = 'python = ["3.10", "3.11", "3.12", "3.13", "3.14"]'
     assert text.count(f"# {line}\n") == 1
-    path = write_matrix(text.replace(f"# {line}\n", f"{line}\n").replace(
-        'python = ["3.10", "3.11", "3.12", "3.13"]\n# Where', "# Where", 1))  # fmt: skip
+    path = write_matrix(
+        text.replace(f"# {line}\n", f"{line}\n").replace(
+            'python = ["3.10", "3.11", "3.12", "3.13"]\n# Where', "# Where", 1
+        )
+    )
     (path.parent / "series-cache.json").write_text(
         (PROJECT_ROOT / "series-cache.json").read_text(encoding="utf-8"), encoding="utf-8"
     )

@@ -37,8 +37,10 @@ def test_server_starts_serves_a_database_per_cell_and_is_removed() -> None:
         for url in urls:
             done = subprocess.run(
                 [str((server.bindir or Path()) / "psql"), url, "-tAc", "select current_database()"],
-                capture_output=True, text=True, check=True,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             assert done.stdout.strip() == url.rsplit("/", 1)[1]
     assert server.folder is not None
     assert not server.folder.exists()

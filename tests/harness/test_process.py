@@ -56,8 +56,12 @@ def test_timeout_kills_the_whole_process_group() -> None:
 
 
 def test_stdin_is_fed() -> None:
-    done = run_logged([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
-                      log=io.StringIO(), timeout_s=30, stdin_text="flask==3.1.*")  # fmt: skip
+    done = run_logged(
+        [sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
+        log=io.StringIO(),
+        timeout_s=30,
+        stdin_text="flask==3.1.*",
+    )
     assert done.output.strip() == "FLASK==3.1.*"
 
 

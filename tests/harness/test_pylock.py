@@ -49,9 +49,14 @@ def test_the_lock_is_written_offline_first_then_online(tmp_path: Path, fail_offl
     env = {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
     options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path, venvs_dir=tmp_path, timeout_s=60)
     written = write_pylock(
-        cell_dir, "flask==3.1.3\n", FoundPython(Path("/bin/python3"), "3.12.1"), options,
-        log=io.StringIO(), env=env, deadline=time.monotonic() + 60,
-    )  # fmt: skip
+        cell_dir,
+        "flask==3.1.3\n",
+        FoundPython(Path("/bin/python3"), "3.12.1"),
+        options,
+        log=io.StringIO(),
+        env=env,
+        deadline=time.monotonic() + 60,
+    )
     assert written == cell_dir / PYLOCK_FILE
     assert written.read_text().startswith('lock-version = "1.0"')
     calls = (tmp_path / "calls").read_text().splitlines()
@@ -73,9 +78,17 @@ def test_a_lock_already_there_for_the_same_pins_is_kept_without_asking_uv(tmp_pa
     options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path, venvs_dir=tmp_path, timeout_s=60)
     found = FoundPython(Path("/bin/python3"), "3.12.1")
     same = "flask==3.1.3\npsycopg[binary]==3.2.1 ; python_version >= '3.8'\n"
-    write_pylock(cell_dir, same, found, options, log=io.StringIO(), env=env,
-                 deadline=time.monotonic() + 60)  # fmt: skip
+    write_pylock(
+        cell_dir, same, found, options, log=io.StringIO(), env=env, deadline=time.monotonic() + 60
+    )
     assert not (tmp_path / "calls").exists()
-    write_pylock(cell_dir, "flask==3.1.2\n", found, options, log=io.StringIO(), env=env,
-                 deadline=time.monotonic() + 60)  # fmt: skip
+    write_pylock(
+        cell_dir,
+        "flask==3.1.2\n",
+        found,
+        options,
+        log=io.StringIO(),
+        env=env,
+        deadline=time.monotonic() + 60,
+    )
     assert len((tmp_path / "calls").read_text().splitlines()) == 1  # one call: offline sufficed

@@ -44,8 +44,9 @@ def test_families_join_every_python_flask_and_sqlalchemy_of_one_admin_and_backen
 
 def test_one_issue_per_family_then_updated_never_duplicated_then_closed() -> None:
     # Day 1: A regresses; C too, in another family: two issues.
-    day1 = _grid({A: "incompatible", B: "compatible", C: "workaround"}, (A, "compatible"),
-                 (C, "compatible"))  # fmt: skip
+    day1 = _grid(
+        {A: "incompatible", B: "compatible", C: "workaround"}, (A, "compatible"), (C, "compatible")
+    )
     steps = plan(day1, [], run_url=RUN)
     assert [(s.action, s.number, s.title) for s in steps] == [
         ("open", None, "Compatibility regression: admin22-fsa31 cells got worse"),
@@ -104,9 +105,22 @@ def test_the_command_writes_a_plan_the_workflow_carries_out(tmp_path: Path) -> N
         encoding="utf-8",
     )
     out = io.StringIO()
-    code = main(["regression-issues", "--grid", str(grid_file), "--issues",
-                 str(tmp_path / "issues.json"), "--out", str(tmp_path / "plan"), "--bisect",
-                 str(tmp_path / "bisect.md"), "--run-url", RUN], out=out)  # fmt: skip
+    code = main(
+        [
+            "regression-issues",
+            "--grid",
+            str(grid_file),
+            "--issues",
+            str(tmp_path / "issues.json"),
+            "--out",
+            str(tmp_path / "plan"),
+            "--bisect",
+            str(tmp_path / "bisect.md"),
+            "--run-url",
+            RUN,
+        ],
+        out=out,
+    )
     assert code == 0
     assert out.getvalue() == "open Compatibility regression: admin22-fsa31 cells got worse\n"
     actions = (tmp_path / "plan" / "actions.tsv").read_text(encoding="utf-8")
@@ -122,7 +136,16 @@ def test_bad_issue_listings_are_one_line(tmp_path: Path, capsys: object) -> None
     grid_file = tmp_path / "grid.json"
     grid_file.write_text(render_json(_grid({A: "compatible"})), "utf-8")
     (tmp_path / "issues.json").write_text('{"not": "a list"}', encoding="utf-8")
-    code = main(["regression-issues", "--grid", str(grid_file), "--issues",
-                 str(tmp_path / "issues.json"), "--out", str(tmp_path / "plan")],
-                out=io.StringIO())  # fmt: skip
+    code = main(
+        [
+            "regression-issues",
+            "--grid",
+            str(grid_file),
+            "--issues",
+            str(tmp_path / "issues.json"),
+            "--out",
+            str(tmp_path / "plan"),
+        ],
+        out=io.StringIO(),
+    )
     assert code == 2

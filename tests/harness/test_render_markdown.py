@@ -201,10 +201,17 @@ def test_one_line_per_non_compatible_cell(sample: Grid) -> None:
 def test_a_line_names_every_failed_check_and_cuts_their_whys() -> None:
     checks = tuple(
         failed(check, f"{check} went wrong: " + "x" * 400, pattern=pattern)
-        for check in ("construct", "per-request", "teardown", "isolation-after-error",
-                      "concurrency", "fresh-reads", "crud")
+        for check in (
+            "construct",
+            "per-request",
+            "teardown",
+            "isolation-after-error",
+            "concurrency",
+            "fresh-reads",
+            "crud",
+        )
         for pattern in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
-    )  # fmt: skip
+    )
     text = render_markdown(grid(cell("c", req("3.1.*", "2.2.*"), "incompatible", checks=checks)))
     line = detail_lines(text)["c"]
     assert len(line.encode()) <= 900
@@ -239,15 +246,25 @@ def test_the_default_matrix_size_stays_under_githubs_limit() -> None:
     # worst grid.md can be, still rendered by GitHub.
     checks = tuple(
         failed(check, f"{HOSTILE} " * 20, pattern=pattern)
-        for check in ("startup", "construct", "per-request", "teardown",
-                      "isolation-after-error", "concurrency", "fresh-reads", "crud")
+        for check in (
+            "startup",
+            "construct",
+            "per-request",
+            "teardown",
+            "isolation-after-error",
+            "concurrency",
+            "fresh-reads",
+            "crud",
+        )
         for pattern in ("session-at-setup", "db-at-setup", "in-app-context", "lazy-proxy")
-    )  # fmt: skip
+    )
     cells = [
         cell(
             f"py31{n % 4}-flask3{n % 2}-admin2{n % 3}-sqla20-fsa31-{n}",
-            {**req(f"3.{n % 2}.*", f"2.{n % 10}.*", version=f"3.{n // 10}.*"),
-             "python": f"3.1{n % 4}"},
+            {
+                **req(f"3.{n % 2}.*", f"2.{n % 10}.*", version=f"3.{n // 10}.*"),
+                "python": f"3.1{n % 4}",
+            },
             "workaround",
             reason=HOSTILE * 30,
             checks=checks,
@@ -255,12 +272,17 @@ def test_the_default_matrix_size_stays_under_githubs_limit() -> None:
             log=linked(f"py312-flask31-admin22-sqla20-fsa31-{n}"),
         )
         for n in range(450)
-    ]  # fmt: skip
+    ]
     regressions = tuple(
-        CellChange(c.cell_id, "compatible", "workaround", tuple(o.label for o in
-                   group_failures(checks)) * 4, (VersionChange("flask", "3.1.0", "3.1.1"),))
+        CellChange(
+            c.cell_id,
+            "compatible",
+            "workaround",
+            tuple(o.label for o in group_failures(checks)) * 4,
+            (VersionChange("flask", "3.1.0", "3.1.1"),),
+        )
         for c in cells
-    )  # fmt: skip
+    )
     text = render_markdown(grid(*cells, changes=Changes("then", regressions=regressions)))
     assert len(detail_lines(text)) == 450
     assert len(text.encode()) < 500_000

@@ -45,8 +45,13 @@ def run(spec: ReproSpec, folder: Path, python: Path) -> subprocess.CompletedProc
     env.pop("VIRTUAL_ENV", None)
     return subprocess.run(
         ["uv", "run", "--quiet", "--script", str(script)],
-        cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-    )  # fmt: skip
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
 
 
 def twice(grid: Grid, words: str, neighbour: str, folder: Path, python: Path) -> None:
@@ -72,6 +77,9 @@ def test_lite_on_20_in_an_app_context_fails_and_flask_sqlalchemy_passes(
     grid: Grid, tmp_path: Path, python: Path
 ) -> None:
     twice(
-        grid, "two list requests shared one Session", "py312-flask31-admin20-sqla20-fsa31",
-        tmp_path, python,
-    )  # fmt: skip
+        grid,
+        "two list requests shared one Session",
+        "py312-flask31-admin20-sqla20-fsa31",
+        tmp_path,
+        python,
+    )

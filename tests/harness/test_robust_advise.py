@@ -25,11 +25,16 @@ INSTALLED = {
     "werkzeug": "3.1.3",
 }
 MINE = Stack(
-    {"flask": "3.1.1", "flask-admin": "2.2.1", "sqlalchemy": "2.0.40",
-     "flask-sqlalchemy": "3.1.1", "werkzeug": "3.1.3"},
+    {
+        "flask": "3.1.1",
+        "flask-admin": "2.2.1",
+        "sqlalchemy": "2.0.40",
+        "flask-sqlalchemy": "3.1.1",
+        "werkzeug": "3.1.3",
+    },
     python="3.12.4",
     source="pins",
-)  # fmt: skip
+)
 
 
 def _cell(installed: dict[str, str] | None = None, **requested: str) -> GridCell:

@@ -37,13 +37,28 @@ def project(tmp_path: Path) -> Path:
 
 def _start(project: Path, *args: str, sleep_s: float) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix",
-         str(project / "matrix.toml"), "--jobs", "1", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=project,
-        env={**os.environ, "STAND_IN_SLEEP": str(sleep_s),
-             "STAND_IN_MARKER": str(project / "in-a-test")},
+        [
+            sys.executable,
+            "-m",
+            "flask_admin_compat.cli",
+            "run",
+            "--matrix",
+            str(project / "matrix.toml"),
+            "--jobs",
+            "1",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=project,
+        env={
+            **os.environ,
+            "STAND_IN_SLEEP": str(sleep_s),
+            "STAND_IN_MARKER": str(project / "in-a-test"),
+        },
         start_new_session=True,  # as nox's own process group would be
-    )  # fmt: skip
+    )
 
 
 def _pytest_pid(project: Path, *, within_s: float = 240) -> int:
@@ -74,10 +89,21 @@ def test_a_second_run_refuses_then_waits_and_no_verdict_is_shared(project: Path)
     _pytest_pid(project)
 
     refused = subprocess.run(
-        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix",
-         str(project / "matrix.toml"), "--force"],
-        capture_output=True, text=True, cwd=project, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "flask_admin_compat.cli",
+            "run",
+            "--matrix",
+            str(project / "matrix.toml"),
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=60,
+        check=False,
+    )
     assert refused.returncode == exitcodes.BUSY
     (line,) = refused.stderr.strip().splitlines()
     assert f"(pid {first.pid}, started " in line

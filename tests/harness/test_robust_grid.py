@@ -118,8 +118,9 @@ def test_an_unwritable_cell_folder_is_an_error_with_the_reason(
         return real(cell_dir, result)
 
     monkeypatch.setattr(runner, "write_result", refuse)
-    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
-                         venvs_dir=tmp_path / "venvs", timeout_s=60)  # fmt: skip
+    options = RunOptions(
+        repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=tmp_path / "venvs", timeout_s=60
+    )
     cell = next(c for c in _cells(tmp_path) if c.id == F30)
     result = runner.run_cell(cell, options)
     assert result.verdict == "error"

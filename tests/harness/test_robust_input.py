@@ -29,9 +29,13 @@ INCLUDE = (
 def _nox(matrix: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), *args],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
         env={**os.environ, "FLASK_ADMIN_COMPAT_MATRIX": str(matrix)},
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("args", [("-l",), ("-s", "matrix")], ids=["list", "matrix"])

@@ -37,8 +37,12 @@ def test_a_run_ends_and_names_what_a_crashed_run_left_running(
     left = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
     )
-    record = {"pgid": left.pid, "start_ticks": _start_ticks(left.pid), "run_pid": 4242,
-              "argv": [str(project / ".venvs" / F30 / "bin" / "python"), "-m", "pytest"]}  # fmt: skip
+    record = {
+        "pgid": left.pid,
+        "start_ticks": _start_ticks(left.pid),
+        "run_pid": 4242,
+        "argv": [str(project / ".venvs" / F30 / "bin" / "python"), "-m", "pytest"],
+    }
     (running / f"{left.pid}.json").write_text(json.dumps(record), encoding="utf-8")
 
     main(["run", "--matrix", str(project / "matrix.toml"), "--project", str(project)])
@@ -62,17 +66,20 @@ with exclusive(Path(sys.argv[1]), what="someone else's pytest"):
 def test_a_cell_waits_for_its_environment_and_gives_up_at_its_timeout(
     stub_suite: list[str], tmp_path: Path
 ) -> None:
-    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
-                         venvs_dir=tmp_path / ".venvs", timeout_s=1)  # fmt: skip
+    options = RunOptions(
+        repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=tmp_path / ".venvs", timeout_s=1
+    )
     from flask_admin_compat.matrix.cells import expand
     from flask_admin_compat.matrix.matrix import load_matrix
 
     cell = next(c for c in expand(load_matrix(_project(tmp_path) / "matrix.toml")) if c.id == F30)
     lock = environment_lock(options.venvs_dir / cell.id)
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_ENV, str(lock)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOLD_ENV, str(lock)],
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": SRC},
-    )  # fmt: skip
+    )
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline() == "held\n"

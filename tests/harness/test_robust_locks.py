@@ -60,9 +60,11 @@ def _wait_gone(pid: int, seconds: float = 10) -> bool:
 
 def _holder(lock: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", HOLD, str(lock)],
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": SRC},
-    )  # fmt: skip
+    )
     assert proc.stdout is not None
     assert proc.stdout.readline() == "held\n"
     return proc
@@ -124,9 +126,11 @@ def test_a_second_run_on_a_checkout_refuses_in_one_line(
 def test_a_killed_run_takes_its_commands_with_it(tmp_path: Path) -> None:
     running = tmp_path / "running"
     run = subprocess.Popen(
-        [sys.executable, "-c", CRASHING_RUN, str(running)], stdout=subprocess.PIPE, text=True,
+        [sys.executable, "-c", CRASHING_RUN, str(running)],
+        stdout=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONPATH": SRC},
-    )  # fmt: skip
+    )
     assert run.stdout is not None
     line = run.stdout.readline()
     while not line.strip().isdigit():  # the log echoes the command line first
@@ -148,8 +152,12 @@ def test_the_next_run_ends_what_a_crashed_run_left_running(tmp_path: Path) -> No
     left = subprocess.Popen(
         [sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True
     )
-    record = {"pgid": left.pid, "start_ticks": _start_ticks(left.pid), "run_pid": 1,
-              "argv": ["/x/.venvs/c/bin/python", "-m", "pytest"]}  # fmt: skip
+    record = {
+        "pgid": left.pid,
+        "start_ticks": _start_ticks(left.pid),
+        "run_pid": 1,
+        "argv": ["/x/.venvs/c/bin/python", "-m", "pytest"],
+    }
     (running / f"{left.pid}.json").write_text(json.dumps(record), encoding="utf-8")
     # A pid file whose process is long gone (its pid maybe reused) touches nothing.
     (running / "1.json").write_text(

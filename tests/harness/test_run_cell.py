@@ -186,9 +186,20 @@ def test_an_interrupted_run_keeps_finished_cells_and_invents_none(tmp_path: Path
     (suite / "test_slow.py").write_text(SLOW_SUITE)
     (tmp_path / "matrix.toml").write_text(INTERRUPT_MATRIX)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix", str(tmp_path / "matrix.toml"), "--jobs", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "flask_admin_compat.cli",
+            "run",
+            "--matrix",
+            str(tmp_path / "matrix.toml"),
+            "--jobs",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     cells = tmp_path / "reports" / "cells"
     deadline = time.monotonic() + 240
     while not list(cells.glob("*/result.json")) and time.monotonic() < deadline:
@@ -215,8 +226,14 @@ def test_a_postgresql_cell_without_a_server_is_an_error_with_a_hint(
     (suite / "pytest.ini").write_text(PYTEST_INI)
     (suite / "test_ok.py").write_text(REPORTING_TEST.replace("BODY", "pass"))
     missing = "no PostgreSQL server: set DATABASE_URL to one, or install the server"
-    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=venvs,
-                         timeout_s=120, postgres=None, postgres_missing=missing)  # fmt: skip
+    options = RunOptions(
+        repo_root=tmp_path,
+        cells_dir=tmp_path / "cells",
+        venvs_dir=venvs,
+        timeout_s=120,
+        postgres=None,
+        postgres_missing=missing,
+    )
     result = run_cell(cell, options)
     assert cell.id.endswith("-pg")
     assert result.verdict == "error"
@@ -230,8 +247,13 @@ def test_a_resolution_is_reused_while_the_listing_stands(tmp_path: Path, venvs: 
     suite.mkdir(parents=True)
     (suite / "pytest.ini").write_text(PYTEST_INI)
     (suite / "test_ok.py").write_text(REPORTING_TEST.replace("BODY", "pass"))
-    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=venvs,
-                         timeout_s=120, lock_cache=LockCache(tmp_path / "locks", "listing-1"))  # fmt: skip
+    options = RunOptions(
+        repo_root=tmp_path,
+        cells_dir=tmp_path / "cells",
+        venvs_dir=venvs,
+        timeout_s=120,
+        lock_cache=LockCache(tmp_path / "locks", "listing-1"),
+    )
     for cell in (_cell(), _cell("1.3.*")):
         first = run_cell(cell, options)
         again = run_cell(cell, options)

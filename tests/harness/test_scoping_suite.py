@@ -271,8 +271,12 @@ def test_the_real_backend_passes_on_a_server(tmp_path: Path, postgres_url: str) 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no /dev/shm here")
 def test_a_killed_runs_databases_in_memory_are_removed_by_the_next_run(tmp_path: Path) -> None:
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)  # fmt: skip
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     killed = Path("/dev/shm", f"scoping-{ended.stdout.strip()}-left")
     running = Path("/dev/shm", f"scoping-{os.getpid()}-running")
     for folder in (killed, running):

@@ -48,10 +48,26 @@ CELLS = {
 
 def _run(matrix: Path, reports: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix", str(matrix),
-         "--project", str(PROJECT_ROOT), "--reports", str(reports), "--force", *args],
-        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "flask_admin_compat.cli",
+            "run",
+            "--matrix",
+            str(matrix),
+            "--project",
+            str(PROJECT_ROOT),
+            "--reports",
+            str(reports),
+            "--force",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=900,
+        check=False,
+    )
 
 
 def _merge(cells: Path, out: Path) -> dict[str, Any]:

@@ -71,8 +71,20 @@ def _running(marker: str) -> list[int]:
 
 @pytest.mark.parametrize("target", ["nox", "uv run"])
 def test_sigterm_ends_the_run_as_ctrl_c_does(project: Path, target: str) -> None:
-    argv = [sys.executable, "-m", "nox", "-f", str(PROJECT_ROOT / "noxfile.py"), "-s", "matrix",
-            "--", "--project", str(project), "--jobs", "1"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "nox",
+        "-f",
+        str(PROJECT_ROOT / "noxfile.py"),
+        "-s",
+        "matrix",
+        "--",
+        "--project",
+        str(project),
+        "--jobs",
+        "1",
+    ]
     if target == "uv run":
         argv = ["uv", "run", "--no-sync", "--project", str(PROJECT_ROOT), *argv[1:]]
         argv[argv.index("-m") : argv.index("-m") + 2] = ["python", "-m", "nox"]

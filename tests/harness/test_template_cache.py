@@ -96,9 +96,12 @@ def test_other_compile_settings_compile_their_own(tmp_path: Path) -> None:
     source = "{% if true %}\n  x\n{% endif %}\n"
     plain = _environment(tmp_path / "a", template_cache.CompiledTemplates(shared), source)
     trimmed = _environment(
-        tmp_path / "b", template_cache.CompiledTemplates(shared), source,
-        trim_blocks=True, lstrip_blocks=True,
-    )  # fmt: skip
+        tmp_path / "b",
+        template_cache.CompiledTemplates(shared),
+        source,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     assert plain.get_template("page.html").render() == "\n  x\n"
     assert trimmed.get_template("page.html").render() == "  x\n"
 

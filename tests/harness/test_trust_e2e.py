@@ -28,10 +28,23 @@ def project(tmp_path: Path) -> Path:
 def _run(project: Path, *args: str) -> str:
     """One run of the cell; its verdict."""
     subprocess.run(
-        [sys.executable, "-m", "flask_admin_compat.cli", "run", "--matrix",
-         str(project / "matrix.toml"), "--jobs", "1", *args],
-        capture_output=True, text=True, cwd=project, timeout=600, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "flask_admin_compat.cli",
+            "run",
+            "--matrix",
+            str(project / "matrix.toml"),
+            "--jobs",
+            "1",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        timeout=600,
+        check=False,
+    )
     return read_result(project / "reports" / "cells" / CELL / "result.json").verdict
 
 

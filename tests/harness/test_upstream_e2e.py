@@ -140,16 +140,21 @@ def test_test_dependencies_the_pins_forbid_are_not_applicable(
     # A requirement that needs another SQLAlchemy than the cell's: the resolver refuses rather
     # than move the pin under test, and its reason is kept.
     deps = load_deps()
-    impossible = parse_deps({
-        "suite": {"module": deps.module},
-        "postgres": {"ignore-glob": deps.postgres_ignore_glob},
-        "series": [{
-            "flask-admin": ">=2.2", "source": "a test",
-            "requirements": [{"requirement": "sqlalchemy<2", "source": "a test"}],
-            "backends": {"flask-sqlalchemy": {"source": "a test"}},
-            "postgres": {"uri-env": "X", "source": "a test"},
-        }],
-    })  # fmt: skip
+    impossible = parse_deps(
+        {
+            "suite": {"module": deps.module},
+            "postgres": {"ignore-glob": deps.postgres_ignore_glob},
+            "series": [
+                {
+                    "flask-admin": ">=2.2",
+                    "source": "a test",
+                    "requirements": [{"requirement": "sqlalchemy<2", "source": "a test"}],
+                    "backends": {"flask-sqlalchemy": {"source": "a test"}},
+                    "postgres": {"uri-env": "X", "source": "a test"},
+                }
+            ],
+        }
+    )
     options = RunOptions(
         repo_root=project.repo_root,
         cells_dir=tmp_path / "cells",

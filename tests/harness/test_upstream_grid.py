@@ -92,8 +92,11 @@ def test_the_short_form_fits_beside_a_verdict() -> None:
 
 def test_markdown_shows_counts_beside_the_verdict_and_leaves_failures_to_html() -> None:
     grid = _grid(a=FAILING, b=PASSING)
-    grid = Grid(grid.generated_at, grid.harness_version,
-                tuple(_incompatible(c) if c.cell_id == "a" else c for c in grid.cells))  # fmt: skip
+    grid = Grid(
+        grid.generated_at,
+        grid.harness_version,
+        tuple(_incompatible(c) if c.cell_id == "a" else c for c in grid.cells),
+    )
     text = render_markdown(grid)
     assert "🧪 Flask-Admin's own tests: ran in 2 (1 with failures)." in text
     assert "| 🧪 | upstream | Flask-Admin's own SQLAlchemy tests" in text
@@ -112,12 +115,16 @@ def test_markdown_without_upstream_results_is_unchanged() -> None:
 
 def test_hostile_upstream_text_stays_inert_in_markdown() -> None:
     evil = UpstreamResult(
-        "ran", HOSTILE, "u", counts=UpstreamCounts(failed=1),
+        "ran",
+        HOSTILE,
+        "u",
+        counts=UpstreamCounts(failed=1),
         failures=(UpstreamFailure(HOSTILE, "failed", HOSTILE),),
-    )  # fmt: skip
+    )
     grid = _grid(a=evil)
-    text = render_markdown(Grid(grid.generated_at, grid.harness_version,
-                                (_incompatible(grid.cells[0]),)))  # fmt: skip
+    text = render_markdown(
+        Grid(grid.generated_at, grid.harness_version, (_incompatible(grid.cells[0]),))
+    )
     # grid.md names no upstream test; what it does show of the cell cannot open a tag or link.
     assert "<script>" not in text
     assert "](javascript" not in text
@@ -155,9 +162,12 @@ def test_html_badge_title_details_and_filter() -> None:
 
 def test_html_lists_so_many_failures_and_counts_the_rest() -> None:
     many = UpstreamResult(
-        "ran", "1 passed, 100 failed", "u", counts=UpstreamCounts(passed=1, failed=100),
+        "ran",
+        "1 passed, 100 failed",
+        "u",
+        counts=UpstreamCounts(passed=1, failed=100),
         failures=tuple(UpstreamFailure(f"t{i}", "failed", "x") for i in range(100)),
-    )  # fmt: skip
+    )
     up = data_of(Page(render_html(_grid(a=many))))["cells"][0]["up"]  # type: ignore[index]
     assert len(up["failures"]) == 30
     assert up["more"] == 70
@@ -171,9 +181,12 @@ def test_html_without_upstream_results_has_no_badge_or_filter() -> None:
 
 def test_hostile_upstream_text_stays_text_in_html() -> None:
     evil = UpstreamResult(
-        "ran", HOSTILE, "u", counts=UpstreamCounts(failed=1),
+        "ran",
+        HOSTILE,
+        "u",
+        counts=UpstreamCounts(failed=1),
         failures=(UpstreamFailure(HOSTILE, "failed", HOSTILE),),
-    )  # fmt: skip
+    )
     html = render_html(_grid(a=evil))
     assert html.count("<script") == 2
     up = data_of(Page(html))["cells"][0]["up"]  # type: ignore[index]

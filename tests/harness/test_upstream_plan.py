@@ -79,8 +79,9 @@ def test_an_excluded_cell_has_nothing_of_upstream_to_run() -> None:
     # No longer excluded: its old "excluded" says nothing, so both run.
     assert suites_to_run(excluded, expected=BOTH, excluded=False) == ("scoping", "upstream")
     # Newly excluded: run, so that the result says so.
-    assert suites_to_run(make_result(fingerprint="s1"), expected={"scoping": "s1"},
-                         excluded=True) == ("scoping",)  # fmt: skip
+    assert suites_to_run(
+        make_result(fingerprint="s1"), expected={"scoping": "s1"}, excluded=True
+    ) == ("scoping",)
 
 
 def _cells() -> list[Cell]:
@@ -119,8 +120,14 @@ def test_the_upstream_key_follows_its_data_and_its_own_inputs(tmp_path: Path) ->
     assert key(deps_text="b") != key()
     assert key(postgres=True) != key()
     assert key(snapshot=_snapshot("2.2.1", "2.2.2")) != key()  # a new Flask-Admin, new tests
-    scoping = fingerprints(cells, snapshot=_snapshot("2.2.1"), suite="scoping",
-                           suite_dir=tmp_path, exclude_newer=None, pytest_args=())  # fmt: skip
+    scoping = fingerprints(
+        cells,
+        snapshot=_snapshot("2.2.1"),
+        suite="scoping",
+        suite_dir=tmp_path,
+        exclude_newer=None,
+        pytest_args=(),
+    )
     assert scoping[cid] != key()
 
 
@@ -260,11 +267,15 @@ def test_an_unknown_suite_is_refused(
 def test_the_summary_names_cells_whose_upstream_suite_failed_or_did_not_run() -> None:
     results = [
         make_result(cell_id="a", upstream=_upstream()),
-        make_result(cell_id="b", upstream=UpstreamResult(
-            "ran", "42 passed, 18 failed", "u", counts=UpstreamCounts(passed=42, failed=18))),
+        make_result(
+            cell_id="b",
+            upstream=UpstreamResult(
+                "ran", "42 passed, 18 failed", "u", counts=UpstreamCounts(passed=42, failed=18)
+            ),
+        ),
         make_result(cell_id="c", upstream=UpstreamResult("n/a", "could not collect x.py", "u")),
         make_result(cell_id="d"),
-    ]  # fmt: skip
+    ]
     lines = session.upstream_summary(results)
     assert lines[1] == "Flask-Admin's own tests (upstream):"
     assert [ln.split()[0] for ln in lines[2:-1]] == ["b", "c"]
@@ -307,8 +318,9 @@ def stubs(monkeypatch: pytest.MonkeyPatch) -> Stubs:
 
 
 def _options(tmp_path: Path) -> RunOptions:
-    return RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
-                      venvs_dir=tmp_path / "venvs", timeout_s=60)  # fmt: skip
+    return RunOptions(
+        repo_root=tmp_path, cells_dir=tmp_path / "cells", venvs_dir=tmp_path / "venvs", timeout_s=60
+    )
 
 
 def test_upstream_alone_keeps_the_scoping_outcome(stubs: Stubs, tmp_path: Path) -> None:

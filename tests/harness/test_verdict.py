@@ -18,9 +18,15 @@ def _run(
             if flaky == (pattern, check):
                 attempts = ("failed", "passed")
             outcomes.append(
-                CheckOutcome(pattern, check, "failed" if failed or flaky == (pattern, check) else "passed",
-                             "Both requests used one Session." if failed else "", 0.0, attempts)  # type: ignore[arg-type]
-            )  # fmt: skip
+                CheckOutcome(
+                    pattern,
+                    check,
+                    "failed" if failed or flaky == (pattern, check) else "passed",
+                    "Both requests used one Session." if failed else "",
+                    0.0,
+                    attempts,  # type: ignore[arg-type]
+                )
+            )
     return outcomes
 
 

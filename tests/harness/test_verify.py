@@ -89,6 +89,7 @@ def test_what_is_verified_before_it_is_recorded() -> None:
     assert not distrusted(sound, sound)  # the same result as last time
     assert distrusted(make_result(verdict="workaround", installed=installed), sound)
     assert distrusted(make_result(verdict="error", installed=installed), None)  # a crash
-    assert not distrusted(make_result(verdict="error", installed=installed,
-                                      reason="timed out after 900 s"), None)  # fmt: skip
+    assert not distrusted(
+        make_result(verdict="error", installed=installed, reason="timed out after 900 s"), None
+    )
     assert not distrusted(make_result(verdict="uninstallable"), sound)  # nothing installed

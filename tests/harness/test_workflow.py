@@ -90,8 +90,11 @@ def _step(workflow: dict[str, Any], job: str, step_id: str) -> dict[str, Any]:
 def test_the_workflow_matches_githubs_schema() -> None:
     done = subprocess.run(
         [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -99,10 +102,24 @@ def test_zizmor_finds_nothing_of_medium_severity_or_worse() -> None:
     # The auditor persona shows every finding, so the only way past one is an inline
     # `# zizmor: ignore[rule]` that says why (checked below).
     done = subprocess.run(
-        [_tool("zizmor"), "--offline", "--no-config", "--persona", "auditor",
-         "--min-severity", "medium", "--format", "json", "--no-exit-codes", str(WORKFLOW)],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            _tool("zizmor"),
+            "--offline",
+            "--no-config",
+            "--persona",
+            "auditor",
+            "--min-severity",
+            "medium",
+            "--format",
+            "json",
+            "--no-exit-codes",
+            str(WORKFLOW),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     findings = json.loads(done.stdout)
     described = [
@@ -233,7 +250,11 @@ class StepRunner:
         script.write_text(_step(self.workflow, job, step_id)["run"], encoding="utf-8")
         done = subprocess.run(
             ["bash", "-e", str(script)],
-            cwd=self.work, capture_output=True, text=True, timeout=120, check=False,
+            cwd=self.work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             env={
                 **os.environ,
                 **{name: str(value) for name, value in self.workflow["env"].items()},
@@ -247,7 +268,7 @@ class StepRunner:
                 "GITHUB_RUN_ID": "42",
                 **env,
             },
-        )  # fmt: skip
+        )
         return done, _outputs(output.read_text(encoding="utf-8"))
 
 
@@ -306,8 +327,12 @@ def test_planning_splits_the_listed_cells(
 
 def test_planning_lists_every_python_the_matrix_names(runner: StepRunner) -> None:
     text = (RESOURCES / "small-matrix.toml").read_text(encoding="utf-8")
-    text = text.replace("[[exclude]]", '[[matrix]]\npython = ["3.13", "3.10"]\nflask = ["3.1.*"]\n'
-                        'flask-admin = ["2.2.*"]\nsqlalchemy = ["2.0.*"]\n\n[[exclude]]', 1)  # fmt: skip
+    text = text.replace(
+        "[[exclude]]",
+        '[[matrix]]\npython = ["3.13", "3.10"]\nflask = ["3.1.*"]\n'
+        'flask-admin = ["2.2.*"]\nsqlalchemy = ["2.0.*"]\n\n[[exclude]]',
+        1,
+    )
     (runner.work / "matrix.toml").write_text(text, encoding="utf-8")
     done, outputs = runner("plan", "plan", SHARDS="2", FILTER="")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -457,8 +482,11 @@ def test_the_bisection_of_each_regression_is_kept_for_the_issues(runner: StepRun
         "py312-not-in-the-matrix",
         "workaround",
         "incompatible",
-        versions=(VersionChange("python", "3.12.1", "3.12.2"), VersionChange("flask-admin", "2.2.0", "2.2.1")),
-    )  # fmt: skip
+        versions=(
+            VersionChange("python", "3.12.1", "3.12.2"),
+            VersionChange("flask-admin", "2.2.0", "2.2.1"),
+        ),
+    )
     grid = make_grid(cell, changes=Changes("2026-11-24T04:17:00+00:00", regressions=(change,)))
     (grid_dir / "grid.json").write_text(render_json(grid), encoding="utf-8")
     done, _ = runner("report-regressions", "bisect")
@@ -570,8 +598,13 @@ def test_the_daily_run_plans_only_the_cells_a_new_release_makes_stale(
     # Nothing new on the index: the plan ends the run; no shard, merge or publish follows.
     done, outputs = runner("plan", "plan", **DAILY)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert outputs == {"mode": "on-release", "count": "0", "shards": "[]", "pythons": "",
-                       "stale": ""}  # fmt: skip
+    assert outputs == {
+        "mode": "on-release",
+        "count": "0",
+        "shards": "[]",
+        "pythons": "",
+        "stale": "",
+    }
     assert "nothing to run" in done.stdout
 
     # Flask 3.1.3 is released: exactly the two Flask 3.1 cells run, in one shard.
@@ -582,12 +615,22 @@ def test_the_daily_run_plans_only_the_cells_a_new_release_makes_stale(
     assert outputs["mode"] == "on-release"
     assert outputs["stale"].splitlines() == stale
     assert json.loads(outputs["shards"]) == ["1/2", "2/2"]  # the default 4, never above cells
-    done, _ = runner("shard", "run", SHARD="1/2", FILTER="", NAME="1-of-2",
-                     STALE=outputs["stale"])  # fmt: skip
+    done, _ = runner("shard", "run", SHARD="1/2", FILTER="", NAME="1-of-2", STALE=outputs["stale"])
     assert done.returncode == 0, done.stderr
     args = (runner.temp / "nox-args").read_text(encoding="utf-8").splitlines()
-    assert args == ["-s", "matrix", "--", "--shard", "1/2", "--suite", "scoping,upstream",
-                    "--cell", stale[0], "--cell", stale[1]]  # fmt: skip
+    assert args == [
+        "-s",
+        "matrix",
+        "--",
+        "--shard",
+        "1/2",
+        "--suite",
+        "scoping,upstream",
+        "--cell",
+        stale[0],
+        "--cell",
+        stale[1],
+    ]
 
 
 def test_the_weekly_run_is_still_the_full_one(runner: StepRunner) -> None:
@@ -616,24 +659,41 @@ def test_the_jobs_after_the_plan_follow_its_mode(workflow: dict[str, Any]) -> No
 
 def test_a_flask_admin_ref_makes_the_run_a_comparison(runner: StepRunner) -> None:
     shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
-    done, outputs = runner("plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="admin22",
-                           ADMIN_REF="fix/2835")  # fmt: skip
+    done, outputs = runner(
+        "plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="admin22", ADMIN_REF="fix/2835"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert outputs["mode"] == "compare"
     done, _ = runner("compare", "compare", ADMIN_REF="fix/2835", FILTER="admin22 and fsa")
     assert done.returncode == 0, done.stderr
     args = (runner.temp / "nox-args").read_text(encoding="utf-8").splitlines()
     repo = runner.workflow["env"]["FLASK_ADMIN_REPO"]
-    assert args == ["-s", "compare", "--", "--with", f"flask-admin=git+{repo}@fix/2835",
-                    "-k", "admin22 and fsa"]  # fmt: skip
+    assert args == [
+        "-s",
+        "compare",
+        "--",
+        "--with",
+        f"flask-admin=git+{repo}@fix/2835",
+        "-k",
+        "admin22 and fsa",
+    ]
 
 
-@pytest.mark.parametrize("ref", ['x"; touch pwned; echo "', "--upload-pack=touch pwned", "a..b",
-                                 "$(touch pwned)", "main\ntouch pwned"])  # fmt: skip
+@pytest.mark.parametrize(
+    "ref",
+    [
+        'x"; touch pwned; echo "',
+        "--upload-pack=touch pwned",
+        "a..b",
+        "$(touch pwned)",
+        "main\ntouch pwned",
+    ],
+)
 def test_a_flask_admin_ref_that_is_no_ref_name_is_refused(runner: StepRunner, ref: str) -> None:
     shutil.copy(RESOURCES / "small-matrix.toml", runner.work / "matrix.toml")
-    done, outputs = runner("plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="",
-                           ADMIN_REF=ref)  # fmt: skip
+    done, outputs = runner(
+        "plan", "plan", EVENT="workflow_dispatch", SHARDS="", FILTER="", ADMIN_REF=ref
+    )
     assert done.returncode == 2
     assert "flask-admin-ref must be a branch, tag or commit name" in done.stdout
     assert outputs == {}

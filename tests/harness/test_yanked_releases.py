@@ -91,8 +91,9 @@ class _Index(http.server.BaseHTTPRequestHandler):
 def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, set[str]]]:
     """The index's simple URL and its set of yanked versions (add one to yank it)."""
     yanked: set[str] = set()
-    handler = type("Handler", (_Index,), {"wheels": {v: _wheel(v) for v in ("1.0", "1.1")},
-                                          "yanked": yanked})  # fmt: skip
+    handler = type(
+        "Handler", (_Index,), {"wheels": {v: _wheel(v) for v in ("1.0", "1.1")}, "yanked": yanked}
+    )
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_port}/simple"
@@ -106,11 +107,22 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str
 
 
 def _resolve(tmp_path: Path, *, refresh: tuple[str, ...] = ()) -> str:
-    options = RunOptions(repo_root=tmp_path, cells_dir=tmp_path / "cells",
-                         venvs_dir=tmp_path / "venvs", timeout_s=120, refresh_packages=refresh)  # fmt: skip
+    options = RunOptions(
+        repo_root=tmp_path,
+        cells_dir=tmp_path / "cells",
+        venvs_dir=tmp_path / "venvs",
+        timeout_s=120,
+        refresh_packages=refresh,
+    )
     found = FoundPython(Path(sys.executable), platform.python_version())
-    done = compile_pins([f"{NAME}==1.*"], found, options, log=io.StringIO(),
-                        deadline=time.monotonic() + 120, echo=None)  # fmt: skip
+    done = compile_pins(
+        [f"{NAME}==1.*"],
+        found,
+        options,
+        log=io.StringIO(),
+        deadline=time.monotonic() + 120,
+        echo=None,
+    )
     assert done.returncode == 0, done.output
     (line,) = [ln for ln in done.output.splitlines() if ln.startswith(f"{NAME}==")]
     return line.split("==")[1]
@@ -144,9 +156,13 @@ def test_the_snapshot_names_the_packages_whose_list_changed(
     yanked: Any = ("2.2.1", t, True)  # the fake index takes a third item: yanked
     listed["flask-admin"][1] = yanked
     again, fetched = load_or_fetch_snapshot(
-        path, ["flask", "flask-admin"], max_age_s=60, index_url=url, refresh=True,
+        path,
+        ["flask", "flask-admin"],
+        max_age_s=60,
+        index_url=url,
+        refresh=True,
         now=datetime.now(UTC),
-    )  # fmt: skip
+    )
     assert fetched
     assert again.changed == frozenset({"flask-admin"})
     stored = snapshot_from_json(path.read_text(encoding="utf-8"))
@@ -165,8 +181,10 @@ def test_a_release_yanked_since_a_cell_ran_is_flagged_in_the_grid(tmp_path: Path
     series, older = "py312-flask31-admin22-sqla20-fsa31", "py312-flask31-admin220-sqla20-fsa31"
     installed = {"flask": "3.1.2", "flask-admin": "2.2.1", "werkzeug": "3.1.3"}
     write_result(reports / "cells" / series, make_result(series, installed=installed))
-    write_result(reports / "cells" / older,
-                 make_result(older, installed={**installed, "flask-admin": "2.2.0"}))  # fmt: skip
+    write_result(
+        reports / "cells" / older,
+        make_result(older, installed={**installed, "flask-admin": "2.2.0"}),
+    )
     listed = {"flask": frozenset({"3.1.2"}), "flask-admin": frozenset({"2.1.0", "2.2.0"})}
     assert merge_folder(reports / "cells", reports, MergeRequest(listed=listed)) == 0
     grid = read_grid(reports / "grid.json")

@@ -129,12 +129,18 @@ def add_views(base: BaseApp, session_or_db: Any) -> Views:
     models = base.models
     built: dict[str, Any] = {}
     for what, make in (
-        ("author view (inline posts)", lambda: AuthorView(
-            models.author, session_or_db, inline=models.post, endpoint=AUTHOR_ENDPOINT)),
+        (
+            "author view (inline posts)",
+            lambda: AuthorView(
+                models.author, session_or_db, inline=models.post, endpoint=AUTHOR_ENDPOINT
+            ),
+        ),
         ("post view", lambda: PostView(models.post, session_or_db, endpoint=POST_ENDPOINT)),
-        ("post view with form_ajax_refs", lambda: AjaxPostView(
-            models.post, session_or_db, endpoint=AJAX_ENDPOINT)),
-    ):  # fmt: skip
+        (
+            "post view with form_ajax_refs",
+            lambda: AjaxPostView(models.post, session_or_db, endpoint=AJAX_ENDPOINT),
+        ),
+    ):
         try:
             built[what] = make()
         except Exception as exc:

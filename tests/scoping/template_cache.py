@@ -112,17 +112,24 @@ def compile_settings(environment: jinja2.Environment) -> str:
     autoescape = environment.autoescape
     return repr(
         (
-            environment.block_start_string, environment.block_end_string,
-            environment.variable_start_string, environment.variable_end_string,
-            environment.comment_start_string, environment.comment_end_string,
-            environment.line_statement_prefix, environment.line_comment_prefix,
-            environment.trim_blocks, environment.lstrip_blocks,
-            environment.newline_sequence, environment.keep_trailing_newline,
-            environment.optimized, environment.is_async,
+            environment.block_start_string,
+            environment.block_end_string,
+            environment.variable_start_string,
+            environment.variable_end_string,
+            environment.comment_start_string,
+            environment.comment_end_string,
+            environment.line_statement_prefix,
+            environment.line_comment_prefix,
+            environment.trim_blocks,
+            environment.lstrip_blocks,
+            environment.newline_sequence,
+            environment.keep_trailing_newline,
+            environment.optimized,
+            environment.is_async,
             None if callable(autoescape) else autoescape,
             sorted(environment.extensions),
         )
-    )  # fmt: skip
+    )
 
 
 def refiled(code: types.CodeType, filename: str) -> types.CodeType:

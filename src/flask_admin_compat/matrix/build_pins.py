@@ -109,9 +109,12 @@ def resolve_ref(url: str, ref: str) -> str:
         done = subprocess.run(
             # The second pattern lists an annotated tag's commit (its peeled line) too.
             ["git", "ls-remote", "--", url, ref, f"{ref}^{{}}"],
-            capture_output=True, text=True, timeout=GIT_TIMEOUT_S, check=False,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
-        )  # fmt: skip
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BuildError("git", url, f"could not ask the repository for {ref!r}: {exc}") from None
     if done.returncode != 0:

@@ -579,8 +579,10 @@ def _upstream_data(cell: GridCell) -> dict[str, Any] | None:
     if up.flask_admin:
         note.append(f"Flask-Admin {up.flask_admin}'s tests")
     if up.added:
-        note.append("test dependencies beside the pins: " + ", ".join(
-            f"{name} {version}" for name, version in up.added.items()))  # fmt: skip
+        note.append(
+            "test dependencies beside the pins: "
+            + ", ".join(f"{name} {version}" for name, version in up.added.items())
+        )
     note += list(up.selection)
     return {
         "status": up.status,

@@ -129,11 +129,29 @@ def _run_and_write(
             t0 = time.monotonic()
             deadline = t0 + options.timeout_s
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
-            result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
-                          started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
+            result = _run(
+                cell,
+                options,
+                resolution,
+                log=log,
+                cell_dir=cell_dir,
+                started_at=started_at,
+                echo=echo,
+                t0=t0,
+                deadline=deadline,
+            )
             if rebuilt_if_damaged(cell, options, resolution, result, recorded, log=log):
-                result = _run(cell, options, resolution, log=log, cell_dir=cell_dir,
-                              started_at=started_at, echo=echo, t0=t0, deadline=deadline)  # fmt: skip
+                result = _run(
+                    cell,
+                    options,
+                    resolution,
+                    log=log,
+                    cell_dir=cell_dir,
+                    started_at=started_at,
+                    echo=echo,
+                    t0=t0,
+                    deadline=deadline,
+                )
         if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
             # Kept beside the new verdict, unless the stack no longer even resolves.
             kept = previous.upstream if result.verdict != "uninstallable" else None
@@ -239,32 +257,69 @@ def _run(
     if resolution.timed_out:
         return _timed_out(cell, options, started_at, python, durations, t0)
     if resolution.failure is not None or resolution.lock is None:
-        return _result(cell, options, started_at, resolution.failure or "error", resolution.reason,
-                       python=python, durations=with_total(durations, t0))  # fmt: skip
+        return _result(
+            cell,
+            options,
+            started_at,
+            resolution.failure or "error",
+            resolution.reason,
+            python=python,
+            durations=with_total(durations, t0),
+        )
     lock = resolution.lock
 
     # 2. Make the environment, or reuse it when it already holds exactly this lock.
     venv = options.venvs_dir / cell.id
     install_started = time.monotonic()
-    problem = ensure_environment(venv, found, lock, log=log, deadline=deadline, env=env, echo=echo,
-                                 reaper=options.reaper, bytecode=options.bytecode)  # fmt: skip
+    problem = ensure_environment(
+        venv,
+        found,
+        lock,
+        log=log,
+        deadline=deadline,
+        env=env,
+        echo=echo,
+        reaper=options.reaper,
+        bytecode=options.bytecode,
+    )
     durations["install"] = time.monotonic() - install_started
     if problem is not None and out_of_time(deadline):
         return _timed_out(cell, options, started_at, python, durations, t0)
     if problem is not None:
         refused = build_refusal(cell, problem)  # a build that would not build: the stack's fault
-        return _result(cell, options, started_at, "uninstallable" if refused else "error",
-                       refused or problem, python=python, durations=with_total(durations, t0))  # fmt: skip
+        return _result(
+            cell,
+            options,
+            started_at,
+            "uninstallable" if refused else "error",
+            refused or problem,
+            python=python,
+            durations=with_total(durations, t0),
+        )
     database_url = None
     if cell.database == POSTGRESQL:
-        prepared = prepare_postgres(cell, options.postgres, venv, missing=options.postgres_missing,
-                                    reaper=options.reaper, log=log, deadline=deadline,
-                                    env=env)  # fmt: skip
+        prepared = prepare_postgres(
+            cell,
+            options.postgres,
+            venv,
+            missing=options.postgres_missing,
+            reaper=options.reaper,
+            log=log,
+            deadline=deadline,
+            env=env,
+        )
         if isinstance(prepared, Problem) and out_of_time(deadline):
             return _timed_out(cell, options, started_at, python, durations, t0)
         if isinstance(prepared, Problem):
-            return _result(cell, options, started_at, "error", prepared.reason, python=python,
-                           durations=with_total(durations, t0))  # fmt: skip
+            return _result(
+                cell,
+                options,
+                started_at,
+                "error",
+                prepared.reason,
+                python=python,
+                durations=with_total(durations, t0),
+            )
         database_url = prepared
     installed = installed_versions(venv, log=log)
     write_pylock(cell_dir, lock, found, options, log=log, env=env, deadline=deadline)
@@ -272,9 +327,18 @@ def _run(
     # 3. Run the suite once; it runs what failed once more, in the same process, to tell
     #    flaky from failing, and records each check as it ends (kept if the run is killed).
     junit_path, records_path = venv / JUNIT_FILE, venv / RECORDS_FILE
-    test = run_pytest(venv, options, junit_path, records_path=records_path, extra=(), log=log,
-                      deadline=deadline, echo=echo, database_url=database_url,
-                      backend=cell.backend)  # fmt: skip
+    test = run_pytest(
+        venv,
+        options,
+        junit_path,
+        records_path=records_path,
+        extra=(),
+        log=log,
+        deadline=deadline,
+        echo=echo,
+        database_url=database_url,
+        backend=cell.backend,
+    )
     durations["test"] = test.duration_s
     unreadable = ""
     try:
@@ -285,25 +349,51 @@ def _run(
         if made.is_file():
             copy_file_atomic(made, cell_dir / kept)
     if test.timed_out:
-        return _timed_out(cell, options, started_at, python, durations, t0, installed=installed,
-                          recorded=recorded)  # fmt: skip
+        return _timed_out(
+            cell, options, started_at, python, durations, t0, installed=installed, recorded=recorded
+        )
     keep_bytecode(venv, options)
     if unreadable:
         reason = f"the suite crashed before reporting ({unreadable}): {tail(test.output)}"
-        return _result(cell, options, started_at, "error", reason, python=python,
-                       installed=installed, durations=with_total(durations, t0))  # fmt: skip
+        return _result(
+            cell,
+            options,
+            started_at,
+            "error",
+            reason,
+            python=python,
+            installed=installed,
+            durations=with_total(durations, t0),
+        )
     outcomes = list(recorded.outcomes)
     missing = missing_checks(outcomes)
     if missing:
         reason = f"the suite did not report {', '.join(missing[:5])}: {tail(test.output)}"
-        return _result(cell, options, started_at, "error", reason, python=python,
-                       installed=installed, checks=outcomes, durations=with_total(durations, t0))  # fmt: skip
+        return _result(
+            cell,
+            options,
+            started_at,
+            "error",
+            reason,
+            python=python,
+            installed=installed,
+            checks=outcomes,
+            durations=with_total(durations, t0),
+        )
     judgement = judge(outcomes, installed=installed, deprecations=recorded.deprecations)
     result = _result(
-        cell, options, started_at, judgement.verdict, judgement.reason, python=python,
-        installed=installed, checks=outcomes, durations=with_total(durations, t0),
-        recommended=judgement.recommended_pattern, flaky=judgement.flaky,
-    )  # fmt: skip
+        cell,
+        options,
+        started_at,
+        judgement.verdict,
+        judgement.reason,
+        python=python,
+        installed=installed,
+        checks=outcomes,
+        durations=with_total(durations, t0),
+        recommended=judgement.recommended_pattern,
+        flaky=judgement.flaky,
+    )
     flags = (*judgement.flags, *release_flags(cell, installed))
     return replace(result, flags=flags, deprecation=judgement.deprecation)
 
@@ -332,9 +422,17 @@ def _timed_out(
     )
     reason = f"timed out{where} after {options.timeout_s:.0f} s"
     checks = recorded.outcomes if recorded is not None else ()
-    return _result(cell, options, started_at, "error", reason, python=python,
-                   installed=installed or {}, checks=checks,
-                   durations=with_total(durations, t0))  # fmt: skip
+    return _result(
+        cell,
+        options,
+        started_at,
+        "error",
+        reason,
+        python=python,
+        installed=installed or {},
+        checks=checks,
+        durations=with_total(durations, t0),
+    )
 
 
 def _result(

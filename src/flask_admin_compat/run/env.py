@@ -59,8 +59,11 @@ def resolve_cell(
     if cache is not None:
         started = time.monotonic()
         # The pre-release mode is part of the key: a lock made without it may hold a beta.
-        key = cache.key(python=str(found.executable), python_version=found.version,
-                        requirements=(*requirements, *prerelease))  # fmt: skip
+        key = cache.key(
+            python=str(found.executable),
+            python_version=found.version,
+            requirements=(*requirements, *prerelease),
+        )
         cached = cache.get(key)
         if (
             cached is not None
@@ -78,29 +81,47 @@ def resolve_cell(
             elapsed = time.monotonic() - started
             if cached.lock is not None:
                 return Resolution(python, found, lock=cached.lock, duration_s=elapsed)
-            return Resolution(python, found, duration_s=elapsed, failure="uninstallable",
-                               reason=cached.refusal or "the resolver refused these pins")  # fmt: skip
+            return Resolution(
+                python,
+                found,
+                duration_s=elapsed,
+                failure="uninstallable",
+                reason=cached.refusal or "the resolver refused these pins",
+            )
     resolve = compile_pins(
         requirements, found, options, log=log, deadline=deadline, echo=echo, prerelease=prerelease
     )
     failed = command_failure(resolve, options)
     if failed is not None:
-        return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
-                           reason=failed, timed_out=resolve.timed_out)  # fmt: skip
+        return Resolution(
+            python,
+            found,
+            duration_s=resolve.duration_s,
+            failure="error",
+            reason=failed,
+            timed_out=resolve.timed_out,
+        )
     refused = build_refusal(cell, resolve.output) if resolve.returncode != 0 else None
     if refused is not None:  # an unreleased build that does not build: never cached
-        return Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
-                          reason=refused)  # fmt: skip
+        return Resolution(
+            python, found, duration_s=resolve.duration_s, failure="uninstallable", reason=refused
+        )
     if resolve.returncode != 0 and not refused_by_resolver(resolve.output):
         # A full disk, an unreachable index: never a verdict, and never cached as one.
-        return Resolution(python, found, duration_s=resolve.duration_s, failure="error",
-                          reason=environment_problem(resolver_message(resolve.output)))  # fmt: skip
+        return Resolution(
+            python,
+            found,
+            duration_s=resolve.duration_s,
+            failure="error",
+            reason=environment_problem(resolver_message(resolve.output)),
+        )
     if resolve.returncode != 0:
         reason = resolver_message(resolve.output)
         if cache is not None:
             cache.put(key, CachedResolution(refusal=reason))
-        return Resolution(python, found, duration_s=resolve.duration_s, failure="uninstallable",
-                           reason=reason)  # fmt: skip
+        return Resolution(
+            python, found, duration_s=resolve.duration_s, failure="uninstallable", reason=reason
+        )
     if cache is not None:
         cache.put(key, CachedResolution(lock=resolve.output))
     return Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
@@ -122,13 +143,28 @@ def compile_pins(
     The one resolver call of both suites; ``constraints`` (a lock) keeps every pin in it.
     """
     return run_logged(
-        ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-         "--no-header", "--no-annotate", *prerelease,
-         *(("--constraint", str(constraints)) if constraints is not None else ()),
-         *exclude_newer_args(options), *refresh_args(options)],
-        log=log, timeout_s=time_left(deadline), env=uv_env(), echo=echo, reaper=options.reaper,
+        [
+            "uv",
+            "pip",
+            "compile",
+            "-",
+            "--python",
+            str(found.executable),
+            "--quiet",
+            "--no-header",
+            "--no-annotate",
+            *prerelease,
+            *(("--constraint", str(constraints)) if constraints is not None else ()),
+            *exclude_newer_args(options),
+            *refresh_args(options),
+        ],
+        log=log,
+        timeout_s=time_left(deadline),
+        env=uv_env(),
+        echo=echo,
+        reaper=options.reaper,
         stdin_text="\n".join(requirements) + "\n",
-    )  # fmt: skip
+    )
 
 
 def command_failure(
@@ -172,8 +208,12 @@ def ensure_environment(
     marker.unlink(missing_ok=True)
     made = run_logged(
         ["uv", "venv", "--clear", "--quiet", "--python", str(found.executable), str(venv)],
-        log=log, timeout_s=time_left(deadline), env=env, echo=echo, reaper=reaper,
-    )  # fmt: skip
+        log=log,
+        timeout_s=time_left(deadline),
+        env=env,
+        echo=echo,
+        reaper=reaper,
+    )
     if made.returncode != 0:
         return _setup_failure(made, "could not create the environment")
     lock_file = venv / "requirements.lock"
@@ -199,9 +239,13 @@ def ensure_environment(
     # 0.22 s wall and 0.21 s CPU offline, 0.46 s and 0.40 s online). A pin missing from the
     # cache makes uv refuse before installing anything, and the online call fetches it.
     synced = run_logged(
-        [*sync, "--offline"], log=log, timeout_s=time_left(deadline), env=env, echo=echo,
+        [*sync, "--offline"],
+        log=log,
+        timeout_s=time_left(deadline),
+        env=env,
+        echo=echo,
         reaper=reaper,
-    )  # fmt: skip
+    )
     if synced.returncode is not None and synced.returncode > 0:
         log.write("(not every pin is in uv's cache yet: installing from the index)\n")
         synced = run_logged(

@@ -119,8 +119,12 @@ class Reaper:
         if self._running_dir is None:
             return
         started = _start_ticks(proc.pid)
-        record = {"pgid": proc.pid, "start_ticks": started, "run_pid": os.getpid(),
-                  "argv": [str(a) for a in proc.args][:4] if isinstance(proc.args, list) else []}  # fmt: skip
+        record = {
+            "pgid": proc.pid,
+            "start_ticks": started,
+            "run_pid": os.getpid(),
+            "argv": [str(a) for a in proc.args][:4] if isinstance(proc.args, list) else [],
+        }
         try:
             self._running_dir.mkdir(parents=True, exist_ok=True)
             path = self._running_dir / f"{proc.pid}.json"

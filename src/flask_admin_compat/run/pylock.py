@@ -50,12 +50,27 @@ def write_pylock(
         staged = Path(folder) / PYLOCK_FILE
         for mode in (("--offline",), ()):
             done = run_logged(
-                ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
-                 "--no-header", "--format", "pylock.toml", *mode, "-o", str(staged)],
-                log=log, timeout_s=min(_TIMEOUT_S, time_left(deadline)), env=env,
+                [
+                    "uv",
+                    "pip",
+                    "compile",
+                    "-",
+                    "--python",
+                    str(found.executable),
+                    "--quiet",
+                    "--no-header",
+                    "--format",
+                    "pylock.toml",
+                    *mode,
+                    "-o",
+                    str(staged),
+                ],
+                log=log,
+                timeout_s=min(_TIMEOUT_S, time_left(deadline)),
+                env=env,
                 reaper=options.reaper,
                 stdin_text=lock,
-            )  # fmt: skip
+            )
             if done.returncode == 0 and staged.is_file():
                 copy_file_atomic(staged, target)
                 return target

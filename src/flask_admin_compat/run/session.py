@@ -216,8 +216,9 @@ def _run_matrix(
         snapshot = ask_index(matrix, layout, request)
         every_cell = matrix_cells(matrix, snapshot, request)
         cells = choose_cells(matrix, snapshot, request)
-        cells = pin_builds(pick_shard(cells, layout, request.shard), store=layout.builds_dir,
-                           matrix=matrix)  # fmt: skip
+        cells = pin_builds(
+            pick_shard(cells, layout, request.shard), store=layout.builds_dir, matrix=matrix
+        )
         if not cells:  # more shards than cells: an empty shard has nothing to do
             assert request.shard is not None
             out.write(f"shard {request.shard.index}/{request.shard.count} has no cells\n")

@@ -90,8 +90,14 @@ def _upstream(
 
     def done(status: UpstreamStatus, reason: str, **found: Any) -> UpstreamResult:
         log.write(f"(upstream suite: {status}: {reason})\n")
-        return UpstreamResult(status, reason, fingerprint, durations=with_total(durations, t0),
-                              log=UPSTREAM_LOG_FILE, **found)  # fmt: skip
+        return UpstreamResult(
+            status,
+            reason,
+            fingerprint,
+            durations=with_total(durations, t0),
+            log=UPSTREAM_LOG_FILE,
+            **found,
+        )
 
     if resolution is None:  # the scoping suite did not run now: resolve the cell's pins here
         resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
@@ -120,10 +126,15 @@ def _upstream(
         constraints = Path(tmp) / "cell.lock"
         constraints.write_text(lock, encoding="utf-8")
         compiled = compile_pins(
-            (*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements), found, options,
-            log=log, deadline=deadline, echo=echo, constraints=constraints,
+            (*cell.requirements, *SUITE_REQUIREMENTS, *plan.requirements),
+            found,
+            options,
+            log=log,
+            deadline=deadline,
+            echo=echo,
+            constraints=constraints,
             prerelease=prerelease_args(cell),
-        )  # fmt: skip
+        )
     durations["resolve"] = compiled.duration_s
     failed = command_failure(compiled, options)
     if failed is not None:
@@ -132,20 +143,33 @@ def _upstream(
         return done("error", environment_problem(resolver_message(compiled.output)), **about)
     if compiled.returncode != 0:
         reason = resolver_message(compiled.output)
-        return done("n/a", f"Flask-Admin {flask_admin}'s test dependencies do not install "
-                    f"with this cell's pins: {reason}", **about)  # fmt: skip
+        return done(
+            "n/a",
+            f"Flask-Admin {flask_admin}'s test dependencies do not install "
+            f"with this cell's pins: {reason}",
+            **about,
+        )
     moved = moved_pins(lock, compiled.output)
     if moved:  # constraints make this impossible; checked because it is the promise made
-        return done("n/a", f"its test dependencies would move pins under test: {', '.join(moved)}",
-                    **about)  # fmt: skip
+        return done(
+            "n/a", f"its test dependencies would move pins under test: {', '.join(moved)}", **about
+        )
     about["added"] = added_packages(lock, compiled.output)
 
     # 2. Its own environment, so that the scoping one stays exactly the cell's pins.
     venv = options.venvs_dir / f"{cell.id}{UPSTREAM_VENV_SUFFIX}"
     install_started = time.monotonic()
-    problem = ensure_environment(venv, found, compiled.output, log=log, deadline=deadline,
-                                  env=uv_env(), echo=echo, reaper=options.reaper,
-                                  bytecode=options.bytecode)  # fmt: skip
+    problem = ensure_environment(
+        venv,
+        found,
+        compiled.output,
+        log=log,
+        deadline=deadline,
+        env=uv_env(),
+        echo=echo,
+        reaper=options.reaper,
+        bytecode=options.bytecode,
+    )
     durations["install"] = time.monotonic() - install_started
     if problem is not None:
         return done("error", problem, **about)
@@ -157,13 +181,30 @@ def _upstream(
     ini.write_text(pytest_ini(deps), encoding="utf-8")
     env = {k: v for k, v in bytecode_allowed(os.environ).items() if k not in POSTGRES_ENV}
     test = run_logged(
-        [str(venv / "bin" / "python"), "-m", "pytest", "-c", str(ini),
-         "--rootdir", str(site_packages(venv)), "-p", "no:cacheprovider",
-         "-q", "--tb=short", "--show-capture=no", "--continue-on-collection-errors",
-         f"--junitxml={junit_path}", *plan.pytest_args],
-        log=log, timeout_s=time_left(deadline), cwd=venv, echo=echo, reaper=options.reaper,
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pytest",
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(site_packages(venv)),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--tb=short",
+            "--show-capture=no",
+            "--continue-on-collection-errors",
+            f"--junitxml={junit_path}",
+            *plan.pytest_args,
+        ],
+        log=log,
+        timeout_s=time_left(deadline),
+        cwd=venv,
+        echo=echo,
+        reaper=options.reaper,
         env={**env, **dict(plan.env)},
-    )  # fmt: skip
+    )
     durations["test"] = test.duration_s
     failed = command_failure(test, options, what="pytest")
     if failed is not None:
@@ -172,12 +213,19 @@ def _upstream(
     try:
         report = read_upstream_junit(junit_path)
     except JUnitError as exc:
-        return done("error", f"the suite crashed before reporting ({exc}): {tail(test.output)}",
-                    **about)  # fmt: skip
+        return done(
+            "error", f"the suite crashed before reporting ({exc}): {tail(test.output)}", **about
+        )
     copy_file_atomic(junit_path, cell_dir / UPSTREAM_JUNIT_FILE)
     status, reason = judge_report(report)
-    return done(status, reason, counts=report.counts, failures=listed_failures(report),
-                junit=UPSTREAM_JUNIT_FILE, **about)  # fmt: skip
+    return done(
+        status,
+        reason,
+        counts=report.counts,
+        failures=listed_failures(report),
+        junit=UPSTREAM_JUNIT_FILE,
+        **about,
+    )
 
 
 # Upstream's 2.x tests read this for their PostgreSQL server: set only from DATABASE_URL, so a
