@@ -155,6 +155,12 @@ def with_full(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
+def suite_argv(python: Path | str, suite: Path) -> list[str]:
+    """The scoping suite run by hand with ``python``: no harness, no cache, quiet."""
+    return [str(python), "-m", "pytest", "-c", str(suite / "pytest.ini"), "--rootdir",
+            str(suite), "-p", "no:cacheprovider", "-q", str(suite)]  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = with_full(_parser().parse_args(argv))
     modes = [m for m in args.modes.split(",") if m]
@@ -433,19 +439,7 @@ def run_baseline(cells: list[Cell], *, project: Path, work: Path, round_no: int)
         env_s += t1 - t0
         if pip.returncode == 0:
             subprocess.run(
-                [
-                    str(venv / "bin" / "python"),
-                    "-m",
-                    "pytest",
-                    "-c",
-                    str(suite / "pytest.ini"),
-                    "--rootdir",
-                    str(suite),
-                    "-p",
-                    "no:cacheprovider",
-                    "-q",
-                    str(suite),
-                ],
+                suite_argv(venv / "bin" / "python", suite),
                 capture_output=True,
                 check=False,
                 cwd=project,
@@ -482,19 +476,7 @@ def bare_suite_cpu(
             continue
         for name, root in order if number % 2 else reversed(order):
             suite = root / SUITE
-            argv = [
-                str(python),
-                "-m",
-                "pytest",
-                "-c",
-                str(suite / "pytest.ini"),
-                "--rootdir",
-                str(suite),
-                "-p",
-                "no:cacheprovider",
-                "-q",
-                str(suite),
-            ]
+            argv = suite_argv(python, suite)
             if not warmed:  # untimed: the suite's own modules compile their bytecode once
                 _process_cpu(argv, cwd=root, templates=templates)
             found[name][cell.id] = _process_cpu(argv, cwd=root, templates=templates)
@@ -674,19 +656,7 @@ def measure_xdist(cell: Cell, *, project: Path, work: Path) -> dict[str, float]:
         check=True,
     )
     suite = project / "tests" / "scoping"
-    base = [
-        str(venv / "bin" / "python"),
-        "-m",
-        "pytest",
-        "-c",
-        str(suite / "pytest.ini"),
-        "--rootdir",
-        str(suite),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        str(suite),
-    ]
+    base = suite_argv(venv / "bin" / "python", suite)
 
     def wall(extra: list[str], copies: int = 1) -> float:
         started = time.monotonic()

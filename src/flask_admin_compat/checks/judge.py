@@ -101,7 +101,6 @@ def per_request(
     (the suite's fixture), so a surface that ran no query is a failure; on an unknown app
     (check-app) such a surface is only left unjudged, and nothing queried at all fails.
     """
-    problems: list[str] = []
     failed: list[str] = []
     by_pair: dict[tuple[str, ...], list[str]] = {}
     for kept in shared:
@@ -157,9 +156,10 @@ def teardown(walked: Walked, *, every_surface_queries: bool = True) -> Finding:
         if visit.leftovers:
             said = f"after {visit.where}: {', '.join(visit.leftovers)}"
             dirty.setdefault(visit.surface, []).append(said)
-    blind = _blind(walked) if every_surface_queries else []
+    unqueried = _blind(walked)
+    blind = unqueried if every_surface_queries else []
     problems: list[str] = []
-    if walked.visits and len(_blind(walked)) == len(walked.exercised):
+    if walked.visits and len(unqueried) == len(walked.exercised):
         problems.append("none of the admin requests ran a query through a session")
     elif dirty:
         problems.append(

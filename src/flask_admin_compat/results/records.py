@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from flask_admin_compat.checks import ids, records
+from flask_admin_compat.checks.ids import Outcome
 from flask_admin_compat.results.model import CheckOutcome
 
 MESSAGE_LIMIT = 2000
@@ -104,14 +105,15 @@ def _events(text: str) -> Iterator[dict[str, Any]]:
 
 def _outcome(event: Mapping[str, Any]) -> CheckOutcome:
     props = {str(name): str(value) for name, value in event.get("properties", ())}
-    outcome = str(event.get("outcome", ids.ERROR))
+    said = str(event.get("outcome", ids.ERROR))
+    outcome: Outcome = next((word for word in ids.OUTCOMES if word == said), ids.ERROR)
     return CheckOutcome(
         pattern=str(event.get("pattern") or ids.ANY_PATTERN),
         check=str(event["check"]),
-        outcome=outcome if outcome in ids.OUTCOMES else ids.ERROR,
+        outcome=outcome,
         message=str(event.get("message", ""))[:MESSAGE_LIMIT],
         duration_s=float(event.get("duration_s", 0.0)),
-        attempts=(outcome,) if outcome in ids.OUTCOMES else (ids.ERROR,),
+        attempts=(outcome,),
         nodeid=str(event.get("nodeid", "")),
         surfaces=records.split_names(props.get(records.SURFACES)),
         failed_surfaces=records.split_names(props.get(records.FAILED_SURFACES)),

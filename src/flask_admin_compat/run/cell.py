@@ -12,6 +12,7 @@ beside the verdict in the same result and never changes it.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -129,7 +130,8 @@ def _run_and_write(
             t0 = time.monotonic()
             deadline = t0 + options.timeout_s
             resolution = resolve_cell(cell, options, log=log, deadline=deadline, echo=echo)
-            result = _run(
+            run_once = functools.partial(
+                _run,
                 cell,
                 options,
                 resolution,
@@ -140,18 +142,9 @@ def _run_and_write(
                 t0=t0,
                 deadline=deadline,
             )
+            result = run_once()
             if rebuilt_if_damaged(cell, options, resolution, result, recorded, log=log):
-                result = _run(
-                    cell,
-                    options,
-                    resolution,
-                    log=log,
-                    cell_dir=cell_dir,
-                    started_at=started_at,
-                    echo=echo,
-                    t0=t0,
-                    deadline=deadline,
-                )
+                result = run_once()
         if previous is not None and previous.upstream is not None and UPSTREAM not in suites:
             # Kept beside the new verdict, unless the stack no longer even resolves.
             kept = previous.upstream if result.verdict != "uninstallable" else None

@@ -127,6 +127,12 @@ def resolve_cell(
     return Resolution(python, found, lock=resolve.output, duration_s=resolve.duration_s)
 
 
+def uv_compile(found: FoundPython, *options: str) -> list[str]:
+    """``uv pip compile`` of requirements on stdin for this Python: the resolver's command."""
+    return ["uv", "pip", "compile", "-", "--python", str(found.executable), "--quiet",
+            "--no-header", *options]  # fmt: skip
+
+
 def compile_pins(
     requirements: Sequence[str],
     found: FoundPython,
@@ -143,21 +149,14 @@ def compile_pins(
     The one resolver call of both suites; ``constraints`` (a lock) keeps every pin in it.
     """
     return run_logged(
-        [
-            "uv",
-            "pip",
-            "compile",
-            "-",
-            "--python",
-            str(found.executable),
-            "--quiet",
-            "--no-header",
+        uv_compile(
+            found,
             "--no-annotate",
             *prerelease,
             *(("--constraint", str(constraints)) if constraints is not None else ()),
             *exclude_newer_args(options),
             *refresh_args(options),
-        ],
+        ),
         log=log,
         timeout_s=time_left(deadline),
         env=uv_env(),

@@ -17,7 +17,10 @@ import tomllib
 from pathlib import Path
 from typing import IO
 
+from packaging.utils import canonicalize_name
+
 from flask_admin_compat.jsonio import copy_file_atomic
+from flask_admin_compat.run.env import uv_compile
 from flask_admin_compat.run.options import RunOptions
 from flask_admin_compat.run.process import run_logged, time_left
 from flask_admin_compat.run.pythons import FoundPython
@@ -50,21 +53,7 @@ def write_pylock(
         staged = Path(folder) / PYLOCK_FILE
         for mode in (("--offline",), ()):
             done = run_logged(
-                [
-                    "uv",
-                    "pip",
-                    "compile",
-                    "-",
-                    "--python",
-                    str(found.executable),
-                    "--quiet",
-                    "--no-header",
-                    "--format",
-                    "pylock.toml",
-                    *mode,
-                    "-o",
-                    str(staged),
-                ],
+                uv_compile(found, "--format", PYLOCK_FILE, *mode, "-o", str(staged)),
                 log=log,
                 timeout_s=min(_TIMEOUT_S, time_left(deadline)),
                 env=env,
@@ -86,17 +75,13 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
 def pins(lock: str) -> dict[str, str]:
     """``name==version`` lines of a requirements lock, names normalised (PEP 503)."""
     found = (_PIN.match(line.strip()) for line in lock.splitlines())
-    return {_normal(m.group(1)): m.group(2) for m in found if m}
+    return {canonicalize_name(m.group(1)): m.group(2) for m in found if m}
 
 
 def _locked(path: Path) -> dict[str, str] | None:
     """What an existing pylock.toml pins, or None where there is none that can be read."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return {_normal(p["name"]): str(p["version"]) for p in data["packages"]}
+        return {canonicalize_name(p["name"]): str(p["version"]) for p in data["packages"]}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
         return None
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
