@@ -15,9 +15,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, Literal
 
-from flask_admin_compat.checks.pages import Field, form_fields, page_messages
+from flask_admin_compat.checks.pages import (
+    Field,
+    form_fields,
+    inline_rows,
+    inline_templates,
+    page_messages,
+)
 
 from . import values
 from .values import FieldSpec
@@ -66,6 +72,42 @@ def made_for(spec: FieldSpec, control: Field, token: str, *, change: bool) -> st
     return values.text(spec, token)
 
 
+@dataclass
+class Learned:
+    """What one view's form refused, field by field, and the value to try there next.
+
+    A validator of the app's own says only what it refused, in its message: the next value
+    tried is an example the message gives, else the next of :data:`values.FALLBACKS`. Kept
+    for the view's whole run, so a value found once serves every later create and edit.
+    """
+
+    tries: dict[str, int] = field(default_factory=dict)
+    offered: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def value(self, name: str, token: str) -> str | None:
+        """The value to send in ``name`` now, or None to make one as usual."""
+        tried = self.tries.get(name)
+        if tried is None:
+            return None
+        candidates = (*self.offered.get(name, ()), *(make(token) for make in values.FALLBACKS))
+        return candidates[tried] if tried < len(candidates) else None
+
+    def learn(self, page: str, filled: Filled) -> bool:
+        """Move on, for each field the page says was refused; whether there is anything new
+        to try (False: post nothing more)."""
+        moved = False
+        for name, said in field_errors(page).items():
+            if name not in filled.data:
+                continue
+            message = " ".join(said)
+            self.offered.setdefault(name, values.examples(message))
+            tried = self.tries.get(name, -1) + 1
+            if tried < len(self.offered[name]) + len(values.FALLBACKS):
+                self.tries[name] = tried
+                moved = True
+        return moved
+
+
 @dataclass(frozen=True)
 class Filled:
     """Form data to post, the files to upload, and required controls nothing was found for."""
@@ -79,6 +121,19 @@ class Filled:
         """What the test client posts: the data, then each file (multipart when any)."""
         return {**self.data, **extra, **self.files}
 
+    def joined(self, other: Filled, *, prefix: str) -> Filled:
+        """This form with ``other``'s fields added under ``prefix`` (a new inline row)."""
+        return Filled(
+            {**self.data, **{prefix + k: v for k, v in other.data.items()}},
+            {**self.files, **{prefix + k: v for k, v in other.files.items()}},
+            (*self.unfilled, *(prefix + name for name in other.unfilled)),
+        )
+
+
+#: What an edit or create does with the view's inline rows (``inline_models``): leave them as
+#: the page has them, add one new row to each inline list, or delete every row shown.
+Children = Literal["keep", "add", "drop"]
+
 
 def fill(
     page: str,
@@ -87,52 +142,89 @@ def fill(
     change: bool,
     specs: Mapping[str, FieldSpec] | None = None,
     not_null: frozenset[str] = frozenset(),
+    learned: Learned | None = None,
+    children: Children = "keep",
 ) -> Filled:
     """Form data for the page's form: its own values, and made-up ones where it needs them.
 
     ``specs``: the form class's fields (none: the page alone says what is required).
     ``not_null``: fields whose column the table requires, though the form may not say so.
     ``change``: also replace required text values (an edit must change something).
+    ``learned``: values to try where the view refused what was made before.
+    ``children``: what to do with the inline rows (see :data:`Children`).
     """
     specs = specs or {}
-    token = uuid.uuid4().hex[:8]
-    data: dict[str, str] = {}
-    files: dict[str, tuple[io.BytesIO, str]] = {}
-    unfilled: list[str] = []
-    for control in form_fields(page):
-        spec = specs.get(control.name)
-        needed = control.required or control.name in not_null or bool(spec and spec.required)
-        value = control.value if control.value.strip() else ""
-        if control.kind == "file":
-            if needed and spec is not None:
-                files[control.name] = values.upload(spec, token)
-            elif needed:
-                files[control.name] = (io.BytesIO(b"check-app\n"), f"{values.MARK}.txt")
-            continue
-        if control.tag == "select" and not value:
-            offered = [o for o in control.options if o not in BLANK_OPTIONS]
-            if needed:
-                value = values.choice(spec, offered) if spec else (offered[0] if offered else "")
-        elif control.attrs.get("data-role") == "select2-ajax":
-            if not value and needed:
-                value = lookup(control.attrs.get("data-url", ""))
-        elif needed and (not value or (change and _is_text(control))):
-            value = (
-                made_for(spec, control, token, change=change) if spec else made_up(control, token)
-            )
-        if value or control.kind == "hidden":
-            data[control.name] = value
-        if needed and not value:
-            unfilled.append(control.name)
-    for name, spec in specs.items():
-        # An unchecked box is not on the page's list of controls; a required one must be.
-        if spec.has("BooleanField") and spec.required and name not in data:
-            data[name] = "y"
-    for name, spec in specs.items():
-        equal = spec.validator("EqualTo")
-        if equal is not None and name in data:
-            data[equal.fieldname] = data[name]
-    return Filled(data, files, tuple(unfilled))
+    made = Making(lookup, change, learned or Learned(), uuid.uuid4().hex[:8])
+    filled = made.fill(form_fields(page), specs, not_null)
+    if children == "add":
+        for template in inline_templates(page):
+            inline = specs.get(template.relation)
+            inline_specs = values.specs(inline.inline_form) if inline else {}
+            row = made.fill(template.controls, inline_specs, frozenset())
+            filled = filled.joined(row, prefix=f"{template.prefix}-")
+    elif children == "drop":
+        for template in inline_templates(page):
+            for row in inline_rows(page, template.relation):
+                filled.data[f"del-{row.prefix}"] = "on"
+    return filled
+
+
+@dataclass(frozen=True)
+class Making:
+    """Values made for one form post: one token, so the fields of one row agree."""
+
+    lookup: Lookup
+    change: bool
+    learned: Learned
+    token: str
+
+    def fill(
+        self, controls: list[Field], specs: Mapping[str, FieldSpec], not_null: frozenset[str]
+    ) -> Filled:
+        token, learned = self.token, self.learned
+        data: dict[str, str] = {}
+        files: dict[str, tuple[io.BytesIO, str]] = {}
+        unfilled: list[str] = []
+        for control in controls:
+            spec = specs.get(control.name)
+            needed = control.required or control.name in not_null or bool(spec and spec.required)
+            value = control.value if control.value.strip() else ""
+            if control.kind == "file":
+                if needed and spec is not None:
+                    files[control.name] = values.upload(spec, token)
+                elif needed:
+                    files[control.name] = (io.BytesIO(b"check-app\n"), f"{values.MARK}.txt")
+                continue
+            if control.tag == "select" and not value:
+                offered = [o for o in control.options if o not in BLANK_OPTIONS]
+                if needed:
+                    value = (
+                        values.choice(spec, offered) if spec else (offered[0] if offered else "")
+                    )
+            elif control.attrs.get("data-role") == "select2-ajax":
+                if not value and needed:
+                    value = self.lookup(control.attrs.get("data-url", ""))
+            elif (retried := learned.value(control.name, token)) is not None:
+                value = values.fit(retried, spec, token) if spec else retried
+            elif needed and (not value or (self.change and _is_text(control))):
+                value = (
+                    made_for(spec, control, token, change=self.change)
+                    if spec
+                    else made_up(control, token)
+                )
+            if value or control.kind == "hidden":
+                data[control.name] = value
+            if needed and not value:
+                unfilled.append(control.name)
+        for name, spec in specs.items():
+            # An unchecked box is not on the page's list of controls; a required one must be.
+            if spec.has("BooleanField") and spec.required and name not in data:
+                data[name] = "y"
+        for name, spec in specs.items():
+            equal = spec.validator("EqualTo")
+            if equal is not None and name in data:
+                data[equal.fieldname] = data[name]
+        return Filled(data, files, tuple(unfilled))
 
 
 def _is_text(control: Field) -> bool:

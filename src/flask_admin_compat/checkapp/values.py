@@ -15,7 +15,7 @@ import re
 import struct
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +48,16 @@ class FieldSpec:
     def optional(self) -> bool:
         return any(_named(v, "Optional") for v in self.validators)
 
+    @property
+    def inline_form(self) -> Any:
+        """An inline form list's form class for one row (None for any other field)."""
+        return self.options.get("inline_form")
+
 
 def _named(obj: Any, *names: str) -> bool:
+    """The validator is (a subclass of) one of ``names``, or a function of that name."""
+    if getattr(obj, "__name__", None) in names:
+        return True
     return any(cls.__name__ in names for cls in type(obj).__mro__)
 
 
@@ -68,11 +76,12 @@ def specs(form_class: Any) -> dict[str, FieldSpec]:
         validators = kwargs.get("validators")
         if validators is None and len(args) > 1 and _validators(args[1]):
             validators = args[1]  # Field(label, validators, ...)
+        kinds = tuple(cls.__name__ for cls in field_class.__mro__)
+        options = {k: kwargs[k] for k in _OPTIONS if k in kwargs}
+        if "InlineFieldList" in kinds and args and isinstance(args[0], type):
+            options["inline_form"] = args[0]  # InlineModelFormList(form, session, model, ...)
         found[name] = FieldSpec(
-            name=name,
-            kinds=tuple(cls.__name__ for cls in field_class.__mro__),
-            validators=tuple(validators or ()),
-            options={k: kwargs[k] for k in _OPTIONS if k in kwargs},
+            name=name, kinds=kinds, validators=tuple(validators or ()), options=options
         )
     return found
 
@@ -198,10 +207,21 @@ def _in(items: Sequence[tuple[Any, Any]], c: Any) -> str:
     raise ValueError(f"{op}")
 
 
+#: Flask-Admin's own validators for sqlalchemy-utils column types, and a value each accepts.
+FLASK_ADMIN_VALUES = {
+    "valid_color": "#ff0000",
+    "valid_currency": "USD",
+    "TimeZoneValidator": "UTC",
+}
+
+
 def text(spec: FieldSpec, token: str) -> str:
     """A string every validator of the field accepts (as far as their kinds tell)."""
     value = f"{MARK}-{token}"
-    if spec.validator("Email") is not None or spec.has("EmailField"):
+    known = next((v for name, v in FLASK_ADMIN_VALUES.items() if spec.validator(name)), None)
+    if known is not None:
+        value = known
+    elif spec.validator("Email") is not None or spec.has("EmailField"):
         value = f"{MARK}-{token}@example.com"
     elif spec.validator("URL") is not None or spec.has("URLField"):
         value = f"https://example.com/{MARK}-{token}"
@@ -220,7 +240,7 @@ def text(spec: FieldSpec, token: str) -> str:
             made = sample(check.regex)
             if made is not None:
                 value = _fresh(made, check.regex, token)
-    return _fit(value, spec, token)
+    return fit(value, spec, token)
 
 
 def _fresh(made: str, regex: re.Pattern[str], token: str) -> str:
@@ -231,7 +251,8 @@ def _fresh(made: str, regex: re.Pattern[str], token: str) -> str:
     return fresh if regex.search(fresh) else made
 
 
-def _fit(value: str, spec: FieldSpec, token: str) -> str:
+def fit(value: str, spec: FieldSpec, token: str) -> str:
+    """The value cut or padded to the field's Length, changed if NoneOf names it."""
     for check in spec.validators:
         if _named(check, "Length"):
             low = check.min if check.min and check.min > 0 else 0
@@ -244,6 +265,37 @@ def _fit(value: str, spec: FieldSpec, token: str) -> str:
     if none_of is not None and value in none_of.values:
         value = value + "x"
     return value
+
+
+#: Values tried in turn for a field the app refused when its validators did not say what
+#: they want (a validator of the app's own): what such validators most often ask for. Each is
+#: made from the row's token where it can be, so a unique column still gets a new value.
+FALLBACKS: tuple[Callable[[str], str], ...] = (
+    lambda token: str(int(token, 16))[:9],
+    lambda token: f"{MARK}-{token}@example.com",
+    lambda token: f"https://example.com/{MARK}-{token}",
+    lambda token: token.upper(),
+    lambda token: "UTC",
+    lambda token: "#ff0000",
+    lambda token: "USD",
+    lambda token: "192.0.2.1",
+    lambda token: MOMENT.strftime("%Y-%m-%d"),
+)
+#: Examples a validator's message offers: quoted, or listed after "e.g." ("e.g. USD, EUR").
+QUOTED = re.compile(r"\"([^\"]{1,80})\"|'([^']{1,80})'|\u201c([^\u201d]{1,80})\u201d")
+FOR_EXAMPLE = re.compile(r"\b(?:e\.g\.|for example|such as)[:,]?\s*([^)\n]{1,120})", re.IGNORECASE)
+
+
+def examples(message: str) -> tuple[str, ...]:
+    """The values a validator's message gives as examples, in its order."""
+    quoted = [next(g for g in m.groups() if g is not None) for m in QUOTED.finditer(message)]
+    if quoted:
+        return tuple(dict.fromkeys(quoted))
+    listed = FOR_EXAMPLE.search(message)
+    if listed is None:
+        return ()
+    items = (item.strip(" .;") for item in re.split(r",|\bor\b", listed.group(1)))
+    return tuple(dict.fromkeys(item for item in items if item and " " not in item))
 
 
 def _short_email(token: str, limit: int) -> str:

@@ -27,7 +27,7 @@ from flask_admin_compat.checks.probe import Answer, Prober
 from flask_admin_compat.checks.walk import Walker
 
 from .discover import ViewInfo
-from .forms import Filled, Lookup, fill, first_lookup_id, why_not_saved
+from .forms import Children, Filled, Learned, Lookup, fill, first_lookup_id, why_not_saved
 from .loading import UsageProblem
 from .report import NOT_SAVED, NOT_SENT, SAVED, WritesRecord
 from .values import FieldSpec, specs
@@ -88,13 +88,40 @@ def plan(target: Target, *, confirmed: bool) -> WriteStep:
             "--writes refuses a database whose tables already hold rows: "
             f"{', '.join(full)}; point the app at a scratch database, or add --yes"
         )
-    return functools.partial(write_view, rows=rows, views=target.views)
+    learned: dict[str, Learned] = {}
+    return functools.partial(write_view, rows=rows, views=target.views, learned=learned)
 
 
 #: Rows each view's writes make (and edit, and delete), so every write surface is reached twice.
 ROWS_MADE = 2
 #: How deep a row made for a required relationship may itself need one.
 HELPER_DEPTH = 2
+#: Posts of one form at most: the first, then one for each round of values the view refused.
+FORM_TRIES = 6
+
+#: Sends a filled form (the walk's visit, or a request outside it); None: surface not offered.
+Post = Callable[[dict[str, Any]], Answer | None]
+
+
+def submit(post: Post, fill_page: Callable[[], Filled], learned: Learned, **extra: str) -> Sent:
+    """Post the form; while the view shows it again refusing fields, post it again with the
+    next values to try there (:class:`Learned`). What the last post answered, and sent."""
+    filled = fill_page()
+    answer = post(filled.posted(**extra))
+    for _ in range(FORM_TRIES - 1):
+        if answer is None or answer.status != 200 or not learned.learn(answer.body, filled):
+            break
+        filled = fill_page()
+        answer = post(filled.posted(**extra))
+    return Sent(answer, filled)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A form posted: its last answer (None: the surface is not offered) and what it sent."""
+
+    answer: Answer | None
+    filled: Filled
 
 
 def form_specs(info: ViewInfo, *, create: bool) -> dict[str, FieldSpec]:
@@ -125,9 +152,12 @@ class Helpers:
     """Rows of other views, made through their own forms so that a form's required
     relationship has a row to pick; deleted again once the view's writes are done."""
 
-    def __init__(self, prober: Prober, views: tuple[ViewInfo, ...]) -> None:
+    def __init__(
+        self, prober: Prober, views: tuple[ViewInfo, ...], learned: dict[str, Learned]
+    ) -> None:
         self.prober = prober
         self.views = views
+        self.learned = learned
         self.made: list[tuple[ViewInfo, str]] = []
 
     def provide(self, info: ViewInfo, names: tuple[str, ...], *, depth: int = 0) -> bool:
@@ -151,18 +181,26 @@ class Helpers:
         return made
 
     def _create(self, info: ViewInfo, *, depth: int) -> str | None:
+        learned = self.learned.setdefault(info.endpoint, Learned())
         for attempt in range(2):
             page = self.prober.send("GET", info.base_url + "new/", label="helper-form")
-            filled = _fill(page.body, info, lookup=self._lookup, change=False)
+            filled = _fill(page.body, info, lookup=self._lookup, change=False, learned=learned)
             if (
                 filled.unfilled
                 and attempt == 0
                 and self.provide(info, filled.unfilled, depth=depth)
             ):
                 continue
-            sent = filled.posted(_continue_editing="1")
-            answer = self.prober.send("POST", info.base_url + "new/", label="helper", data=sent)
-            return _pk_from(answer.location)
+            url = info.base_url + "new/"
+
+            def post(data: dict[str, Any], url: str = url) -> Answer:
+                return self.prober.send("POST", url, label="helper", data=data)
+
+            fill_page = functools.partial(
+                _fill, page.body, info, lookup=self._lookup, change=False, learned=learned
+            )
+            sent = submit(post, fill_page, learned, _continue_editing="1")
+            return _pk_from(sent.answer.location) if sent.answer is not None else None
         return None
 
     def _lookup(self, url: str) -> str:
@@ -181,7 +219,12 @@ class Helpers:
 
 
 def write_view(
-    walker: Walker, info: ViewInfo, *, rows: dict[str, Rows], views: tuple[ViewInfo, ...]
+    walker: Walker,
+    info: ViewInfo,
+    *,
+    rows: dict[str, Rows],
+    views: tuple[ViewInfo, ...],
+    learned: dict[str, Learned],
 ) -> Wrote:
     """Create, edit and delete rows; then isolation after an error. Each step's fate recorded."""
     if not info.can_create:
@@ -190,7 +233,7 @@ def write_view(
     counter = rows.get(info.endpoint)
     if counter is None:
         return _not_sent("its model's table was not found in any engine of the app")
-    helpers = Helpers(walker.prober, views)
+    helpers = Helpers(walker.prober, views, learned)
     try:
         return _write(walker, info, counter, helpers)
     finally:
@@ -209,8 +252,10 @@ def _write(walker: Walker, info: ViewInfo, counter: Rows, helpers: Helpers) -> W
     before = counter.count()
     made: list[str] = []
     notes: list[str] = []
+    # Inline rows are made only where an edit will delete them again.
+    children: Children = "add" if info.can_edit else "keep"
     for _ in range(ROWS_MADE):
-        created = _create(walker, info, helpers)
+        created = _create(walker, info, helpers, children=children)
         if created.pk is None:
             if not made:
                 said = _why_not_created(created)
@@ -260,7 +305,15 @@ def _lookup_url(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "query="
 
 
-def _fill(page: str, info: ViewInfo, *, lookup: Lookup, change: bool) -> Filled:
+def _fill(
+    page: str,
+    info: ViewInfo,
+    *,
+    lookup: Lookup,
+    change: bool,
+    learned: Learned,
+    children: Children = "keep",
+) -> Filled:
     """The page's form filled from the view's own fields and validators."""
     return fill(
         page,
@@ -268,6 +321,8 @@ def _fill(page: str, info: ViewInfo, *, lookup: Lookup, change: bool) -> Filled:
         change=change,
         specs=form_specs(info, create=not change),
         not_null=not_null(info),
+        learned=learned,
+        children=children,
     )
 
 
@@ -280,24 +335,34 @@ class Created:
     pk: str | None
 
 
-def _create(walker: Walker, info: ViewInfo, helpers: Helpers) -> Created:
+def _create(
+    walker: Walker, info: ViewInfo, helpers: Helpers, *, children: Children = "keep"
+) -> Created:
     """GET the create form, POST it filled; the new row's id from the redirect to its edit page.
 
     A required relationship with no row to pick gets one first, through its own view.
+    ``children="add"`` also makes a row in each inline list (the edit deletes them again).
     """
     lookup = functools.partial(_lookup, walker)
-    page = walker.visit(s.CREATE, "GET", info.base_url + "new/")
+    learned = helpers.learned.setdefault(info.endpoint, Learned())
+    url = info.base_url + "new/"
+    page = walker.visit(s.CREATE, "GET", url)
     assert page is not None  # a view that can create offers the create surface
-    filled = _fill(page.body, info, lookup=lookup, change=False)
+    filled = _fill(page.body, info, lookup=lookup, change=False, learned=learned)
     if filled.unfilled and helpers.provide(info, filled.unfilled):
-        page = walker.visit(s.CREATE, "GET", info.base_url + "new/")
+        page = walker.visit(s.CREATE, "GET", url)
         assert page is not None
-        filled = _fill(page.body, info, lookup=lookup, change=False)
+
+    def post(data: dict[str, Any]) -> Answer | None:
+        return walker.visit(s.CREATE, "POST", url, data)
+
+    fill_page = functools.partial(
+        _fill, page.body, info, lookup=lookup, change=False, learned=learned, children=children
+    )
     # _continue_editing makes Flask-Admin redirect to the new row's edit page, naming its id.
-    sent = filled.posted(_continue_editing="1")
-    created = walker.visit(s.CREATE, "POST", info.base_url + "new/", sent)
-    assert created is not None
-    return Created(created, filled, _pk_from(created.location))
+    sent = submit(post, fill_page, learned, _continue_editing="1")
+    assert sent.answer is not None
+    return Created(sent.answer, sent.filled, _pk_from(sent.answer.location))
 
 
 def _pk_from(location: str) -> str | None:
@@ -323,12 +388,23 @@ def _edit(walker: Walker, info: ViewInfo, pk: str, helpers: Helpers) -> str:
     page = walker.visit(surface, "GET", url)
     if page is None or not answered(page):
         return f"the edit form did not open: {page.describe() if page else 'not offered'}"
-    filled = _fill(page.body, info, lookup=functools.partial(_lookup, walker), change=True)
-    saved = walker.visit(surface, "POST", url, filled.posted())
+    learned = helpers.learned.setdefault(info.endpoint, Learned())
+    lookup = functools.partial(_lookup, walker)
+
+    def post(data: dict[str, Any]) -> Answer | None:
+        return walker.visit(surface, "POST", url, data)
+
+    # The inline rows the create made are deleted by the edit (the row's inline delete path),
+    # so that the delete that follows leaves nothing of the check's behind, cascade or not.
+    fill_page = functools.partial(
+        _fill, page.body, info, lookup=lookup, change=True, learned=learned, children="drop"
+    )
+    sent = submit(post, fill_page, learned)
+    saved = sent.answer
     if saved is None:
         return "the edit surface is not offered"
     if saved.status == 200:
-        return why_not_saved(saved.body, filled)
+        return why_not_saved(saved.body, sent.filled)
     if not saved.ok:
         return saved.describe()
     return ""
@@ -404,7 +480,9 @@ def _isolation(
     before = counter.count()
     with _failing_change(info.view):
         page = prober.send("GET", info.base_url + "new/", label="failing-create-form")
-        filled = _fill(page.body, info, lookup=functools.partial(_lookup, walker), change=False)
+        learned = helpers.learned.setdefault(info.endpoint, Learned())
+        lookup = functools.partial(_lookup, walker)
+        filled = _fill(page.body, info, lookup=lookup, change=False, learned=learned)
         failed = prober.send(
             "POST",
             info.base_url + "new/",

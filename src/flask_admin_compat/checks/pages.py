@@ -133,3 +133,34 @@ def inline_rows(page: str, relation: str) -> list[InlineRow]:
         if match and match.group("relation") == relation:
             rows.setdefault(match.group("prefix"), {})[match.group("name")] = control.value
     return [InlineRow(prefix, values) for prefix, values in sorted(rows.items())]
+
+
+#: An inline form list and the template it keeps for a new row: escaped HTML, which
+#: Flask-Admin's script copies under the next free prefix (``contacts-1-name``).
+INLINE_TEMPLATE = re.compile(
+    r'<div class="inline-field" id="(?P<relation>[\w-]+)">'
+    r'.*?<div class="inline-field-template[^"]*">(?P<template>.*?)</div>',
+    re.DOTALL,
+)
+
+
+@dataclass(frozen=True)
+class InlineTemplate:
+    """What a new row of one inline form list posts: its controls, and its prefix."""
+
+    relation: str
+    prefix: str
+    controls: list[Field]
+
+
+def inline_templates(page: str) -> list[InlineTemplate]:
+    """Each inline form list's new-row controls, named as Flask-Admin's script names them."""
+    found = []
+    for match in INLINE_TEMPLATE.finditer(page):
+        relation = match.group("relation")
+        taken = [int(row.prefix.rsplit("-", 1)[1]) for row in inline_rows(page, relation)]
+        prefix = f"{relation}-{max(taken, default=-1) + 1}"
+        template = html.unescape(match.group("template"))
+        controls = form_fields(f'<form method="post">{template}</form>')
+        found.append(InlineTemplate(relation, prefix, controls))
+    return found
