@@ -221,6 +221,8 @@ def test_the_pytest_plugin_agrees_with_the_command(
         assert plugin.status == pytest.ExitCode.USAGE_ERROR, said(plugin)
         errors = [line for line in command.stderr.splitlines() if line.startswith("error: ")]
         first = errors[0].removeprefix("error: ")
+        # The one option a message names is named as the plugin's user sets it.
+        first = first.replace("(--load-timeout)", "(--admin-scoping-load-timeout)")
         assert first in plugin.stderr, said(plugin)
         return
     want = PLUGIN_STATUS.get(command.status, 0)
@@ -243,7 +245,8 @@ def test_done_when_nine_views_in_ten_reach_a_real_save_under_writes(corpus_runs:
     save, over every view a --writes run reports (each view counted once, at its best run).
 
     The rest are views the app keeps from saving on purpose (read-only, a hook that refuses,
-    a page its own code breaks, a validator no made-up value can pass): each must say why.
+    a page its own code breaks, a validator no made-up value can pass): each must say why,
+    and they count against the figure like any other view.
     """
     best: dict[tuple[str, str], str] = {}
     for expected in CORPUS:
@@ -261,12 +264,5 @@ def test_done_when_nine_views_in_ten_reach_a_real_save_under_writes(corpus_runs:
     for name, said in sorted(rest.items()):
         print(f"  not saved: {name}: {said}")
     assert all(said and said != "no writes record" for said in rest.values()), rest
-    # Counted over the views whose app lets a form be saved at all.
-    on_purpose = {
-        "several_admins.report_invoice",  # can_create is off
-        "app_errors.metric",  # its list page raises
-        "app_errors.label",  # its on_model_change refuses every save
-        "custom_validators.voucher",  # a code only the app knows
-    }
-    savable = len(best) - len(on_purpose & set(rest))
-    assert len(saved) / savable >= 0.9, rest
+    # Over every view, the four the apps keep from saving on purpose included.
+    assert len(saved) / len(best) >= 0.9, rest

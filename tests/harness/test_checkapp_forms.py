@@ -122,3 +122,97 @@ def test_a_form_that_came_back_says_why() -> None:
         "Failed to create record. Object is already attached to session '24'; "
         "This field is required. (sent: title)"
     )
+
+
+def test_a_validators_message_gives_its_examples() -> None:
+    from flask_admin_compat.checkapp.values import examples
+
+    assert examples('Not a valid color (e.g. "red", "#f00", "#ff0000").') == (
+        "red",
+        "#f00",
+        "#ff0000",
+    )
+    assert examples("Not a valid ISO currency code (e.g. USD, EUR, CNY).") == ("USD", "EUR", "CNY")
+    assert examples("Only numbers are allowed.") == ()
+
+
+REFUSED = """
+<form method="post">
+  <input class="form-control is-invalid" name="zone" required type="text" value="check-app-1">
+  <div class="invalid-feedback">Not a valid timezone (e.g. "Asia/Singapore", "UTC").</div>
+  <input class="form-control is-invalid" name="phone" type="text" value="x">
+  <div class="invalid-feedback">Only numbers are allowed.</div>
+</form>
+"""
+ZONE_AND_PHONE = (
+    '<form method="post"><input name="zone" required type="text" value="">'
+    '<input name="phone" required type="text" value=""></form>'
+)
+
+
+def test_a_refused_field_gets_the_messages_examples_then_other_shapes() -> None:
+    from flask_admin_compat.checkapp.forms import Learned
+
+    learned = Learned()
+    first = fill(ZONE_AND_PHONE, lookup=lambda url: "", change=False, learned=learned)
+    assert first.data["zone"].startswith("check-app-")
+    assert learned.learn(REFUSED, first)
+    second = fill(ZONE_AND_PHONE, lookup=lambda url: "", change=False, learned=learned)
+    assert second.data["zone"] == "Asia/Singapore"
+    assert second.data["phone"].isdigit()  # no example: the first shape tried is digits
+    assert learned.learn(REFUSED, second)
+    assert (
+        fill(ZONE_AND_PHONE, lookup=lambda url: "", change=False, learned=learned).data["zone"]
+        == "UTC"
+    )
+
+
+def test_learning_stops_when_every_shape_was_refused() -> None:
+    from flask_admin_compat.checkapp.forms import Learned
+
+    learned = Learned()
+    rounds = 0
+    filled = fill(ZONE_AND_PHONE, lookup=lambda url: "", change=False, learned=learned)
+    while learned.learn(REFUSED, filled):
+        rounds += 1
+        filled = fill(ZONE_AND_PHONE, lookup=lambda url: "", change=False, learned=learned)
+        assert rounds < 50
+    assert rounds >= 2
+
+
+INLINE_PAGE = """
+<form method="post">
+  <input name="name" required type="text" value="">
+  <div class="inline-field" id="rooms">
+    <div class="inline-field-list">
+      <div id="rooms-0" class="inline-field card">
+        <input name="rooms-0-id" type="hidden" value="4">
+        <input name="rooms-0-label" required type="text" value="hall">
+      </div>
+    </div>
+    <div class="inline-field-template d-none">
+      &lt;div class=&#34;inline-field card&#34;&gt;
+      &lt;input id=&#34;id&#34; name=&#34;id&#34; type=&#34;hidden&#34; value=&#34;&#34;&gt;
+      &lt;input name=&#34;label&#34; required type=&#34;text&#34; value=&#34;&#34;&gt;
+      &lt;input name=&#34;floor&#34; type=&#34;text&#34; value=&#34;&#34;&gt;
+      &lt;/div&gt;
+    </div>
+  </div>
+</form>
+"""
+
+
+def test_a_create_adds_one_filled_row_to_each_inline_list_after_those_shown() -> None:
+    data = fill(INLINE_PAGE, lookup=lambda url: "", change=False, children="add").data
+    assert data["rooms-1-id"] == ""
+    assert data["rooms-1-label"].startswith("check-app-")
+    assert "rooms-1-floor" not in data  # optional: left out, as a browser leaves it blank
+    assert data["rooms-0-label"] == "hall"
+    assert "label" not in data and "floor" not in data  # the template itself is not posted
+
+
+def test_an_edit_that_drops_children_marks_every_inline_row_deleted() -> None:
+    data = fill(INLINE_PAGE, lookup=lambda url: "", change=True, children="drop").data
+    assert data["del-rooms-0"] == "on"
+    assert not any(name.startswith("rooms-1") for name in data)
+    assert fill(INLINE_PAGE, lookup=lambda url: "", change=True).data.get("del-rooms-0") is None

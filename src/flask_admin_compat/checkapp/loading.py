@@ -135,7 +135,9 @@ def _locate(import_path: str) -> Loaded:
     return Loaded(app, sys.modules.get(import_name), left_context=flask.has_app_context())
 
 
-def load_app(import_path: str, *, timeout_s: float = LOAD_TIMEOUT_S) -> Loaded:
+def load_app(
+    import_path: str, *, timeout_s: float = LOAD_TIMEOUT_S, timeout_option: str = "--load-timeout"
+) -> Loaded:
     """``MODULE``, ``MODULE:NAME`` or ``MODULE:factory(args)``, resolved by Flask's own helpers.
 
     Loaded in a daemon thread of its own: an app that never finishes loading is given up
@@ -156,7 +158,7 @@ def load_app(import_path: str, *, timeout_s: float = LOAD_TIMEOUT_S) -> Loaded:
     if loader.is_alive():
         raise UsageProblem(
             f"--app {import_path}: the app did not finish loading within {timeout_s:g} s "
-            "(--load-timeout)"
+            f"({timeout_option})"
         )
     found = box[0]
     if isinstance(found, Loaded):

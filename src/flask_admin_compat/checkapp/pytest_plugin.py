@@ -92,6 +92,7 @@ class Runner:
                 app_spec,
                 config.getoption("--admin-scoping-login"),
                 load_timeout_s=config.getoption("--admin-scoping-load-timeout"),
+                timeout_option="--admin-scoping-load-timeout",
             )
             self.writes = None
             if config.getoption("--admin-scoping-writes"):

@@ -62,14 +62,22 @@ class Target:
 
 
 def load_target(
-    app_spec: str, login_spec: str | None, *, load_timeout_s: float | None = None
+    app_spec: str,
+    login_spec: str | None,
+    *,
+    load_timeout_s: float | None = None,
+    timeout_option: str = "--load-timeout",
 ) -> Target:
     """Build the app and find its views; a UsageProblem when there is nothing to check.
+
+    ``timeout_option``: how the caller's user sets the load timeout, named when it is spent.
 
     Nothing to check in a module that builds its admin under ``if __name__ == "__main__":``
     is said with that block's place and the factory to write instead.
     """
-    loaded = load_app(app_spec, timeout_s=load_timeout_s or LOAD_TIMEOUT_S)
+    loaded = load_app(
+        app_spec, timeout_s=load_timeout_s or LOAD_TIMEOUT_S, timeout_option=timeout_option
+    )
     app = loaded.app
     missing = ""
     if not discover.find_admins(app):
