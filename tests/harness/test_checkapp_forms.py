@@ -208,7 +208,9 @@ def test_a_create_adds_one_filled_row_to_each_inline_list_after_those_shown() ->
     assert data["rooms-1-label"].startswith("check-app-")
     assert "rooms-1-floor" not in data  # optional: left out, as a browser leaves it blank
     assert data["rooms-0-label"] == "hall"
-    assert "label" not in data and "floor" not in data  # the template itself is not posted
+    # the template itself is not posted
+    assert "label" not in data
+    assert "floor" not in data
 
 
 def test_an_edit_that_drops_children_marks_every_inline_row_deleted() -> None:

@@ -6,6 +6,7 @@ Everything here reads the app as built; nothing sends a request or runs a query.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,3 +165,26 @@ def engines(app: flask.Flask, views: list[ViewInfo]) -> list[Engine]:
 def safe_url(engine: Engine) -> str:
     """The engine's URL with its password hidden, fit to print before anything runs."""
     return engine.url.render_as_string(hide_password=True)
+
+
+#: Pools that hand every thread one connection (StaticPool) or each thread its own private
+#: one (SingletonThreadPool): what an in-memory SQLite database (``sqlite://``) gets.
+SINGLE_CONNECTION_POOLS = ("StaticPool", "SingletonThreadPool")
+
+
+def single_connection(engines: Sequence[Engine]) -> str:
+    """Why requests sent at once cannot be told apart on these engines ("" if they can).
+
+    On one connection shared by every thread, two requests at once fail in the DBAPI
+    ("bad parameter or other API misuse") whatever their Sessions; on one per thread, a
+    reader thread sees an empty in-memory database. Neither says anything of scoping.
+    """
+    for engine in engines:
+        kind = type(engine.pool).__name__
+        if kind in SINGLE_CONNECTION_POOLS:
+            return (
+                f"the app's database {safe_url(engine)} is on {kind}, one connection "
+                "per process or thread, so requests at once cannot be checked: point the "
+                "app at a database file or server to check them"
+            )
+    return ""

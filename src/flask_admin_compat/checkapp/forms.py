@@ -160,12 +160,12 @@ def fill(
         for template in inline_templates(page):
             inline = specs.get(template.relation)
             inline_specs = values.specs(inline.inline_form) if inline else {}
-            row = made.fill(template.controls, inline_specs, frozenset())
-            filled = filled.joined(row, prefix=f"{template.prefix}-")
+            new_row = made.fill(template.controls, inline_specs, frozenset())
+            filled = filled.joined(new_row, prefix=f"{template.prefix}-")
     elif children == "drop":
         for template in inline_templates(page):
-            for row in inline_rows(page, template.relation):
-                filled.data[f"del-{row.prefix}"] = "on"
+            for shown in inline_rows(page, template.relation):
+                filled.data[f"del-{shown.prefix}"] = "on"
     return filled
 
 

@@ -126,6 +126,7 @@ class Checking:
         self.tracebacks.install()
         logged_in = login is not None if logged_in is None else logged_in
         self.unanswered = Unanswered(logged_in=logged_in, trace=self.tracebacks.get)
+        self.one_connection = discover.single_connection(target.engines)
 
     def walker(self, info: discover.ViewInfo) -> Walker:
         offered = s.unavailable(dict.fromkeys(s.SURFACES, info.view))
@@ -135,7 +136,13 @@ class Checking:
 
     def check(self, info: discover.ViewInfo, writes: WriteStep | None) -> ViewReport:
         try:
-            return run_view(self.walker(info), info, writes=writes, unanswered=self.unanswered)
+            return run_view(
+                self.walker(info),
+                info,
+                writes=writes,
+                unanswered=self.unanswered,
+                not_at_once=self.one_connection,
+            )
         finally:
             # A view that keeps a Session must not leave its connection out for the next
             # view's pool count: each view starts from a clean slate.

@@ -253,8 +253,13 @@ def run_view(
     *,
     writes: WriteStep | None = None,
     unanswered: Unanswered | None = None,
+    not_at_once: str = "",
 ) -> ViewReport:
-    """Every check of one view; requests first, verdicts from what they observed."""
+    """Every check of one view; requests first, verdicts from what they observed.
+
+    ``not_at_once``: why requests sent at once would say nothing of scoping here (the
+    database is one connection): concurrency is skipped with that reason.
+    """
     unanswered = unanswered or Unanswered()
     wrote: Wrote | None = None
     listing, notes = read_walk(walker, info)
@@ -276,7 +281,9 @@ def run_view(
             isolation = unanswered(ids.ISOLATION_AFTER_ERROR, first)
             record = WritesRecord(why=isolation.message)
         results.append(CheckResult(isolation))
-    if listing is not None and answered(listing):
+    if listing is not None and answered(listing) and not_at_once:
+        results.append(CheckResult(judge.skipped(ids.CONCURRENCY, not_at_once)))
+    elif listing is not None and answered(listing):
         results.append(concurrency(walker, info))
     elif listing is not None:
         results.append(CheckResult(unanswered(ids.CONCURRENCY, listing)))
