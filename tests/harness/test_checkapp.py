@@ -667,6 +667,7 @@ def test_a_missing_table_is_could_not_check_with_its_traceback_only_in_json_and_
     assert "Traceback" not in run.err
     assert "Traceback" not in run.out
     assert "3 skipped: could not check: OperationalError" in run.out
+    assert "hint: the app's database has no table thing yet: create its tables first" in run.out
     assert "hello from the app" in run.err
     assert "hello from the app" not in run.out
     verbose = check_app(capsys, tmp_path, "--app", f"{module}:create_app", "--verbose")
@@ -689,3 +690,18 @@ def test_only_non_daemon_threads_started_since_are_lingering() -> None:
         kept.join()
         daemon.join()
     assert lingering(before) == []
+
+
+def test_a_schema_behind_its_models_is_hinted_by_table_and_column() -> None:
+    from flask_admin_compat.checkapp.report import MISSING_COLUMN, MISSING_TABLE
+
+    said = {
+        'relation "author" does not exist': MISSING_TABLE,
+        "Table 'shop.orders' doesn't exist": MISSING_TABLE,
+        "no such column: user.type": MISSING_COLUMN,
+        "column author.nickname does not exist": MISSING_COLUMN,
+        "Unknown column 'user.type' in 'field list'": MISSING_COLUMN,
+    }
+    for message, pattern in said.items():
+        assert pattern.search(message), message
+    assert not MISSING_TABLE.search("no such column: user.type")

@@ -8,6 +8,7 @@ diagnosis names when it can tell.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 
@@ -168,6 +169,45 @@ def skipped_by_reason(report: AppReport) -> dict[str, int]:
     return dict(counts.most_common())
 
 
+#: How SQLite, PostgreSQL and MySQL say a table, or a column, is not there.
+MISSING_TABLE = re.compile(
+    r"no such table: (?P<sqlite>[\w.]+)|relation \"(?P<pg>[^\"]+)\" does not exist"
+    r"|Table '(?P<mysql>[^']+)' doesn't exist"
+)
+MISSING_COLUMN = re.compile(
+    r"no such column: (?P<sqlite>[\w.]+)|column (?P<pg>[\w.\"]+) does not exist"
+    r"|Unknown column '(?P<mysql>[^']+)'"
+)
+
+
+def missing(report: AppReport, pattern: re.Pattern[str]) -> list[str]:
+    """What the skipped checks' errors say is not in the database, in the order first met."""
+    found: dict[str, None] = {}
+    for view in report.views:
+        for result in view.checks:
+            if result.outcome == ids.SKIPPED:
+                for match in pattern.finditer(result.message):
+                    found[next(name for name in match.groups() if name)] = None
+    return list(found)
+
+
+def database_hints(report: AppReport) -> list[str]:
+    """A line for a database that is not ready: tables not created, a schema behind."""
+    hints = []
+    tables, columns = missing(report, MISSING_TABLE), missing(report, MISSING_COLUMN)
+    if tables:
+        hints.append(
+            f"hint: the app's database has no table {', '.join(tables)} yet: create its "
+            "tables first (db.create_all(), `flask db upgrade`, or the app's own command)"
+        )
+    if columns:
+        hints.append(
+            f"hint: the app's database has no column {', '.join(columns)}: its schema is "
+            "older than the models; migrate it (or point the app at a fresh database) first"
+        )
+    return hints
+
+
 def summary_text(report: AppReport) -> str:
     counts: dict[str, int] = dict.fromkeys(ids.OUTCOMES, 0)
     for view in report.views:
@@ -181,6 +221,7 @@ def summary_text(report: AppReport) -> str:
     named += [f"not checked: {', '.join(unchecked)}"] if unchecked else []
     lines = [said + (f" ({'; '.join(named)})" if named else "")]
     lines += [f"  {n} skipped: {reason}" for reason, n in skipped_by_reason(report).items()]
+    lines += [f"  {hint}" for hint in database_hints(report)]
     if report.writes:
         saved = [v for v in report.views if v.writes is not None and v.writes.saved]
         lines.append(
