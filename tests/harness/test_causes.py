@@ -399,3 +399,43 @@ def test_a_bad_known_issues_entry_is_one_line_naming_key_and_value(
     message = str(caught.value)
     assert said in message
     assert "\n" not in message
+
+
+def test_a_race_on_a_shared_session_joins_the_sharings_cause() -> None:
+    """IllegalStateChangeError in one run, "shared one Session" in the next: one cause."""
+    race = (
+        "a concurrent list request failed: GET /admin/post/ answered 500 "
+        "(IllegalStateChangeError: Method 'rollback()' can't be called here; method "
+        "'_connection_for_bind()' is already in progress)"
+    )
+    raced = make_grid_cell(
+        "py312-a20-1",
+        {"python": "3.12", "flask-admin": "2.0.*", "flask-sqlalchemy-lite": "0.2.*"},
+        "workaround",
+        installed={"flask-admin": "2.0.2"},
+        checks=(
+            *shared_session("py312-a20-1", EVERY).checks,
+            make_outcome(
+                "concurrency",
+                "failed",
+                pattern="in-app-context",
+                message=race,
+                failed_surfaces=("list", "search"),
+            ),
+        ),
+    )
+    calm = shared_session("py312-a20-2", EVERY, concurrency=True)
+    (cause,) = find_causes((raced, calm))
+    assert set(cause.cells) == {"py312-a20-1", "py312-a20-2"}
+    assert "concurrency" in cause.checks
+    assert "IllegalStateChangeError" not in cause.signature
+    # Where no Session was seen shared, the same exception is a cause of its own.
+    alone = make_grid_cell(
+        "py312-a20-3",
+        {"python": "3.12", "flask-admin": "2.0.*", "flask-sqlalchemy-lite": "0.2.*"},
+        "workaround",
+        installed={"flask-admin": "2.0.2"},
+        checks=(make_outcome("concurrency", "failed", pattern="in-app-context", message=race),),
+    )
+    (own,) = find_causes((alone,))
+    assert own.signature.startswith("IllegalStateChangeError")

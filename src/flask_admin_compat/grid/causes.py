@@ -8,6 +8,10 @@ a pure function of the grid:
 1. An observation made only on surfaces whose requests already raised (``none of the admin
    requests ran a query through a session``, after every list request answered 500) is a
    consequence of that exception, in that cell and pattern: it joins the exception's cause.
+   The other way round, an exception SQLAlchemy raises for one Session used by two threads at
+   once (``IllegalStateChangeError``), in a cell and pattern where a Session was seen shared,
+   is a consequence of the sharing, and which one a run meets is down to timing: it joins
+   the sharing's cause.
 2. Evidence quoting the same exception is one cause where its *pattern families* nest: the
    family is the set of patterns the exception shows under in one cell. ``'tuple' object has no
    attribute 'items'`` under all four patterns on Flask-SQLAlchemy, and under the three that
@@ -99,7 +103,7 @@ def find_causes(
 ) -> tuple[Cause, ...]:
     """Group the failing evidence of ``cells`` into causes, most cells first."""
     items = [e for cell in cells for e in evidence(cell)]
-    attached = _attach_consequences(items)
+    attached = _attach_races(_attach_consequences(items))
     groups = [*_raised_groups(attached), *_observed_groups(attached)]
     by_id = {c.cell_id: c for c in cells}
     causes = [_cause(group, by_id, cells) for group in groups]
@@ -126,6 +130,31 @@ def _attach_consequences(items: Sequence[Evidence]) -> list[Evidence]:
                 None,
             )
         out.append(item if cause is None else replace(item, signature=cause.signature, raised=True))
+    return out
+
+
+#: What SQLAlchemy raises when two threads use one Session at once (its "isce" errors): which
+#: of them a run meets depends on how the threads interleave.
+RACE_SIGNATURES = re.compile(r"IllegalStateChangeError|concurrent operations are not permitted")
+#: An observation of one Session serving more than one request.
+SHARED = "shared one Session"
+
+
+def _attach_races(items: Sequence[Evidence]) -> list[Evidence]:
+    """A race on a shared Session takes the signature of the sharing seen in that cell and
+    pattern (the largest such observation)."""
+    shared: dict[tuple[str, str], Evidence] = {}
+    for item in items:
+        if not item.raised and SHARED in item.signature:
+            known = shared.get((item.cell_id, item.pattern))
+            if known is None or len(item.surfaces) > len(known.surfaces):
+                shared[(item.cell_id, item.pattern)] = item
+    out: list[Evidence] = []
+    for item in items:
+        sharing = shared.get((item.cell_id, item.pattern))
+        if item.raised and sharing is not None and RACE_SIGNATURES.search(item.signature):
+            item = replace(item, signature=sharing.signature, raised=False)
+        out.append(item)
     return out
 
 
