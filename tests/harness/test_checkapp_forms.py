@@ -218,3 +218,25 @@ def test_an_edit_that_drops_children_marks_every_inline_row_deleted() -> None:
     assert data["del-rooms-0"] == "on"
     assert not any(name.startswith("rooms-1") for name in data)
     assert fill(INLINE_PAGE, lookup=lambda url: "", change=True).data.get("del-rooms-0") is None
+
+
+def test_field_errors_are_read_in_every_themes_markup() -> None:
+    from flask_admin_compat.checkapp.forms import field_errors
+
+    bootstrap4 = (
+        '<input class="form-control is-invalid" name="phone" value="x">'
+        '<div class="invalid-feedback"><ul><li>Only numbers are allowed.</li></ul></div>'
+    )
+    bootstrap3 = (
+        '<div class="form-group has-error"><input class="form-control" name="phone" value="x">'
+        '<ul class="help-block input-errors"><li>Only numbers<br>are allowed.</li></ul></div>'
+        '<div class="form-group"><input name="name" value="ok"></div>'
+    )
+    bootstrap2 = (
+        '<div class="control-group error"><div class="controls">'
+        '<input name="phone" type="text" value="x"><ul class="input-errors">'
+        "<li>Only numbers are allowed.</li></ul></div></div>"
+    )
+    for page in (bootstrap4, bootstrap3, bootstrap2):
+        said = {name: " ".join(messages) for name, messages in field_errors(page).items()}
+        assert said == {"phone": "Only numbers are allowed."}, page

@@ -244,11 +244,20 @@ def first_lookup_id(body: str) -> str:
     return ""
 
 
+#: The element Flask-Admin lists a field's errors in, right after the field's control:
+#: Bootstrap 4's ``invalid-feedback`` block, Bootstrap 2's and 3's ``input-errors`` list.
+ERROR_LISTS = ("invalid-feedback", "input-errors")
+#: Elements with no end tag: they open nothing to close.
+VOID = frozenset(
+    {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+
+
 class _FieldErrors(HTMLParser):
     """Each invalid control's name and the messages Flask-Admin renders under it.
 
-    Bootstrap 4 templates mark the control ``is-invalid`` and follow it with an
-    ``invalid-feedback`` block listing its errors.
+    Every theme renders a field's errors right after its control (Bootstrap 4 also marks the
+    control ``is-invalid``): the messages belong to the last control before them.
     """
 
     def __init__(self) -> None:
@@ -260,15 +269,15 @@ class _FieldErrors(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         named = {k: v or "" for k, v in attrs}
         classes = named.get("class", "").split()
-        if tag in ("input", "select", "textarea") and "is-invalid" in classes:
-            self._last = named.get("name", "") or named.get("id", "")
+        if tag in ("input", "select", "textarea") and not self._depth:
+            self._last = named.get("name", "") or named.get("id", "") or self._last
         if self._depth:
-            self._depth += 1
-        elif "invalid-feedback" in classes and self._last:
+            self._depth += tag not in VOID
+        elif self._last and any(kind in classes for kind in ERROR_LISTS):
             self._depth = 1
 
     def handle_endtag(self, tag: str) -> None:
-        if self._depth:
+        if self._depth and tag not in VOID:
             self._depth -= 1
 
     def handle_data(self, data: str) -> None:
