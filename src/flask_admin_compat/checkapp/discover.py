@@ -182,9 +182,10 @@ def single_connection(engines: Sequence[Engine]) -> str:
     for engine in engines:
         kind = type(engine.pool).__name__
         if kind in SINGLE_CONNECTION_POOLS:
+            # No ": " before the advice: the summary groups skips by the text before it.
             return (
-                f"the app's database {safe_url(engine)} is on {kind}, one connection "
-                "per process or thread, so requests at once cannot be checked: point the "
-                "app at a database file or server to check them"
+                f"the app's database is on {kind} (one connection per process or thread, "
+                f"{safe_url(engine)}), so requests at once cannot be checked: point the app "
+                "at a database file or server to check them"
             )
     return ""
