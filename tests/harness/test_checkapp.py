@@ -705,3 +705,53 @@ def test_a_schema_behind_its_models_is_hinted_by_table_and_column() -> None:
     for message, pattern in said.items():
         assert pattern.search(message), message
     assert not MISSING_TABLE.search("no such column: user.type")
+
+
+BUSY_APP = textwrap.dedent(
+    """
+    import threading, time
+    import flask, sqlalchemy as sa
+    from flask_admin import Admin
+    from flask_admin.contrib.sqla import ModelView
+    from flask_sqlalchemy import SQLAlchemy
+
+    db = SQLAlchemy()
+    busy = threading.Lock()
+
+    class Thing(db.Model):
+        id = sa.Column(sa.Integer, primary_key=True)
+
+    class OneAtATime(ModelView):
+        # The app's own code is not thread-safe: a second list at once raises.
+        def get_list(self, *args, **kwargs):
+            if not busy.acquire(blocking=False):
+                raise RuntimeError("the report generator is busy")
+            try:
+                time.sleep(0.2)
+                return super().get_list(*args, **kwargs)
+            finally:
+                busy.release()
+
+    def create_app():
+        app = flask.Flask(__name__)
+        app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI="{url}")
+        db.init_app(app)
+        Admin(app).add_view(OneAtATime(Thing, db, endpoint="thing"))
+        with app.app_context():
+            db.create_all()
+        return app
+    """
+)
+
+
+def test_requests_at_once_failing_in_the_apps_own_code_skip_concurrency(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "busy.py"
+    module.write_text(BUSY_APP.format(url=f"sqlite:///{tmp_path / 'busy.db'}"))
+    run = check_app(capsys, tmp_path, "--app", f"{module}:create_app")
+    assert run.status == 0, run.out + run.err
+    statuses = run.statuses("thing")
+    assert statuses == {"per-request": "passed", "teardown": "passed", "concurrency": "skipped"}
+    message = run.checks("thing")["concurrency"]["message"]
+    assert message == "could not check: RuntimeError: the report generator is busy", message

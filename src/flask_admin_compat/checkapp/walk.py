@@ -219,8 +219,12 @@ def teardown(walked: Walked, unanswered: Unanswered) -> CheckResult:
     return CheckResult(found)
 
 
-def concurrency(walker: Walker, info: ViewInfo) -> CheckResult:
-    """READERS list requests at once, behind a start line: all answer, none share a Session."""
+def concurrency(walker: Walker, info: ViewInfo, unanswered: Unanswered) -> CheckResult:
+    """READERS list requests at once, behind a start line: all answer, none share a Session.
+
+    A reader that failed with an error of the app's own, with no Session shared, skips it
+    ("could not check"), as any other check: only a scoping observation fails it.
+    """
     prober = walker.prober
 
     def read() -> Answer:
@@ -242,6 +246,12 @@ def concurrency(walker: Walker, info: ViewInfo) -> CheckResult:
         None,
     )
     if shared is None:
+        broken = [a for a in answered if not a.ok]
+        quiet = [a for a in answered if a.ok and not a.sessions]
+        every_one_finished = len(answered) == len(answers)
+        if broken and not quiet and every_one_finished:
+            if not any(scoping_error(answer) for answer in broken):
+                return CheckResult(unanswered(ids.CONCURRENCY, broken[0]))
         return CheckResult(finding)
     first, second, session = shared
     return CheckResult(finding, diagnose(prober, info, session, first, second))
@@ -284,7 +294,7 @@ def run_view(
     if listing is not None and answered(listing) and not_at_once:
         results.append(CheckResult(judge.skipped(ids.CONCURRENCY, not_at_once)))
     elif listing is not None and answered(listing):
-        results.append(concurrency(walker, info))
+        results.append(concurrency(walker, info, unanswered))
     elif listing is not None:
         results.append(CheckResult(unanswered(ids.CONCURRENCY, listing)))
     return ViewReport(
