@@ -249,9 +249,9 @@ def concurrency(walker: Walker, info: ViewInfo, unanswered: Unanswered) -> Check
         broken = [a for a in answered if not a.ok]
         quiet = [a for a in answered if a.ok and not a.sessions]
         every_one_finished = len(answered) == len(answers)
-        if broken and not quiet and every_one_finished:
-            if not any(scoping_error(answer) for answer in broken):
-                return CheckResult(unanswered(ids.CONCURRENCY, broken[0]))
+        apps_own = not any(scoping_error(answer) for answer in broken)
+        if broken and not quiet and every_one_finished and apps_own:
+            return CheckResult(unanswered(ids.CONCURRENCY, broken[0]))
         return CheckResult(finding)
     first, second, session = shared
     return CheckResult(finding, diagnose(prober, info, session, first, second))
