@@ -11,6 +11,7 @@ import collections
 import importlib
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +84,60 @@ def test_a_field_the_apps_own_validator_refuses_is_retried_until_saved(
         assert user.local_phone_number.isdigit()
         assert user.timezone == "America/New_York"  # the first example its message names
         assert user.favourite_colour in (None, "", "red")
+
+
+KEEPER_APP = """
+import uuid
+import flask, sqlalchemy as sa
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Note(db.Model):
+    id = sa.Column(sa.Integer, primary_key=True)
+    text = sa.Column(sa.String(40), nullable=False)
+
+
+class Ticket(db.Model):
+    id = sa.Column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    title = sa.Column(sa.String(40), nullable=False)
+
+
+class NoDelete(ModelView):
+    can_delete = False
+
+
+def create_app(url):
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI=url)
+    db.init_app(app)
+    admin = Admin(app)
+    admin.add_view(NoDelete(Note, db, endpoint="note"))
+    admin.add_view(ModelView(Ticket, db, endpoint="ticket"))
+    with app.app_context():
+        db.create_all()
+    return app
+"""
+
+
+def test_rows_the_view_did_not_delete_are_removed_by_check_app(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A view that cannot delete, and one keyed by a UUID whose pages some releases cannot
+    open: the rows check-app made go all the same, through its own connection."""
+    module = tmp_path / "keeper.py"
+    module.write_text(KEEPER_APP)
+    database = tmp_path / "keeper.db"
+    report = tmp_path / "report.json"
+    args = ["check-app", "--app", f"{module}:create_app('sqlite:///{database}')", "--writes"]
+    cli.main([*args, "--json", str(report)], out=io.StringIO())
+    capsys.readouterr()
+    views = {v["endpoint"]: v for v in json.loads(report.read_text())["views"]}
+    assert views["note"]["writes"]["delete"] == "not sent"
+    assert any("removed by check-app" in note for note in views["note"]["notes"])
+    with sqlite3.connect(database) as connection:
+        for table in ("note", "ticket"):
+            assert connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
