@@ -1,13 +1,13 @@
 #!/usr/bin/env -S uv run --script
 # /// script
-# requires-python = "==3.11.*"
+# requires-python = "==3.13.*"
 # dependencies = [
 #     "asgiref==3.13.0",
 #     "blinker==1.9.0",
 #     "click==8.5.1",
 #     "flask==3.1.3",
 #     "flask-admin==2.0.2",
-#     "flask-sqlalchemy-lite==0.2.1",
+#     "flask-sqlalchemy-lite==0.1.0",
 #     "greenlet==3.5.6",
 #     "itsdangerous==2.2.0",
 #     "jinja2==3.1.6",
@@ -28,7 +28,7 @@ SPEC below.
 
 import json
 
-SPEC = json.loads('{"cause": "in-app-context-illegalstatechangeerror-method-rollback-can-t-912a77", "summary": "IllegalStateChangeError: Method \'rollback()\' can\'t be called here (concurrency, fresh-reads with in-app-context)", "signature": "IllegalStateChangeError: Method \'rollback()\' can\'t be called here", "cell": "py311-flask31-admin20-sqla21-lite02", "pattern": "in-app-context", "surfaces": ["list", "search", "details", "create", "edit", "ajax lookup", "export"], "backend": "flask-sqlalchemy-lite", "upstream": null}')
+SPEC = json.loads('{"cause": "in-app-context-list-search-filter-sort-pagination-e1e226", "summary": "list, search, filter, sort, pagination, details, create, edit, delete, batch delete, ajax lookup, inline models and export shared one Session (per-request, teardown, concurrency, fresh-reads with in-app-context)", "signature": "list, search, filter, sort, pagination, details, create, edit, delete, batch delete, ajax lookup, inline models and export shared one Session", "cell": "py313-flask31-admin20-sqla21-lite01", "pattern": "in-app-context", "surfaces": ["list", "search", "filter", "sort", "pagination", "details", "create", "edit", "delete", "batch delete", "ajax lookup", "inline models", "export"], "backend": "flask-sqlalchemy-lite", "upstream": null}')
 
 # What follows is the same for every cause: the smallest app that shows one. It needs only the
 # stack pinned above (never flask-admin-compat), so that it can be attached to an upstream report.
