@@ -141,3 +141,61 @@ def test_rows_the_view_did_not_delete_are_removed_by_check_app(
     with sqlite3.connect(database) as connection:
         for table in ("note", "ticket"):
             assert connection.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+
+
+FUSSY_INLINE_APP = """
+import flask, sqlalchemy as sa
+from flask_admin import Admin
+from flask_admin.contrib.sqla import ModelView
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+class Shelf(db.Model):
+    id = sa.Column(sa.Integer, primary_key=True)
+    name = sa.Column(sa.String(40), nullable=False)
+    books = db.relationship("Book", back_populates="shelf", cascade="all, delete-orphan")
+
+
+class Book(db.Model):
+    id = sa.Column(sa.Integer, primary_key=True)
+    title = sa.Column(sa.String(40))
+    isbn = sa.Column(sa.String(20), nullable=False)  # left out of the inline form: never set
+    shelf_id = sa.Column(sa.ForeignKey(Shelf.id), nullable=False)
+    shelf = db.relationship(Shelf, back_populates="books")
+
+
+class ShelfView(ModelView):
+    inline_models = ((Book, {"form_columns": ("id", "title")}),)
+
+
+def create_app(url):
+    app = flask.Flask(__name__)
+    app.config.update(SECRET_KEY="x", SQLALCHEMY_DATABASE_URI=url)
+    db.init_app(app)
+    Admin(app).add_view(ShelfView(Shelf, db, endpoint="shelf"))
+    with app.app_context():
+        db.create_all()
+    return app
+"""
+
+
+def test_inline_rows_the_app_cannot_save_leave_the_views_own_save_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "fussy.py"
+    module.write_text(FUSSY_INLINE_APP)
+    report = tmp_path / "report.json"
+    app = f"{module}:create_app('sqlite:///{tmp_path / 'fussy.db'}')"
+    status = cli.main(
+        ["check-app", "--app", app, "--writes", "--json", str(report)], out=io.StringIO()
+    )
+    capsys.readouterr()
+    (shelf,) = json.loads(report.read_text())["views"]
+    assert status == 0
+    assert shelf["writes"]["create"] == "saved"
+    assert shelf["writes"]["delete"] == "saved"
+    assert any(
+        note.startswith("inline rows were not saved:") and "isbn" in note for note in shelf["notes"]
+    ), shelf["notes"]

@@ -160,7 +160,9 @@ def fill(
         for template in inline_templates(page):
             inline = specs.get(template.relation)
             inline_specs = values.specs(inline.inline_form) if inline else {}
-            new_row = made.fill(template.controls, inline_specs, frozenset())
+            # A new inline row carries its files: often what the row is for (an image), and
+            # its hook may fill a NOT NULL column from the upload.
+            new_row = made.fill(template.controls, inline_specs, frozenset(), every_file=True)
             filled = filled.joined(new_row, prefix=f"{template.prefix}-")
     elif children == "drop":
         for template in inline_templates(page):
@@ -179,7 +181,12 @@ class Making:
     token: str
 
     def fill(
-        self, controls: list[Field], specs: Mapping[str, FieldSpec], not_null: frozenset[str]
+        self,
+        controls: list[Field],
+        specs: Mapping[str, FieldSpec],
+        not_null: frozenset[str],
+        *,
+        every_file: bool = False,
     ) -> Filled:
         token, learned = self.token, self.learned
         data: dict[str, str] = {}
@@ -190,6 +197,7 @@ class Making:
             needed = control.required or control.name in not_null or bool(spec and spec.required)
             value = control.value if control.value.strip() else ""
             if control.kind == "file":
+                needed = needed or every_file
                 if needed and spec is not None:
                     files[control.name] = values.upload(spec, token)
                 elif needed:

@@ -298,6 +298,11 @@ def _write(walker: Walker, info: ViewInfo, counter: Rows, helpers: Helpers) -> W
     children: Children = "add" if info.can_edit else "keep"
     for _ in range(ROWS_MADE):
         created = _create(walker, info, helpers, children=children)
+        if created.pk is None and children == "add":
+            # The view's own save, without inline rows, is still worth checking.
+            notes.append(f"inline rows were not saved: {_why_not_created(created)}")
+            children = "keep"
+            created = _create(walker, info, helpers, children=children)
         if created.pk is None:
             if not made:
                 said = _why_not_created(created)
