@@ -240,3 +240,21 @@ def test_field_errors_are_read_in_every_themes_markup() -> None:
     for page in (bootstrap4, bootstrap3, bootstrap2):
         said = {name: " ".join(messages) for name, messages in field_errors(page).items()}
         assert said == {"phone": "Only numbers are allowed."}, page
+
+
+def test_a_refused_option_is_followed_by_the_next_one() -> None:
+    from flask_admin_compat.checkapp.forms import Learned
+
+    page = (
+        '<form method="post"><select name="size" required><option value="__None"></option>'
+        '<option value="s">S</option><option value="m">M</option></select></form>'
+    )
+    refused = (
+        '<select class="is-invalid" name="size"><option selected value="s">S</option></select>'
+        '<div class="invalid-feedback">Out of stock</div>'
+    )
+    learned = Learned()
+    first = fill(page, lookup=lambda url: "", change=False, learned=learned)
+    assert first.data["size"] == "s"
+    assert learned.learn(refused, first)
+    assert fill(page, lookup=lambda url: "", change=False, learned=learned).data["size"] == "m"

@@ -205,7 +205,12 @@ class Making:
                 continue
             if control.tag == "select" and not value:
                 offered = [o for o in control.options if o not in BLANK_OPTIONS]
-                if needed:
+                refused = learned.tries.get(control.name)
+                if refused is not None and offered:
+                    # The option chosen before was refused: the next one, in page order.
+                    first = offered.index(values.choice(spec, offered)) if spec else 0
+                    value = offered[(first + refused + 1) % len(offered)]
+                elif needed:
                     value = (
                         values.choice(spec, offered) if spec else (offered[0] if offered else "")
                     )
