@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,14 @@ def write_text_atomic(path: Path, text: str | Iterator[str]) -> None:
     """Write through a temporary file in the same folder and rename it into place.
 
     A reader (or a crash) never sees half a file: either the old content or the new. The
-    text may come in pieces (an iterator), written as they come.
+    text may come in pieces (an iterator), written as they come. A device or a pipe
+    (``--json /dev/null``, ``/dev/stdout``, a FIFO) is written to as it is: a file renamed
+    over it would replace the device itself.
     """
+    if _special(path):
+        with path.open("w", encoding="utf-8") as handle:
+            handle.writelines([text] if isinstance(text, str) else text)
+        return
     staged = _stage(path, text)
     try:
         staged.replace(path)
@@ -283,6 +290,15 @@ def _sync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _special(path: Path) -> bool:
+    """``path`` is there and is neither a regular file nor a folder (links followed)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _stage(path: Path, text: str | Iterator[str]) -> Path:

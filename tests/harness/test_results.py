@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,17 @@ def test_atomic_write_keeps_the_old_content_when_writing_fails(tmp_path: Path) -
 def test_written_files_are_readable_by_others(tmp_path: Path) -> None:
     path = write_result(tmp_path, make_result())
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_atomic_write_to_a_pipe_or_device_writes_through_it(tmp_path: Path) -> None:
+    """``--json /dev/null`` once renamed a file over the device; a FIFO stands in for it."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    read: list[str] = []
+    reader = threading.Thread(target=lambda: read.append(pipe.read_text()))
+    reader.start()
+    write_text_atomic(pipe, '{"views": []}\n')
+    reader.join(10)
+    assert read == ['{"views": []}\n']
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["pipe"]  # no staged file left beside it
